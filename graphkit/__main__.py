@@ -1,0 +1,5 @@
+"""``python -m graphkit`` is the ``graphkit`` command."""
+
+from graphkit.cli import main
+
+raise SystemExit(main())

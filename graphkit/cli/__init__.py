@@ -1,0 +1,79 @@
+"""The ``graphkit`` command line: thin subcommands over the public functions.
+
+Every module in this package that defines ``register(subparsers)`` adds its
+subcommands; a subcommand's handler takes the parsed arguments and returns an
+exit code. Exit codes: 0 success, 1 error (bad data, failed step; one line
+``Error: ...`` on stderr), 2 usage error, 3 a server is unreachable (retry later).
+
+>>> main(["info", "--help"]) == 0  # doctest: +ELLIPSIS
+usage: graphkit info [-h] PATH
+...
+True
+True
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+from typing import Sequence
+
+from graphkit.errors import GraphkitError, StoreError
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_UNAVAILABLE = 0, 1, 2, 3
+
+
+class _Parser(argparse.ArgumentParser):
+    def exit(self, status: int = 0, message: str | None = None):  # usage errors exit 2, as argparse does
+        if message:
+            sys.stderr.write(message)
+        raise SystemExit(status)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser, with every subcommand module registered."""
+    from graphkit import __version__
+
+    parser = _Parser(prog="graphkit", description="Topic influence and loyal customers, from the command line.")
+    parser.add_argument("--version", action="version", version=f"graphkit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        if hasattr(module, "register"):
+            module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    if not getattr(args, "handler", None):
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        return int(args.handler(args) or EXIT_OK)
+    except StoreError as exc:
+        print(f"Error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_UNAVAILABLE if getattr(exc, "unavailable", False) else EXIT_ERROR
+    except GraphkitError as exc:
+        print(f"Error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("Error: interrupted", file=sys.stderr)
+        return 130
+
+
+def _one_line(exc: Exception) -> str:
+    """First line of the message; the rest (row samples) is kept for --verbose runs."""
+    text = str(exc).strip()
+    lines = text.splitlines()
+    if len(lines) > 1 and "--verbose" not in sys.argv:
+        extra = [line for line in lines[1:] if line.startswith("Fix ") or line.startswith("(+")]
+        return " ".join([lines[0], *extra])
+    return " ".join(lines)

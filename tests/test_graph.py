@@ -1,0 +1,75 @@
+"""The data model: indexing, topic vocabulary, views, immutability."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from graphkit import GraphkitError, TopicGraph
+
+
+def test_topics_are_sorted_union_of_all_labels(tiny):
+    assert tiny.topics == ("cooking", "frogs")
+    assert tiny.topic_of("frogs") == 1
+    with pytest.raises(GraphkitError, match="unknown topic 'toads'.*cooking, frogs"):
+        tiny.topic_of("toads")
+
+
+def test_index_of_maps_ids_to_rows_and_refuses_unknown(tiny):
+    assert tiny.index_of(["dan", "ann"]).tolist() == [3, 0]
+    with pytest.raises(GraphkitError, match="unknown person_id"):
+        tiny.index_of(["zed"])
+
+
+def test_person_edges_excludes_items_and_communities(tiny):
+    pe = tiny.person_edges
+    assert set(pe["kind"]) == {"follows", "shares", "mentions"}
+    assert pe.filter(pl.col("kind") == "shares").select("src_idx", "dst_idx", "topic_idx").row(0) == (1, 0, 1)
+
+
+def test_adjacency_filters_by_kind_topic_and_sign(tiny):
+    follows = tiny.adjacency()
+    assert follows.shape == (4, 4) and follows.nnz == 3
+    assert follows[1, 0] == 1.0 and follows[0, 1] == 0.0
+    assert tiny.adjacency(("shares", "mentions"), topic="frogs").toarray()[1, 0] == 2.0
+    assert tiny.adjacency(("mentions",), sign=-1).nnz == 1
+    assert tiny.adjacency(("mentions",), sign=1).nnz == 0
+    assert tiny.adjacency() is tiny.adjacency()  # cached
+
+
+def test_activity_counts_authored_contributions_per_topic(tiny):
+    act = tiny.activity().toarray()
+    # ann reviewed a frog book, bob shared on frogs, cat mentioned on cooking
+    assert act[:, tiny.topic_of("frogs")].tolist() == [1.0, 1.0, 0.0, 0.0]
+    assert act[:, tiny.topic_of("cooking")].tolist() == [0.0, 0.0, 1.0, 0.0]
+
+
+def test_igraph_view_matches_adjacency(tiny):
+    g = tiny.igraph()
+    assert g.vcount() == 4 and g.ecount() == 3 and g.is_directed()
+    assert sorted(g.get_edgelist()) == [(1, 0), (2, 0), (3, 0)]
+    assert g.vs["name"] == ["ann", "bob", "cat", "dan"]
+
+
+def test_replace_returns_new_validated_graph(tiny):
+    heavier = tiny.replace(edges=tiny.edges.with_columns(weight=pl.col("weight") * 2))
+    assert heavier is not tiny
+    assert tiny.edges["weight"].sum() == 12.0 and heavier.edges["weight"].sum() == 24.0
+    with pytest.raises(GraphkitError):
+        tiny.replace(edges=tiny.edges.with_columns(weight=pl.lit(-1.0)))
+
+
+def test_caller_tables_are_not_mutated():
+    people = pl.DataFrame({"person_id": [1, 2]})  # integers: cast to text inside
+    edges = pl.DataFrame({"src": [1], "dst": [2], "kind": ["follows"]})
+    g = TopicGraph.from_tables(people, edges)
+    assert people.dtypes == [pl.Int64] and g.people["person_id"].to_list() == ["1", "2"]
+    assert np.array_equal(g.index_of(["2"]), [1])
+
+
+def test_summary_counts(ciao):
+    counts = dict(ciao.summary().iter_rows())
+    assert counts["people"] == 7375 and counts["topics"] == 28
+    assert counts["edges.follows"] == 111_781 and counts["edges.reviews"] == 284_086
+    assert counts["transactions"] == 284_086 and counts["rejected rows"] == 0
