@@ -51,7 +51,8 @@ graph unchanged. Pass ``validate=True`` to run the full validation anyway.
 >>> g = generate(n_people=500, seed=1)
 >>> g.people.height, len(g.topics)
 (500, 16)
->>> round(g.activity().getnnz(axis=1).__eq__(0).mean(), 2)
+>>> never_active = g.activity().getnnz(axis=1) == 0
+>>> float(never_active.mean())
 0.44
 """
 
