@@ -57,7 +57,7 @@ def example_market() -> TopicGraph:
     brand sells two cooking items.
 
     - ``lea`` is the Lego fan: she bought one cheap set (10.0), but five
-      active lego fans follow her and share or mention her on lego; she
+      lego fans follow her and three of them share her posts on lego; she
       referred ``f1``, who then bought a train. Hidden advocate on lego.
     - ``zoe`` spends a lot on lego (400.0) and is followed and mentioned by
       the same fans: a champion on lego.
@@ -65,8 +65,9 @@ def example_market() -> TopicGraph:
     - ``tom`` bought once, cheaply, and is silent: occasional.
     - ``ivy`` is no customer but the cooks follow and mention her on
       cooking: an influencer on cooking (and nobody on lego).
-    - ``f1`` ... ``f5`` are lego-fan customers (f1-f4 bought after lea
-      posted, f5 before); ``cook1``, ``cook2`` post on cooking; ``fan``
+    - ``f1`` ... ``f5`` are lego-fan customers: f1-f3 share lea and mention
+      zoe the day after lea's review and buy within a week, f4 buys months
+      later, f5 bought (and disliked) a train before them all; ``cook1``, ``cook2`` post on cooking; ``fan``
       follows the brand account and joined its community but never bought;
       ``ghost`` follows lea and never posted anything.
 
@@ -91,8 +92,9 @@ def example_market() -> TopicGraph:
     communities = pl.DataFrame({"community_id": ["brickclub"], "topic": ["lego"], "brand": ["Brick Co"]})
     fans = ["f1", "f2", "f3", "f4", "f5"]
     e: list[tuple[str, str, str, str | None, float, int, str | None]] = []
-    for f in fans:  # the lego fans follow lea and zoe, and talk about them on lego
+    for f in fans:  # the lego fans follow lea and zoe; f1-f3 also talk about them on lego
         e += [(f, "lea", "follows", None, 1.0, 1, None), (f, "zoe", "follows", None, 1.0, 1, None)]
+    for f in fans[:3]:
         e += [(f, "lea", "shares", "lego", 1.0, 1, "2024-01-06"), (f, "zoe", "mentions", "lego", 1.0, 1, "2024-01-07")]
     e += [("ghost", "lea", "follows", None, 1.0, 1, None)]
     e += [("lea", "castle", "reviews", "lego", 3.0, 1, "2024-01-05")]  # found helpful by 3
