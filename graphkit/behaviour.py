@@ -14,9 +14,10 @@ Definitions used throughout:
 - a person **adopts** a topic at the first time they bought an item of that
   topic or authored a dated contribution (mention, reply, share, review)
   labelled with it (:func:`first_adoptions`);
-- a person is **active** in a window when they authored a contribution in it
-  (posting, as in "44% of accounts never posted"); purchases alone do not
-  make an account active in this sense;
+- a person is **active** in a window when they authored a topic-labelled
+  contribution in it (posting, as in "44% of accounts never posted"), the
+  definition the influence model uses; purchases alone do not make an
+  account active;
 - follows carry no time in most data (none in Ciao), so "followers" are the
   followers at the end of the data, whenever they started following.
 
@@ -31,11 +32,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Iterable
 
+import numpy as np
 import polars as pl
 
 from graphkit.errors import GraphkitError
 from graphkit.graph import ACTIVITY_KINDS, TopicGraph
-from graphkit.marketing import _labels, in_window, resolve_influence
+from graphkit.marketing import _labels, resolve_influence
+from graphkit.topics import Window, normalize_window, topic_structure
 
 #: Default delay (days) within which a follower's adoption counts as following the leader's.
 WINDOW_DAYS = 90
@@ -105,34 +108,41 @@ def first_adoptions(graph: TopicGraph, *, topics: Iterable[str] | None = None) -
     )
 
 
-def audience(graph: TopicGraph, *, start: Any = None, end: Any = None) -> pl.DataFrame:
+def _follower_pairs(graph: TopicGraph, window: Window | None) -> tuple[np.ndarray, np.ndarray]:
+    """(follower, leader) row indices of distinct follows, no self-follows; with a window end,
+    only follows that existed by then (undated follows always did), as the influence model counts them."""
+    _, end = normalize_window(window)
+    f = graph.person_edges.filter((pl.col("kind") == "follows") & (pl.col("src_idx") != pl.col("dst_idx")))
+    if end is not None:
+        f = f.filter(pl.col("ts").is_null() | (pl.col("ts") < end))
+    f = f.select("src_idx", "dst_idx").unique()
+    return f["src_idx"].to_numpy().astype(np.int64), f["dst_idx"].to_numpy().astype(np.int64)
+
+
+def audience(graph: TopicGraph, *, window: Window | None = None) -> pl.DataFrame:
     """Audience beside active audience, per person.
 
     Columns: ``person_id``, ``name``, ``audience`` (distinct followers),
-    ``active_audience`` (followers who posted in ``[start, end)``),
-    ``active_share`` (null without followers) and ``never_active_followers``
-    (followers who never posted at all). Sorted by audience, largest first.
+    ``active_audience`` (followers who posted in ``window = (start, end)``),
+    ``active_share`` (null without followers) and
+    ``never_active_followers`` (followers who never posted at all). Counts
+    are those of the influence table's ``audience`` / ``active_audience``
+    (same window, same definitions). Sorted by audience, largest first.
 
     >>> from graphkit.marketing import example_market
-    >>> a = audience(example_market(), start="2024-01-06", end="2024-01-07")
+    >>> a = audience(example_market(), window=("2024-01-06", "2024-01-07"))
     >>> a.filter(pl.col("person_id") == "lea").select("audience", "active_audience", "never_active_followers").row(0)
     (6, 3, 2)
     """
-    window = in_window("ts", start, end)
-    posted = graph.edges.filter(pl.col("kind").is_in(ACTIVITY_KINDS))
-    active = posted.filter(window)["src"].unique()
-    ever = posted["src"].unique()
-    f = _follows(graph).with_columns(
-        pl.col("follower").is_in(active.implode()).alias("_active"),
-        ~pl.col("follower").is_in(ever.implode()).alias("_never"),
+    s = topic_structure(graph, window=window)
+    ever = topic_structure(graph).active
+    follower, leader = _follower_pairs(graph, window)
+    never = np.bincount(leader[~ever[follower]], minlength=graph.n_people)
+    out = _labels(graph).select("person_id", "name").with_columns(
+        audience=pl.Series(s.audience, dtype=pl.Int64),
+        active_audience=pl.Series(s.active_audience, dtype=pl.Int64),
+        never_active_followers=pl.Series(never, dtype=pl.Int64),
     )
-    per = f.group_by(pl.col("leader").alias("person_id")).agg(
-        pl.len().alias("audience"), pl.col("_active").sum().alias("active_audience"),
-        pl.col("_never").sum().alias("never_active_followers"),
-    )
-    out = _labels(graph).select("person_id", "name").join(per, on="person_id", how="left", maintain_order="left")
-    counts = ("audience", "active_audience", "never_active_followers")
-    out = out.with_columns(pl.col(c).fill_null(0).cast(pl.Int64) for c in counts)
     out = out.with_columns(
         pl.when(pl.col("audience") > 0).then(pl.col("active_audience") / pl.col("audience")).alias("active_share")
     )
@@ -141,32 +151,28 @@ def audience(graph: TopicGraph, *, start: Any = None, end: Any = None) -> pl.Dat
     )
 
 
-def inactive_accounts(graph: TopicGraph, *, start: Any = None, end: Any = None) -> pl.DataFrame:
+def inactive_accounts(graph: TopicGraph, *, window: Window | None = None) -> pl.DataFrame:
     """How many accounts are active, inactive in the window, or never active; one row.
 
-    Columns: ``people``, ``active`` (posted in ``[start, end)``),
-    ``inactive`` (did not), ``never_active`` (never posted),
-    ``share_never_active``, ``follows`` (follow pairs) and
-    ``share_follows_from_inactive`` (share of follow pairs whose follower did
-    not post in the window: attention that carries little influence).
+    Columns: ``people``, ``active`` (posted in ``window = (start, end)``),
+    ``inactive`` (did not), ``never_active`` (never posted at all),
+    ``share_never_active``, ``follows`` (distinct follow pairs) and
+    ``share_follows_from_inactive``: the share of follows whose follower did
+    not post in the window, attention that passes no influence.
 
     >>> from graphkit.marketing import example_market
     >>> inactive_accounts(example_market()).select("people", "active", "never_active").row(0)
     (16, 9, 7)
     """
-    window = in_window("ts", start, end)
-    posted = graph.edges.filter(pl.col("kind").is_in(ACTIVITY_KINDS))
-    active = posted.filter(window)["src"].unique()
-    ever = posted["src"].unique()
-    n = graph.people.height
-    f = _follows(graph)
-    n_active = int(graph.people["person_id"].is_in(active.implode()).sum())
-    n_never = int((~graph.people["person_id"].is_in(ever.implode())).sum())
-    from_inactive = int((~f["follower"].is_in(active.implode())).sum())
+    active = topic_structure(graph, window=window).active
+    ever = topic_structure(graph).active
+    follower, _ = _follower_pairs(graph, window)
+    n, n_follows = graph.n_people, len(follower)
     return pl.DataFrame({
-        "people": [n], "active": [n_active], "inactive": [n - n_active], "never_active": [n_never],
-        "share_never_active": [n_never / n], "follows": [f.height],
-        "share_follows_from_inactive": [from_inactive / f.height if f.height else None],
+        "people": [n], "active": [int(active.sum())], "inactive": [n - int(active.sum())],
+        "never_active": [n - int(ever.sum())], "share_never_active": [(n - int(ever.sum())) / n],
+        "follows": [n_follows],
+        "share_follows_from_inactive": [float((~active[follower]).mean()) if n_follows else None],
     }, schema_overrides={"share_follows_from_inactive": pl.Float64})
 
 
@@ -284,15 +290,14 @@ def behaviour_vs_audience(
     topics: Iterable[str] | None = None,
     window_days: float = WINDOW_DAYS,
     influence: Any = None,
-    start: Any = None,
-    end: Any = None,
+    window: Window | None = None,
 ) -> pl.DataFrame:
     """Acts beside audience and topic influence, per person and topic.
 
     :func:`behavioural_influence` joined with :func:`audience` (active
-    audience over ``[start, end)``) and the topic influence table (given, or
-    computed with :func:`graphkit.influence.topic_influence`; people without
-    a row score 0).
+    audience over ``window``) and topic influence (the table given, or
+    :func:`graphkit.influence.topic_influence` over ``window``; see
+    :func:`graphkit.marketing.resolve_influence` for ``influence_percentile``).
 
     Columns: person_id, name, topic, audience, active_audience, influence,
     influence_percentile, exposed, adopters, adoption_rate,
@@ -300,23 +305,20 @@ def behaviour_vs_audience(
 
     >>> from graphkit.marketing import example_market
     >>> g = example_market()
-    >>> infl = pl.DataFrame({"person_id": ["lea", "zoe"], "topic": ["lego", "lego"], "score": [0.3, 0.25]})
-    >>> t = behaviour_vs_audience(g, topics=["lego"], window_days=30, influence=infl)
-    >>> t.select("person_id", "audience", "adopters", "influence_percentile").head(2).rows()
-    [('lea', 6, 3, 100.0), ('zoe', 5, 3, 93.75)]
+    >>> t = behaviour_vs_audience(g, topics=["lego"], window_days=30)
+    >>> t.select("person_id", "audience", "active_audience", "adopters", "influence_percentile").head(2).rows()
+    [('lea', 6, 4, 3, 100.0), ('zoe', 5, 4, 3, 93.75)]
     """
     chosen = _topics(graph, topics)
     acts = behavioural_influence(graph, topics=chosen, window_days=window_days)
-    aud = audience(graph, start=start, end=end).select("person_id", "name", "active_audience")
-    infl = resolve_influence(graph, influence, topics=chosen).select(
-        "person_id", "topic", pl.col("score").cast(pl.Float64).alias("influence"),
-        pl.col("percentile").cast(pl.Float64).alias("influence_percentile"),
+    aud = audience(graph, window=window).select("person_id", "name", "active_audience")
+    infl = resolve_influence(graph, influence, topics=chosen, window=window).select(
+        "person_id", "topic", pl.col("score").alias("influence"), "influence_percentile"
     )
-    out = (
-        acts.join(aud, on="person_id", how="left")
-        .join(infl, on=["person_id", "topic"], how="left")
-        .with_columns(pl.col("influence").fill_null(0.0), pl.col("influence_percentile").fill_null(0.0))
-    )
+    out = acts.join(aud, on="person_id", how="left").join(infl, on=["person_id", "topic"], how="left")
+    missing = out.filter(pl.col("influence").is_null())["topic"].unique().sort().to_list()
+    if missing:
+        raise GraphkitError(f"the influence table has no rows for topic(s) {missing[:5]}; compute influence on them")
     return out.select(
         "person_id", "name", "topic", "audience", "active_audience", "influence", "influence_percentile",
         "exposed", "adopters", "adoption_rate", "referred_revenue",
@@ -332,9 +334,7 @@ def behaviour_correlations(table: pl.DataFrame) -> pl.DataFrame:
     follower (null when fewer than 3 such people or a column is constant).
 
     >>> from graphkit.marketing import example_market
-    >>> g = example_market()
-    >>> infl = pl.DataFrame({"person_id": ["lea", "zoe"], "topic": ["lego", "lego"], "score": [0.3, 0.25]})
-    >>> behaviour_correlations(behaviour_vs_audience(g, topics=["lego"], influence=infl)).columns
+    >>> behaviour_correlations(behaviour_vs_audience(example_market(), topics=["lego"])).columns
     ['topic', 'people', 'adopters', 'rho_audience', 'rho_active_audience', 'rho_influence']
     """
     need = ("topic", "adopters", "exposed", "audience", "active_audience", "influence")

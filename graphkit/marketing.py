@@ -19,13 +19,13 @@ is at 100 and a crowd of zeros sits at the bottom instead of the middle.
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any, Literal
+from typing import Any, Literal, Sequence
 
 import polars as pl
 
 from graphkit.errors import GraphkitError
-from graphkit.graph import TopicGraph
+from graphkit.graph import ACTIVITY_KINDS, TopicGraph
+from graphkit.topics import Window, normalize_window
 
 #: Quadrants of the value x influence matrix, in display order.
 QUADRANTS: tuple[str, ...] = ("champions", "loyalists", "hidden advocates", "occasional")
@@ -126,36 +126,25 @@ def example_market() -> TopicGraph:
 
 
 # --------------------------------------------------------------------- helpers
-def as_utc(value: Any, *, what: str = "timestamp") -> dt.datetime | None:
-    """A window bound as a UTC datetime (accepts None, ISO text, date or datetime).
+def in_window(col: str, window: Window | None) -> pl.Expr:
+    """Filter expression ``start <= col < end`` for a window ``(start, end)`` (either bound may be None).
 
-    >>> as_utc("2024-01-05")
-    datetime.datetime(2024, 1, 5, 0, 0, tzinfo=datetime.timezone.utc)
+    Same window convention as :func:`graphkit.influence.topic_influence`;
+    undated rows pass only when there is no bound at all.
+
+    >>> df = pl.DataFrame({"ts": ["2024-01-01", "2024-02-01", None]}).with_columns(
+    ...     pl.col("ts").str.to_datetime().dt.replace_time_zone("UTC"))
+    >>> df.filter(in_window("ts", ("2024-01-15", None))).height, df.filter(in_window("ts", None)).height
+    (1, 3)
     """
-    if value is None:
-        return None
-    if isinstance(value, str):
-        try:
-            value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            raise GraphkitError(f"{what} {value!r} is not an ISO 8601 date or datetime (e.g. '2024-01-31')") from None
-    if isinstance(value, dt.datetime):
-        return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
-    if isinstance(value, dt.date):
-        return dt.datetime(value.year, value.month, value.day, tzinfo=dt.timezone.utc)
-    raise GraphkitError(f"{what} must be a date, a datetime or ISO text; got {type(value).__name__}")
-
-
-def in_window(col: str, start: Any, end: Any) -> pl.Expr:
-    """Filter expression ``start <= col < end`` (None bounds are open; undated rows kept only without bounds)."""
-    s, e = as_utc(start, what="start"), as_utc(end, what="end")
-    if s is not None and e is not None and s >= e:
-        raise GraphkitError(f"empty window: start {s:%Y-%m-%d %H:%M} is not before end {e:%Y-%m-%d %H:%M}")
+    start, end = normalize_window(window)
+    if start is None and end is None:
+        return pl.lit(True)
     cond = pl.lit(True)
-    if s is not None:
-        cond = cond & (pl.col(col) >= s)
-    if e is not None:
-        cond = cond & (pl.col(col) < e)
+    if start is not None:
+        cond = cond & (pl.col(col) >= start)
+    if end is not None:
+        cond = cond & (pl.col(col) < end)
     return cond.fill_null(False)
 
 
@@ -169,7 +158,7 @@ def percentile(expr: pl.Expr) -> pl.Expr:
 
 
 def _check_threshold(name: str, value: float) -> float:
-    if not (isinstance(value, (int, float)) and 0.0 <= float(value) < 100.0):
+    if isinstance(value, bool) or not (isinstance(value, (int, float)) and 0.0 <= float(value) < 100.0):
         raise GraphkitError(f"{name} is a percentile in [0, 100); got {value!r}")
     return float(value)
 
@@ -182,24 +171,41 @@ def _require(table: pl.DataFrame, columns: tuple[str, ...], what: str, hint: str
         raise GraphkitError(f"{what} lacks column(s) {missing}; it has {table.columns}. {hint}")
 
 
-def resolve_influence(graph: TopicGraph, influence: Any = None, *, topics: tuple[str, ...] | list[str] | None = None) -> pl.DataFrame:
-    """The influence table to use: the one given (a DataFrame or a result with ``.table``), else computed.
+def resolve_influence(
+    graph: TopicGraph,
+    influence: Any = None,
+    *,
+    topics: Sequence[str] | None = None,
+    window: Window | None = None,
+) -> pl.DataFrame:
+    """The influence table to use, with this module's ``influence_percentile``.
 
-    Needs columns ``person_id``, ``topic``, ``score``; ``percentile`` (100 =
-    top) is computed per topic over every person of the graph when absent
-    (people without a row count as score 0). Unknown people or topics raise.
+    ``influence`` is a table with columns ``person_id``, ``topic``, ``score``
+    (``topic_influence(...).table``, a result with ``.table``, or any score
+    with those columns, such as an expected-reach table); when None it is
+    computed with :func:`graphkit.influence.topic_influence` on ``topics``
+    over ``window``. Unknown people or topics raise.
+
+    Returns ``person_id``, ``topic``, ``score``, ``influence_percentile``:
+    one row per person of the graph and topic of the table (people without
+    a row score 0). ``influence_percentile`` is the score's percentile on
+    its topic over everybody, ties at their lowest: people who have no
+    influence on a topic sit at the bottom and are never "top" (the
+    engine's own ``percentile`` orders tied scores by person_id, which on a
+    topic few people are active on would put people with score 0 in the
+    top 10%).
 
     >>> g = example_market()
     >>> t = pl.DataFrame({"person_id": ["lea", "zoe"], "topic": ["lego", "lego"], "score": [0.4, 0.3]})
-    >>> resolve_influence(g, t).filter(pl.col("topic") == "lego").sort("percentile")["person_id"].to_list()[-2:]
-    ['zoe', 'lea']
+    >>> resolve_influence(g, t).sort("influence_percentile")["influence_percentile"].to_list()[-3:]
+    [6.25, 93.75, 100.0]
     """
     if influence is None:
         from graphkit.influence import topic_influence
 
-        influence = topic_influence(graph, topics=topics)
+        influence = topic_influence(graph, topics=topics, window=window)
     table = getattr(influence, "table", influence)
-    hint = "Pass the .table of graphkit.influence.topic_influence(...) or a table with the same columns."
+    hint = "Pass graphkit.influence.topic_influence(...).table or a table with the same columns."
     _require(table, ("person_id", "topic", "score"), "influence", hint)
     unknown = table.join(graph.person_index, on="person_id", how="anti")["person_id"]
     if unknown.len():
@@ -207,18 +213,19 @@ def resolve_influence(graph: TopicGraph, influence: Any = None, *, topics: tuple
                             "was it computed on another graph?")
     bad_topics = sorted(set(table["topic"].drop_nulls().unique().to_list()) - set(graph.topics))
     if bad_topics:
-        raise GraphkitError(f"influence has topic(s) not in the graph: {bad_topics[:5]}; topics are {list(graph.topics)[:12]}")
-    if "percentile" not in table.columns:
-        # score every person (missing rows = 0) so percentiles are over the whole population
-        grid = graph.people.select("person_id").join(table.select("topic").unique(), how="cross")
-        table = (
-            grid.join(table, on=["person_id", "topic"], how="left")
-            .with_columns(pl.col("score").fill_null(0.0))
-            .with_columns(percentile(pl.col("score")).over("topic").alias("percentile"))
-        )
+        raise GraphkitError(f"influence has topic(s) not in the graph: {bad_topics[:5]}; "
+                            f"topics are {list(graph.topics)[:12]}")
+    if table["score"].is_null().any() or table["score"].cast(pl.Float64).is_nan().any():
+        raise GraphkitError("influence has null or NaN scores; recompute it or fill them (0 = no influence)")
     if topics is not None:
         table = table.filter(pl.col("topic").is_in(list(topics)))
-    return table
+    grid = graph.people.select("person_id").join(table.select("topic").unique().sort("topic"), how="cross")
+    return (
+        grid.join(table.select("person_id", "topic", pl.col("score").cast(pl.Float64)),
+                  on=["person_id", "topic"], how="left", maintain_order="left")
+        .with_columns(pl.col("score").fill_null(0.0))
+        .with_columns(percentile(pl.col("score")).over("topic").alias("influence_percentile"))
+    )
 
 
 def resolve_loyalty(graph: TopicGraph, loyalty: pl.DataFrame | None = None) -> pl.DataFrame:
@@ -227,6 +234,7 @@ def resolve_loyalty(graph: TopicGraph, loyalty: pl.DataFrame | None = None) -> p
     Returns one row per customer of the graph (``person_id``, ``customer_id``,
     ``monetary``, ``loyalty_score``); customers missing from the table (no
     purchase in its window) get a loyalty score of 0 and a monetary value of 0.
+    Pass ``loyalty(graph, as_of=..., window_days=...)`` for another window.
 
     >>> g = example_market()
     >>> lo = pl.DataFrame({"customer_id": ["c_max"], "monetary": [500.0], "loyalty_score": [0.9]})
@@ -237,22 +245,23 @@ def resolve_loyalty(graph: TopicGraph, loyalty: pl.DataFrame | None = None) -> p
         from graphkit.loyalty import loyalty as compute_loyalty
 
         loyalty = compute_loyalty(graph)
-    loyalty = getattr(loyalty, "table", loyalty)
     _require(loyalty, ("customer_id", "loyalty_score"), "loyalty",
              "Pass graphkit.loyalty.loyalty(graph) or a table with the same columns.")
     customers = graph.people.filter(pl.col("customer_id").is_not_null()).select("person_id", "customer_id")
     unknown = loyalty.join(customers, on="customer_id", how="anti")["customer_id"]
     if unknown.len():
         raise GraphkitError(f"loyalty has customer_id(s) not in the people table: {unknown.head(5).to_list()}")
+    if loyalty["customer_id"].is_duplicated().any():
+        raise GraphkitError("loyalty has several rows for one customer_id; it must have one row per customer")
     if "monetary" not in loyalty.columns:
         loyalty = loyalty.with_columns(monetary=pl.lit(None, dtype=pl.Float64))
-    present = customers.join(loyalty.select("customer_id"), on="customer_id", how="semi")
-    out = customers.join(loyalty.select("customer_id", "monetary", "loyalty_score"), on="customer_id", how="left")
+    given = loyalty.select("customer_id", pl.col("monetary").cast(pl.Float64),
+                           pl.col("loyalty_score").cast(pl.Float64), pl.lit(True).alias("_given"))
     # customers absent from the loyalty table bought nothing in its window: value 0, not unknown
-    absent = ~pl.col("customer_id").is_in(present["customer_id"].implode())
-    return out.with_columns(
-        pl.when(absent).then(0.0).otherwise(pl.col("monetary")).cast(pl.Float64).alias("monetary"),
-        pl.when(absent).then(0.0).otherwise(pl.col("loyalty_score")).cast(pl.Float64).alias("loyalty_score"),
+    return customers.join(given, on="customer_id", how="left", maintain_order="left").select(
+        "person_id", "customer_id",
+        pl.when(pl.col("_given")).then(pl.col("monetary")).otherwise(0.0).alias("monetary"),
+        pl.when(pl.col("_given")).then(pl.col("loyalty_score")).otherwise(0.0).alias("loyalty_score"),
     )
 
 
@@ -265,35 +274,34 @@ def best_topic_influence(
 ) -> pl.DataFrame:
     """One influence figure per person: on ``topic``, or aggregated over topics.
 
-    Columns ``person_id``, ``topic`` (the topic used; with ``aggregate="max"``
-    the person's best topic, with ``"mean"`` the text ``"mean"``),
-    ``influence`` (its score) and ``influence_percentile``. People without a
-    row get 0 and percentile 0. ``influence`` must be resolved (see
-    :func:`resolve_influence`).
+    ``influence`` is a table from :func:`resolve_influence`. Columns
+    ``person_id``, ``topic`` (the topic used; with ``aggregate="max"`` the
+    person's best topic, with ``"mean"`` the text ``"mean"``), ``influence``
+    (the score there; with ``"mean"`` the mean score) and
+    ``influence_percentile``.
 
     >>> g = example_market()
-    >>> t = resolve_influence(g, pl.DataFrame({"person_id": ["lea", "ivy"], "topic": ["lego", "cooking"], "score": [0.4, 0.5]}))
-    >>> best_topic_influence(g, t).filter(pl.col("person_id").is_in(["lea", "ivy"])).sort("person_id")["topic"].to_list()
-    ['cooking', 'lego']
+    >>> t = resolve_influence(g, pl.DataFrame({"person_id": ["lea", "ivy"], "topic": ["lego", "cooking"],
+    ...                                         "score": [0.4, 0.5]}))
+    >>> best_topic_influence(g, t).filter(pl.col("person_id").is_in(["lea", "ivy"])).select("person_id", "topic").rows()
+    [('lea', 'lego'), ('ivy', 'cooking')]
     """
     if aggregate not in ("max", "mean"):
         raise GraphkitError(f"aggregate must be 'max' or 'mean'; got {aggregate!r}")
-    t = influence.select("person_id", "topic", pl.col("score").cast(pl.Float64), pl.col("percentile").cast(pl.Float64))
+    t = influence.select("person_id", "topic", "score", "influence_percentile")
     if topic is not None:
         graph.topic_of(topic)  # unknown topic -> error naming the choices
         per = t.filter(pl.col("topic") == topic)
+        if per.height == 0:
+            raise GraphkitError(f"the influence table has no rows for topic {topic!r}; compute influence on it")
     elif aggregate == "max":
-        per = t.sort(["percentile", "score", "topic"], descending=[True, True, False]).unique("person_id", keep="first")
+        per = t.sort(["influence_percentile", "score", "topic"], descending=[True, True, False]).unique(
+            "person_id", keep="first")
     else:
-        per = t.group_by("person_id").agg(pl.lit("mean").alias("topic"), pl.col("score").mean(), pl.col("percentile").mean())
-    per = per.select("person_id", "topic", pl.col("score").alias("influence"), pl.col("percentile").alias("influence_percentile"))
-    label = topic if topic is not None else ("mean" if aggregate == "mean" else None)
-    out = graph.people.select("person_id").join(per, on="person_id", how="left", maintain_order="left")
-    return out.with_columns(
-        pl.col("topic").fill_null(pl.lit(label, dtype=pl.String)),
-        pl.col("influence").fill_null(0.0),
-        pl.col("influence_percentile").fill_null(0.0),
-    )
+        per = t.group_by("person_id").agg(
+            pl.lit("mean").alias("topic"), pl.col("score").mean(), pl.col("influence_percentile").mean())
+    per = per.select("person_id", "topic", pl.col("score").alias("influence"), "influence_percentile")
+    return graph.people.select("person_id").join(per, on="person_id", how="left", maintain_order="left")
 
 
 def _labels(graph: TopicGraph) -> pl.DataFrame:
@@ -317,32 +325,37 @@ def value_influence_matrix(
 
     *Value* is the customer's spend (``monetary`` of the loyalty table) or,
     when prices are unknown, the combined ``loyalty_score``. With
-    ``value="auto"`` (default) monetary is used when every customer has one;
-    otherwise the loyalty score is, and ``value_basis`` says so (on the
-    bundled Ciao data amounts are unknown, so value is the loyalty score).
-    ``value_percentile`` ranks value among the customers.
+    ``value="auto"`` (default) monetary is used when every customer has one,
+    otherwise the loyalty score is, and ``value_basis`` says which. On the
+    bundled Ciao data amounts are unknown, so value is the loyalty score
+    (recency and frequency). ``value_percentile`` ranks value among
+    customers. ``loyalty`` defaults to :func:`graphkit.loyalty.loyalty` of
+    the graph; customers without a purchase in it have value 0.
 
     *Influence* is the customer's topic influence on ``topic``, or with
-    ``topic=None`` aggregated over topics (``aggregate="max"``: the best topic,
-    named in ``topic``; ``"mean"``: mean percentile). ``influence_percentile``
-    is the influence table's percentile (over everybody, 100 = top).
+    ``topic=None`` aggregated over topics (``aggregate="max"``: the best
+    topic, named in ``topic``; ``"mean"``: mean over topics).
+    ``influence_percentile`` is over everybody on the topic (see
+    :func:`resolve_influence`). ``influence`` defaults to
+    :func:`graphkit.influence.topic_influence`; any score table with
+    ``person_id``, ``topic``, ``score`` works.
 
-    Quadrants (high means strictly above the threshold percentile):
-    **champions** high value and high influence; **loyalists** high value, low
+    Quadrants (high = strictly above the threshold percentile; defaults:
+    value above the customers' median, influence in the top 10%):
+    **champions** high value, high influence; **loyalists** high value, low
     influence; **hidden advocates** low value, high influence (the Lego fan
-    who buys little but is heard a lot); **occasional** low and low. Defaults:
-    value above the median of customers, influence in the top 10%.
+    who buys little but is heard a lot); **occasional** low and low.
 
     Columns: person_id, customer_id, name, topic, value, value_basis,
     value_percentile, influence, influence_percentile, quadrant,
     value_threshold, influence_threshold. Sorted by quadrant, then influence.
 
     >>> g = example_market()
-    >>> infl = pl.DataFrame({"person_id": ["lea", "zoe", "ivy"], "topic": ["lego", "lego", "cooking"],
-    ...                      "score": [0.30, 0.25, 0.4]})
-    >>> m = value_influence_matrix(g, topic="lego", influence=infl, loyalty=example_loyalty(g))
-    >>> m.filter(pl.col("quadrant") != "occasional").select("name", "quadrant").rows()
-    [('Zoe', 'champions'), ('Max', 'loyalists'), ('Sam', 'loyalists'), ('F5', 'loyalists'), ('F1', 'loyalists'), ('Lea', 'hidden advocates')]
+    >>> m = value_influence_matrix(g, topic="lego")
+    >>> m.filter(pl.col("quadrant") != "occasional").select("name", "value", "quadrant").rows()
+    [('Zoe', 400.0, 'champions'), ('F1', 45.0, 'loyalists'), ('F5', 50.0, 'loyalists'), ('Max', 500.0, 'loyalists'), ('Sam', 120.0, 'loyalists'), ('Lea', 10.0, 'hidden advocates')]
+    >>> value_influence_matrix(g, topic="cooking").filter(pl.col("name") == "Lea")["quadrant"].item()
+    'occasional'
     """
     vt = _check_threshold("value_threshold", value_threshold)
     it = _check_threshold("influence_threshold", influence_threshold)
@@ -356,16 +369,12 @@ def value_influence_matrix(
     if basis == "monetary" and unknown_money:
         raise GraphkitError(f"{unknown_money} customer(s) have no monetary value (unknown prices); "
                             "use value='loyalty_score' or value='auto'")
-    if lo["loyalty_score"].is_null().any() and basis == "loyalty_score":
+    if basis == "loyalty_score" and lo["loyalty_score"].is_null().any():
         raise GraphkitError("loyalty has null loyalty_score values; recompute loyalty or fill them")
-    infl = best_topic_influence(graph, resolve_influence(graph, influence, topics=None if topic is None else [topic]),
-                                topic=topic, aggregate=aggregate)
-    m = (
-        lo.select("person_id", pl.col(basis).alias("value"))
-        .with_columns(value_basis=pl.lit(basis), value_percentile=percentile(pl.col("value")))
-        .join(infl, on="person_id", how="left")
-        .join(_labels(graph), on="person_id", how="left")
-    )
+    if topic is not None:
+        graph.topic_of(topic)
+    table = resolve_influence(graph, influence, topics=None if topic is None else [topic])
+    infl = best_topic_influence(graph, table, topic=topic, aggregate=aggregate)
     high_v = pl.col("value_percentile") > vt
     high_i = pl.col("influence_percentile") > it
     quadrant = (
@@ -375,9 +384,13 @@ def value_influence_matrix(
         .otherwise(pl.lit("occasional"))
     )
     order = {q: i for i, q in enumerate(QUADRANTS)}
-    m = m.with_columns(quadrant=quadrant, value_threshold=pl.lit(vt), influence_threshold=pl.lit(it))
     return (
-        m.with_columns(pl.col("quadrant").replace_strict(order, return_dtype=pl.Int32).alias("_q"))
+        lo.select("person_id", "customer_id", pl.col(basis).alias("value"))
+        .with_columns(value_basis=pl.lit(basis), value_percentile=percentile(pl.col("value")))
+        .join(infl, on="person_id", how="left")
+        .join(_labels(graph).select("person_id", "name"), on="person_id", how="left")
+        .with_columns(quadrant=quadrant, value_threshold=pl.lit(vt), influence_threshold=pl.lit(it))
+        .with_columns(pl.col("quadrant").replace_strict(order, return_dtype=pl.Int32).alias("_q"))
         .sort(["_q", "influence_percentile", "value_percentile", "person_id"], descending=[False, True, True, False])
         .select("person_id", "customer_id", "name", "topic", "value", "value_basis", "value_percentile",
                 "influence", "influence_percentile", "quadrant", "value_threshold", "influence_threshold")
@@ -387,31 +400,14 @@ def value_influence_matrix(
 def quadrant_counts(matrix: pl.DataFrame) -> pl.DataFrame:
     """Customers per quadrant of a :func:`value_influence_matrix` (all four quadrants, zeros included).
 
-    >>> g = example_market()
-    >>> infl = pl.DataFrame({"person_id": ["lea"], "topic": ["lego"], "score": [0.3]})
-    >>> quadrant_counts(value_influence_matrix(g, topic="lego", influence=infl, loyalty=example_loyalty(g)))["customers"].to_list()
-    [0, 5, 1, 4]
+    >>> quadrant_counts(value_influence_matrix(example_market(), topic="lego")).rows()
+    [('champions', 1, 0.1), ('loyalists', 4, 0.4), ('hidden advocates', 1, 0.1), ('occasional', 4, 0.4)]
     """
     _require(matrix, ("quadrant",), "matrix", "Pass the table of value_influence_matrix(...).")
     counts = matrix.group_by("quadrant").len("customers")
     out = pl.DataFrame({"quadrant": list(QUADRANTS)}).join(counts, on="quadrant", how="left", maintain_order="left")
     out = out.with_columns(pl.col("customers").fill_null(0).cast(pl.Int64))
-    total = max(matrix.height, 1)
-    return out.with_columns(share=pl.col("customers") / total)
-
-
-def example_loyalty(graph: TopicGraph) -> pl.DataFrame:
-    """A loyalty table derived simply from spend, for examples on :func:`example_market`.
-
-    ``monetary`` = total spend, ``loyalty_score`` = its percentile / 100. Real
-    analyses use :func:`graphkit.loyalty.loyalty`, which also weighs recency
-    and frequency.
-
-    >>> example_loyalty(example_market()).sort("monetary", descending=True)["customer_id"].head(2).to_list()
-    ['c_max', 'c_zoe']
-    """
-    spend = graph.transactions.group_by("customer_id").agg(pl.col("amount").sum().alias("monetary"))
-    return spend.with_columns(loyalty_score=percentile(pl.col("monetary")) / 100.0).sort("customer_id")
+    return out.with_columns(share=pl.col("customers") / max(matrix.height, 1))
 
 
 # ----------------------------------------------------------------- segments
@@ -434,23 +430,25 @@ def advocate_segments(
     - **fan_follower**: not a customer, follows a brand account (a person
       with ``brand`` set) or belongs to a brand's community page.
     - **influencer**: not a customer, influence percentile above
-      ``influence_threshold`` on at least one topic.
+      ``influence_threshold`` on at least one topic (see
+      :func:`resolve_influence`; default: the top 10%).
     - **influential_customer**: a customer with that top topic influence.
     - **community_member**: member_of a community.
     - **reviewer**: authored at least one review.
     - **loyal_customer**: a customer whose loyalty score percentile among
-      customers is above ``loyalty_threshold``.
+      customers is above ``loyalty_threshold`` (default: the upper half).
 
-    Brand accounts themselves are the brand, not advocates: they are left
-    out. Columns: person_id, customer_id, name, one boolean per segment (in
-    :data:`SEGMENTS` order), ``segments`` (how many), ``combination``
-    (segment names joined with ``+``, ``"none"`` when in none).
+    ``influence`` and ``loyalty`` default to
+    :func:`graphkit.influence.topic_influence` and
+    :func:`graphkit.loyalty.loyalty` of the graph. Brand accounts are the
+    brand, not advocates: they are left out. Columns: person_id,
+    customer_id, name, one boolean per segment (:data:`SEGMENTS` order),
+    ``segments`` (how many) and ``combination`` (their names joined with
+    ``+``; ``"none"``).
 
-    >>> g = example_market()
-    >>> infl = pl.DataFrame({"person_id": ["lea", "ivy"], "topic": ["lego", "cooking"], "score": [0.3, 0.4]})
-    >>> s = advocate_segments(g, influence=infl, loyalty=example_loyalty(g))
-    >>> s.filter(pl.col("person_id").is_in(["lea", "ivy", "fan"])).select("person_id", "combination").rows()
-    [('lea', 'influential_customer+community_member+reviewer'), ('ivy', 'influencer+reviewer'), ('fan', 'fan_follower+community_member')]
+    >>> s = advocate_segments(example_market())
+    >>> s.filter(pl.col("segments") > 0).select("person_id", "combination").rows()
+    [('lea', 'influential_customer+community_member+reviewer'), ('zoe', 'influential_customer+reviewer+loyal_customer'), ('max', 'loyal_customer'), ('ivy', 'influencer+reviewer'), ('f2', 'loyal_customer'), ('f4', 'loyal_customer'), ('f5', 'reviewer'), ('cook1', 'reviewer'), ('cook2', 'reviewer'), ('fan', 'fan_follower+community_member'), ('sam', 'loyal_customer')]
     """
     it = _check_threshold("influence_threshold", influence_threshold)
     lt = _check_threshold("loyalty_threshold", loyalty_threshold)
@@ -458,25 +456,21 @@ def advocate_segments(
     brand_col = people["brand"] if "brand" in people.columns else pl.Series([None] * people.height, dtype=pl.String)
     is_brand = brand_col.is_not_null() if brand is None else brand_col == brand
     brand_accounts = people.filter(is_brand.fill_null(False))["person_id"]
-    comm = graph.communities
-    if brand is not None:
-        comm = comm.filter(pl.col("brand") == brand)
+    comm = graph.communities if brand is None else graph.communities.filter(pl.col("brand") == brand)
     brand_comms = comm.filter(pl.col("brand").is_not_null())["community_id"]
     edges = graph.edges
 
-    def sources(mask: pl.Expr) -> pl.Series:
-        return edges.filter(mask)["src"].unique()
+    def sources(kind: str, targets: pl.Series) -> pl.Series:
+        return edges.filter((pl.col("kind") == kind) & pl.col("dst").is_in(targets.implode()))["src"].unique()
 
-    follows_brand = sources((pl.col("kind") == "follows") & pl.col("dst").is_in(brand_accounts.implode()))
-    in_brand_comm = sources((pl.col("kind") == "member_of") & pl.col("dst").is_in(brand_comms.implode()))
-    members = sources((pl.col("kind") == "member_of") & pl.col("dst").is_in(comm["community_id"].implode()))
+    follows_brand = sources("follows", brand_accounts)
+    in_brand_comm = sources("member_of", brand_comms)
+    members = sources("member_of", comm["community_id"])
     reviewed = graph.items if brand is None else graph.items.filter(pl.col("brand") == brand)
-    reviewers = sources((pl.col("kind") == "reviews") & pl.col("dst").is_in(reviewed["item_id"].implode()))
-
-    infl = resolve_influence(graph, influence)
-    top = infl.filter(pl.col("percentile") > it)["person_id"].unique()
-    lo = resolve_loyalty(graph, loyalty).with_columns(percentile(pl.col("loyalty_score")).alias("_lp"))
-    loyal = lo.filter(pl.col("_lp") > lt)["person_id"]
+    reviewers = sources("reviews", reviewed["item_id"])
+    top = resolve_influence(graph, influence).filter(pl.col("influence_percentile") > it)["person_id"].unique()
+    lo = resolve_loyalty(graph, loyalty)
+    loyal = lo.filter(percentile(pl.col("loyalty_score")) > lt)["person_id"]
 
     customer = pl.col("customer_id").is_not_null()
     pid = pl.col("person_id")
@@ -498,15 +492,13 @@ def advocate_segments(
 def segment_overlaps(segments: pl.DataFrame) -> pl.DataFrame:
     """People per combination of segments (the data of an UpSet chart), largest first.
 
-    Columns: ``combination``, ``people``, ``segments`` (how many segments the
-    combination has) and one boolean per segment. People in no segment form
-    the ``"none"`` row.
+    Columns: ``combination``, ``people``, ``segments`` (how many segments
+    the combination has) and one boolean per segment. People in no segment
+    form the ``"none"`` row.
 
-    >>> g = example_market()
-    >>> infl = pl.DataFrame({"person_id": ["lea", "ivy"], "topic": ["lego", "cooking"], "score": [0.3, 0.4]})
-    >>> o = segment_overlaps(advocate_segments(g, influence=infl, loyalty=example_loyalty(g)))
+    >>> o = segment_overlaps(advocate_segments(example_market()))
     >>> o.filter(pl.col("segments") >= 2).select("combination", "people").rows()
-    [('reviewer+loyal_customer', 2), ('fan_follower+community_member', 1), ('influencer+reviewer', 1), ('influential_customer+community_member+reviewer', 1)]
+    [('fan_follower+community_member', 1), ('influencer+reviewer', 1), ('influential_customer+community_member+reviewer', 1), ('influential_customer+reviewer+loyal_customer', 1)]
     """
     _require(segments, ("combination", "segments", *SEGMENTS), "segments", "Pass the table of advocate_segments(...).")
     return (
@@ -522,40 +514,37 @@ def engagement_kpis(
     graph: TopicGraph,
     *,
     influence: Any = None,
-    start: Any = None,
-    end: Any = None,
+    window: Window | None = None,
 ) -> pl.DataFrame:
     """Forrester's four engagement KPIs per customer, from the data model.
 
-    Over the window ``[start, end)`` on timestamps (open bounds by default):
+    Over ``window = (start, end)`` (``start <= ts < end``; None: all time):
 
     - **involvement**: distinct days on which the customer did anything we
       can see (bought, or authored any dated edge: follow, review, mention,
       reply, share, membership, referral). Presence, like visits.
     - **interaction**: authored contributions (mentions, replies, shares,
-      reviews) -- what the customer said.
+      reviews): what the customer said.
     - **intimacy**: share of those contributions with positive sentiment
       (sign +1); null when the customer contributed nothing.
     - **influence**: the customer's best-topic influence percentile
-      (``influence_topic`` names the topic); the influence table is not
-      re-windowed, pass one computed over the same window if that matters.
+      (``influence_topic`` names the topic; see :func:`resolve_influence`).
+      When not given, influence is computed over the same window.
 
-    Each KPI also has a ``*_percentile`` among customers (100 = top, nulls
-    excluded) so one customer can be compared with the population
-    (:func:`graphkit.plot.engagement`).
+    Each KPI also has a ``*_percentile`` among customers (100 = top, ties at
+    their lowest, nulls left out) to compare one customer with the
+    population (:func:`graphkit.plot.engagement`).
 
-    >>> g = example_market()
-    >>> infl = pl.DataFrame({"person_id": ["lea"], "topic": ["lego"], "score": [0.3]})
-    >>> k = engagement_kpis(g, influence=infl)
-    >>> k.filter(pl.col("person_id") == "lea").select(*KPIS).row(0)
-    (3, 2, 0.5, 100.0)
+    >>> k = engagement_kpis(example_market())
+    >>> k.filter(pl.col("person_id") == "lea").select(*KPIS, "influence_topic").row(0)
+    (3, 2, 0.5, 100.0, 'lego')
     """
-    window = in_window("ts", start, end)
+    cond = in_window("ts", window)
     customers = graph.people.filter(pl.col("customer_id").is_not_null()).select("person_id", "customer_id")
     if customers.height == 0:
         raise GraphkitError("the graph has no customers (people.customer_id is empty): KPIs are per customer")
-    bought = graph.transactions.filter(window).join(customers, on="customer_id").select("person_id", "ts")
-    authored = graph.edges.filter(window).select(pl.col("src").alias("person_id"), "ts")
+    bought = graph.transactions.filter(cond).join(customers, on="customer_id").select("person_id", "ts")
+    authored = graph.edges.filter(cond).select(pl.col("src").alias("person_id"), "ts")
     days = (
         pl.concat([bought, authored])
         .drop_nulls("ts")
@@ -563,11 +552,11 @@ def engagement_kpis(
         .agg(pl.col("ts").dt.date().n_unique().alias("involvement"))
     )
     contrib = (
-        graph.edges.filter(window & pl.col("kind").is_in(["mentions", "replies", "shares", "reviews"]))
+        graph.edges.filter(cond & pl.col("kind").is_in(ACTIVITY_KINDS))
         .group_by(pl.col("src").alias("person_id"))
         .agg(pl.len().alias("interaction"), (pl.col("sign") > 0).mean().alias("intimacy"))
     )
-    best = best_topic_influence(graph, resolve_influence(graph, influence)).select(
+    best = best_topic_influence(graph, resolve_influence(graph, influence, window=window)).select(
         "person_id", pl.col("topic").alias("influence_topic"), pl.col("influence_percentile").alias("influence")
     )
     k = (
