@@ -62,7 +62,8 @@ def explain_influence(
     Rows, largest contribution first: the ``top`` attention givers
     (``term = "attention"``), then, when more gave attention, one
     ``"other attention"`` row for the rest, and one ``"own activity"`` row
-    (the teleport term). Columns: ``term``, ``giver`` (person_id; null on
+    (the teleport term). Columns: ``person_id`` and ``topic`` (as asked),
+    ``term``, ``giver`` (person_id; null on
     aggregate rows), ``name``, ``via`` (kinds of positive edges from the
     giver: follows, mentions, replies, shares, or referred when the person
     referred the giver), ``weight`` (attention weight on the topic),
@@ -146,7 +147,8 @@ def explain_influence(
     return (
         result.join(names, on="giver", how="left", maintain_order="left")
         .join(via, on="giver", how="left", maintain_order="left")
-        .select("term", "giver", "name", "via", "weight", "giver_score", "contribution", "share")
+        .select(pl.lit(person_id).alias("person_id"), pl.lit(topic).alias("topic"),
+                "term", "giver", "name", "via", "weight", "giver_score", "contribution", "share")
     )
 
 
