@@ -121,7 +121,7 @@ def _figures(graph: TopicGraph, influence: pl.DataFrame, loyal: pl.DataFrame, to
     fig.savefig(files[-1], dpi=110, bbox_inches="tight")
     plt.close(fig)
 
-    matrix = value_influence_matrix(graph, topics=[topics[0]], influence=influence, loyalty=loyal)
+    matrix = value_influence_matrix(graph, topic=topics[0], influence=influence, loyalty=loyal)
     fig, ax = plt.subplots(figsize=(7, 5.5))
     plot.value_influence(matrix, ax=ax)
     files.append(out / "value_influence.png")
@@ -143,11 +143,14 @@ def render(report: DemoReport, *, top_percentile: float, min_loyalty: float) -> 
     cols = ["loyal_rank", "person_id", "score", "percentile", "audience", "active_audience",
             "recency_days", "frequency", "loyalty_score"]
     for t in report.topics:
-        rows = report.answers.filter(pl.col("topic") == t).select(cols)
+        rows = report.answers.filter(pl.col("topic") == t).select(cols).with_columns(
+            pl.col("score").round(5), pl.col("percentile").round(2), pl.col("recency_days").round(0).cast(pl.Int64),
+            pl.col("loyalty_score").round(3),
+        )
         lines.append(f"Influential loyal customers on {t!r} (top {top_percentile:g}% influence, "
                      f"loyalty >= {min_loyalty:g}): {rows.height} shown")
         with pl.Config(tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True, tbl_rows=50,
-                       float_precision=4, tbl_width_chars=120):
+                       tbl_cols=-1, tbl_width_chars=200):
             lines.append(str(rows) if rows.height else "  (nobody qualifies)")
         lines.append("")
     lines.append("written: " + ", ".join(str(p) for p in report.files))
