@@ -210,20 +210,24 @@ class _Checker:
         expected: str,
         found: str | Callable[[pl.DataFrame], str],
         row_found: pl.Series | None = None,
+        values: pl.DataFrame | None = None,
     ) -> None:
         """Record the rows where ``mask`` is true as defective in ``column``.
 
         ``found`` summarises the defect for the error message; each rejected
         row's reason names its own value (``row_found``, one text per input
-        row; by default the row's value in ``column``).
+        row; by default the row's value in ``column``). Values are shown as
+        given (``raw``), or from ``values`` (e.g. the typed table, so that a
+        negative weight reads -2.0 whether it came from Parquet or CSV).
         """
         mask = mask.fill_null(False)
         n = int(mask.sum())
         if n == 0:
             return
         rows_df = self.raw.filter(mask)
-        own = (row_found.filter(mask) if row_found is not None else _row_values(rows_df, column)).alias("found")
-        found_text = found(rows_df) if callable(found) else found
+        shown_values = values.filter(mask) if values is not None else rows_df
+        own = (row_found.filter(mask) if row_found is not None else _row_values(shown_values, column)).alias("found")
+        found_text = found(shown_values) if callable(found) else found
         shown = rows_df.head(SAMPLE_ROWS)
         keep = [ROW] + [c for c in (*self.schema.key, column) if c in shown.columns and c != ROW]
         sample = shown.select(list(dict.fromkeys(keep))).rename({ROW: "row"})
@@ -277,9 +281,8 @@ def _row_values(rows: pl.DataFrame, column: str) -> pl.Series:
 
 
 def _values(col: str) -> Callable[[pl.DataFrame], str]:
-    def found(rows: pl.DataFrame) -> str:
-        vals = rows[col].head(3).to_list()
-        return ", ".join(repr(v) for v in vals) + (" ..." if rows.height > 3 else "")
+    def found(rows: pl.DataFrame) -> str:  # the first values, written as in the rejects' reasons
+        return ", ".join(_row_values(rows.head(3), col).to_list()) + (" ..." if rows.height > 3 else "")
 
     return found
 
@@ -394,8 +397,7 @@ def _validate_one(
         chk.flag(~raw_null & cast.is_null(), col.name, _type_name(col.dtype),
                  lambda rows, c=col.name: f"{rows[c].dtype} values " + _values(c)(rows))
         if not col.nullable:
-            chk.flag(raw_null, col.name, "a value (nulls not allowed)",
-                     lambda rows, c=col.name: "null" if rows[c].is_null().all() else "null or blank text")
+            chk.flag(raw_null, col.name, "a value (nulls not allowed)", _values(col.name))
         out[col.name] = cast
     extras = [c for c in df.columns if c not in schema.names and c != ROW]
     typed = pl.DataFrame(out).hstack(df.select(extras)) if extras else pl.DataFrame(out)
@@ -403,8 +405,8 @@ def _validate_one(
     for c in ("weight", "amount"):
         if c in schema.names:
             v = typed[c]
-            chk.flag(v.is_nan() | v.is_infinite(), c, "a finite number", _values(c))
-            chk.flag(v < 0, c, "a number >= 0", _values(c))
+            chk.flag(v.is_nan() | v.is_infinite(), c, "a finite number", _values(c), values=typed)
+            chk.flag(v < 0, c, "a number >= 0", _values(c), values=typed)
     if schema.name == "edges":
         kind = typed["kind"]
         chk.flag(~kind.is_in(EDGE_KINDS) & kind.is_not_null(), "kind", "one of " + ", ".join(EDGE_KINDS), _values("kind"))
