@@ -44,10 +44,10 @@ def rendered(ax, path) -> np.ndarray:
 
 
 def not_blank(pixels: np.ndarray) -> bool:
-    """At least 0.5% of the pixels carry colour: the marks, not only the black frame and white background
-    (an empty Axes has none)."""
+    """Some pixels carry colour (0.05%, ~55 pixels at this size): the marks, not only the black frame,
+    grey text and white background (an empty Axes has none)."""
     rgb = pixels[..., :3]
-    return float(((rgb.max(axis=-1) - rgb.min(axis=-1)) > 0.2).mean()) > 0.005
+    return float(((rgb.max(axis=-1) - rgb.min(axis=-1)) > 0.2).mean()) > 0.0005
 
 
 def test_not_blank_rejects_an_empty_axes(tmp_path):
