@@ -45,6 +45,11 @@ def _axes(ax: Any, size: tuple[float, float] = (6.4, 4.8)) -> "Axes":
     return ax
 
 
+def _marker(n: int) -> dict:
+    """Marker size and opacity for a scatter of n points: big and solid when few, small and light when many."""
+    return {"s": 40, "alpha": 0.85} if n <= 500 else {"s": 14, "alpha": 0.5}
+
+
 def _label(row: dict) -> str:
     return str(row.get("name") or row.get("person_id"))
 
@@ -81,7 +86,7 @@ def value_influence(matrix: pl.DataFrame, *, ax: Any = None, label_top: int = 5)
     for q in QUADRANTS:
         part = matrix.filter(pl.col("quadrant") == q)
         ax.scatter(part["value_percentile"].to_numpy(), part["influence_percentile"].to_numpy(),
-                   s=18, alpha=0.6, color=QUADRANT_COLOURS[q], label=f"{q}: {counts[q]:,}", edgecolors="none")
+                   color=QUADRANT_COLOURS[q], label=f"{q}: {counts[q]:,}", edgecolors="none", **_marker(matrix.height))
     ax.axvline(vt, color="black", lw=0.8, ls="--")
     ax.axhline(it, color="black", lw=0.8, ls="--")
     top = matrix.sort(["influence_percentile", "value_percentile"], descending=True).head(label_top)
@@ -208,7 +213,7 @@ def behaviour_vs_audience(table: pl.DataFrame, *, topic: str | None = None, ax: 
         raise GraphkitError(f"no rows to plot{' for topic ' + repr(topic) if topic else ''}")
     ax = _axes(ax)
     pts = ax.scatter(data["audience"].to_numpy(), data["adopters"].to_numpy(),
-                     c=data["influence_percentile"].to_numpy(), cmap="viridis", vmin=0, vmax=100, s=18, alpha=0.7)
+                     c=data["influence_percentile"].to_numpy(), cmap="viridis", vmin=0, vmax=100, **_marker(data.height))
     ax.figure.colorbar(pts, ax=ax, label="topic influence percentile")
     _name_points(ax, data.sort(["adopters", "audience"], descending=True).head(label_top), "audience", "adopters")
     from matplotlib.ticker import MaxNLocator
@@ -248,7 +253,7 @@ def audience_activity(audience: pl.DataFrame, *, ax: Any = None, summary: pl.Dat
     if data.height == 0:
         raise GraphkitError("nobody has followers: nothing to plot")
     ax = _axes(ax)
-    ax.scatter(data["audience"].to_numpy(), data["active_audience"].to_numpy(), s=12, alpha=0.5, color="#0072B2")
+    ax.scatter(data["audience"].to_numpy(), data["active_audience"].to_numpy(), color="#0072B2", **_marker(data.height))
     hi = float(data["audience"].max())
     ax.plot([0, hi], [0, hi], color="black", lw=0.8, ls="--", label="every follower active")
     ax.set_xlabel("audience (followers)")
