@@ -355,6 +355,45 @@ def top_influencers(influence: Any, topic: str, *, ax: Any = None, k: int = 10) 
     return ax
 
 
+def influential_loyal_customers(answers: pl.DataFrame, topic: str | None = None, *, ax: Any = None,
+                                top: int = 15) -> "Axes":
+    """The answer to the flagship query (:func:`~graphkit.loyalty.influential_loyal_customers`) as bars.
+
+    One bar per customer (the ``top`` best of ``topic``, or of the only topic
+    in the table) at its ``fit`` (influence percentile x loyalty score), the
+    loyalty score and influence rank in the label: influence and loyalty
+    together, never influence alone.
+
+    >>> from graphkit.marketing import example_market
+    >>> from graphkit.loyalty import influential_loyal_customers as query
+    >>> answers = query(example_market(), topics="lego", top_percentile=25, min_loyalty=0.5)
+    >>> ax = influential_loyal_customers(answers)
+    >>> [t.get_text() for t in ax.get_yticklabels()]
+    ['zoe (loyalty 0.67, influence rank 2)']
+    >>> import matplotlib.pyplot as plt; plt.close("all")
+    """
+    _require(answers, ("topic", "loyal_rank", "person_id", "fit", "rank", "loyalty_score"), "answers",
+             "Pass the table of graphkit.loyalty.influential_loyal_customers(...).")
+    topics = answers["topic"].unique().sort().to_list()
+    if topic is None:
+        if len(topics) != 1:
+            raise GraphkitError(f"the answers cover several topics {topics[:5]}; pass topic=")
+        topic = topics[0]
+    data = answers.filter(pl.col("topic") == topic).sort("loyal_rank").head(top)
+    if data.height == 0:
+        raise GraphkitError(f"no influential loyal customers on {topic!r}: try a lower min_loyalty or a larger top_percentile")
+    ax = _axes(ax)
+    y = np.arange(data.height)[::-1]
+    ax.barh(y, data["fit"].to_numpy(), color="#009E73")
+    labels = [f"{r['person_id']} (loyalty {r['loyalty_score']:.2f}, influence rank {r['rank']:,})"
+              for r in data.iter_rows(named=True)]
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("fit = influence percentile / 100 x loyalty score")
+    ax.set_title(f"Influential loyal customers on {topic}")
+    return ax
+
+
 def explanation(table: pl.DataFrame, *, ax: Any = None) -> "Axes":
     """The terms of an influence score (:func:`~graphkit.explain.explain_influence`) as bars of their share.
 

@@ -153,3 +153,16 @@ def test_ciao_matrix_figure(ciao, tmp_path):
     assert n_points(ax) == 7375
     assert ax.get_xlabel() == "value percentile among customers (loyalty_score)"
     assert len(ax.texts) == 5
+
+
+def test_influential_loyal_customers_figure(market, tmp_path):
+    from graphkit.loyalty import influential_loyal_customers
+
+    answers = influential_loyal_customers(market, topics=["lego", "cooking"], top_percentile=25, min_loyalty=0.3)
+    ax = plot.influential_loyal_customers(answers, "lego")
+    assert not_blank(rendered(ax, tmp_path / "ilc.png"))
+    lego = answers.filter(pl.col("topic") == "lego")
+    assert len(ax.patches) == lego.height and [p.get_width() for p in ax.patches] == lego["fit"].to_list()
+    assert ax.get_title() == "Influential loyal customers on lego"
+    with pytest.raises(GraphkitError, match="several topics"):
+        plot.influential_loyal_customers(answers)
