@@ -164,5 +164,6 @@ def test_influential_loyal_customers_figure(market, tmp_path):
     lego = answers.filter(pl.col("topic") == "lego")
     assert len(ax.patches) == lego.height and [p.get_width() for p in ax.patches] == lego["fit"].to_list()
     assert ax.get_title() == "Influential loyal customers on lego"
+    assert len(plot.influential_loyal_customers(lego).patches) == 2  # one topic: no need to name it
     with pytest.raises(GraphkitError, match="several topics"):
-        plot.influential_loyal_customers(answers)
+        plot.influential_loyal_customers(pl.concat([lego, lego.with_columns(topic=pl.lit("cooking"))]))
