@@ -12,14 +12,17 @@ topic *t*, as of a time ``now``, is
 - **not yet active on t**: f has no contribution on t and no purchase of an
   item of t before ``now`` (:func:`adoptions`);
 - **propensity(f, t)**: the probability that f adopts t within ``horizon``,
-  from a logistic model of five features of f's own history (see
+  from a logistic model of six features of f's own history (see
   :data:`FEATURES`): how active f was lately, how many topics f took up lately
   (the habit of trying new things), how many topics f has, how related t is to
   f's topics (affinity: the share of people active on f's topics who are also
-  active on t, weighted by f's mix), and how fast t itself has been spreading.
+  active on t, weighted by f's mix), how fast t itself has been spreading, and
+  how long f has been around (newcomers explore).
   The model is **learned from the same data, one horizon earlier**: features
   at ``now - horizon``, labels = adoptions in ``[now - horizon, now)``; then
-  applied to the features at ``now``. Nothing after ``now`` is used;
+  applied to the features at ``now``. Training uses the people who were
+  already there one horizon earlier (as scoring uses the people there now).
+  Nothing after ``now`` is used;
 - **credibility(p, t)**: the share of positive attention p receives (follows
   and interactions on t, by weight); negative attention gives no reach.
 
@@ -54,6 +57,7 @@ FEATURES: tuple[str, ...] = (
     "breadth",  # log(1 + topics f has taken up so far)
     "affinity",  # log(0.001 + relatedness of t to f's topics)
     "topic_trend",  # log(0.0001 + share of people new to t in the last horizon)
+    "tenure",  # log(1 + days since f's first event): newcomers explore
 )
 _RIDGE = 1.0  # L2 penalty on the standardised coefficients: keeps tiny data sets finite
 _MAX_ROWS = 2_000_000  # training rows beyond this are thinned by a fixed stride
@@ -213,6 +217,8 @@ def _features(n: int, n_topics: int, first: np.ndarray, ev_pt: tuple[np.ndarray,
     mix = np.zeros((n, n_topics))
     np.add.at(mix, (p[before], t[before]), 1.0)
     lately = np.bincount(p[before & (ts >= at - horizon)], minlength=n).astype(np.float64)
+    since = np.full(n, at, dtype=first.dtype)
+    np.minimum.at(since, p[before], ts[before])
     share = mix / np.maximum(mix.sum(axis=1, keepdims=True), 1.0)
     a = adopted.astype(np.float64)
     both = a.T @ a
@@ -226,6 +232,7 @@ def _features(n: int, n_topics: int, first: np.ndarray, ev_pt: tuple[np.ndarray,
     x[:, :, 2] = np.log1p(adopted.sum(axis=1))[:, None]
     x[:, :, 3] = np.log(1e-3 + share @ related)
     x[:, :, 4] = np.log(1e-4 + trend)[None, :]
+    x[:, :, 5] = np.log1p((at - since) / np.timedelta64(1, "D"))[:, None]
     return x, adopted
 
 
@@ -302,7 +309,9 @@ def propensity(
     h = np.timedelta64(int(horizon.total_seconds() * 1e6), "us")
     x_then, adopted_then = _features(n, n_topics, first, (p, t, ts), at - h, h)
     y = (first >= at - h) & ~adopted_then  # adopted during the last horizon
-    rows = ~adopted_then
+    # train on people who were already there one horizon ago, as scoring does now: newcomers
+    # take up their first topics by definition and would teach the model that a blank history predicts adoption
+    rows = ~adopted_then & adopted_then.any(axis=1, keepdims=True)
     x_train, y_train = x_then[rows], y[rows].astype(np.float64)
     if len(y_train) > _MAX_ROWS:
         stride = -(-len(y_train) // _MAX_ROWS)
