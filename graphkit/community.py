@@ -260,6 +260,11 @@ def compare_partitions(a: CommunityResult | pl.DataFrame, b: CommunityResult | p
     has_topic = "topic" in left.columns and "topic" in right.columns
     if ("topic" in left.columns) != ("topic" in right.columns):
         raise GraphkitError("compare_partitions: one membership has a 'topic' column and the other has not")
+    for name, table in (("a", left), ("b", right)):
+        dup = table.select((["topic"] if has_topic else []) + ["person_id"]).is_duplicated()
+        if dup.any():
+            raise GraphkitError(f"compare_partitions: {name} lists a person more than once per topic "
+                                f"(e.g. {table.filter(dup)['person_id'][0]!r})")
     if not has_topic:
         left, right = (df.with_columns(topic=pl.lit(None, dtype=pl.String)) for df in (left, right))
     topics = pl.concat([left["topic"], right["topic"]]).unique().sort(nulls_last=True).to_list()
@@ -579,10 +584,4 @@ def _as_membership(x: CommunityResult | pl.DataFrame, name: str) -> pl.DataFrame
     missing = {"person_id", "community"} - set(table.columns)
     if missing:
         raise GraphkitError(f"compare_partitions: {name} lacks column(s) {sorted(missing)}")
-    cols = ["person_id", "community"] + (["topic"] if "topic" in table.columns else [])
-    table = table.select(cols)
-    dup = table.select((["topic"] if "topic" in cols else []) + ["person_id"]).is_duplicated()
-    if dup.any():
-        raise GraphkitError(f"compare_partitions: {name} lists a person more than once per topic "
-                            f"(e.g. {table.filter(dup)['person_id'][0]!r})")
-    return table
+    return table.select(["person_id", "community"] + (["topic"] if "topic" in table.columns else []))
