@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 
-from graphkit.community import BETA, _igraph_from_edges, _run, _Task, _topic_seed, _undirected, topic_communities  # noqa: E402
+from graphkit.community import BETA, _contributions, _igraph_from_edges, _run, _Task, _topic_seed, _undirected, topic_communities  # noqa: E402
 from graphkit.datasets import load_ciao  # noqa: E402
 from graphkit.influence import topic_influence  # noqa: E402
 from graphkit.synthetic import generate  # noqa: E402
@@ -59,15 +59,7 @@ def timed(fn):
 
 
 def modularity(layer, membership: np.ndarray) -> float:
-    k = int(membership.max()) + 1
-    m = layer.weight.sum()
-    cs, cd = membership[layer.src], membership[layer.dst]
-    same = cs == cd
-    internal = np.bincount(cs[same], weights=layer.weight[same], minlength=k)
-    strength = np.bincount(layer.src, weights=layer.weight, minlength=layer.nodes.size) + np.bincount(
-        layer.dst, weights=layer.weight, minlength=layer.nodes.size)
-    volume = np.bincount(membership, weights=strength, minlength=k)
-    return float((internal / m - (volume / (2 * m)) ** 2).sum())
+    return float(_contributions(layer, membership, int(membership.max()) + 1, 1.0).sum())
 
 
 def lpt_makespan(seconds: list[float], workers: int) -> float:

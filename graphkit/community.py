@@ -552,15 +552,19 @@ def _influence_scores(
     if absent:
         raise GraphkitError(f"influence has no scores for topic(s) {absent}; compute it with those topics")
     rows = table.filter(pl.col("topic").is_in(topics)).select("person_id", "topic", pl.col("score").cast(pl.Float64))
-    hit = rows.join(graph.person_index, on="person_id", how="inner")
-    if hit.height != rows.height:
-        unknown = rows.join(graph.person_index, on="person_id", how="anti")["person_id"].head(3).to_list()
-        raise GraphkitError(f"influence has person_id(s) that are not in the graph, e.g. {unknown}; "
-                            "compute it on the same graph")
+    ids = graph.people["person_id"]
     out = {}
-    for (topic,), part in hit.partition_by("topic", as_dict=True).items():
+    for (topic,), part in rows.partition_by("topic", as_dict=True).items():
+        if part["person_id"].equals(ids):  # topic_influence's layout: people in graph order; no join needed
+            out[topic] = part["score"].to_numpy().astype(np.float64)
+            continue
+        hit = part.join(graph.person_index, on="person_id", how="inner")
+        if hit.height != part.height:
+            unknown = part.join(graph.person_index, on="person_id", how="anti")["person_id"].head(3).to_list()
+            raise GraphkitError(f"influence has person_id(s) that are not in the graph, e.g. {unknown}; "
+                                "compute it on the same graph")
         scores = np.full(graph.n_people, np.nan)
-        scores[part["idx"].to_numpy()] = part["score"].to_numpy()
+        scores[hit["idx"].to_numpy()] = hit["score"].to_numpy()
         out[topic] = scores
     return out
 
