@@ -179,7 +179,7 @@ def plot(df: pl.DataFrame, path: Path) -> None:
             ax.axvline(TARGET_S, color="tab:red", linestyle="--", label=f"{TARGET_S:.0f} s target")
             ax.legend(loc="lower right")
         ax.set_xlabel("wall seconds, all topics")
-        ax.set_title(f"{name}: {part['people'][0]:,} people, {part['topics'][0]} topics")
+        ax.set_title(f"{name}\n{part['people'][0]:,} people, {part['topics'][0]} topics")
         ax.invert_yaxis()
     fig.tight_layout()
     fig.savefig(path, dpi=120)
