@@ -21,8 +21,9 @@ be joined. Transformations, chosen to match the Ciao adapter:
 - each review is also a transaction (no prices: ``amount`` null, each review
   its own order), as on Ciao;
 - items are movies, each with its one genre as topic;
-- nothing is dropped: the 320 (user, movie) pairs rated more than once stay
-  separate reviews (each has its own reviewID).
+- nothing is dropped: the 320 repeated ratings of a (user, movie) pair
+  (303 pairs; SOURCE.md calls them "320 pairs") stay separate reviews, each
+  with its own reviewID.
 
 >>> genre_topic(3)
 'genre-03'
