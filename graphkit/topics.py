@@ -1,0 +1,285 @@
+"""Topic labels turned into structure: activity, credibility and each topic's attention layer.
+
+This is the one place that reads topic labels to build what the influence
+engines iterate on (see :func:`graphkit.influence.topic_influence` for the
+model). For every topic *t* of a graph:
+
+* :func:`topic_activity` -- n x T counts of what each person authored on each
+  topic (mentions, replies, shares, reviews) within the window: who is
+  *active*, and the teleport (restart) weights;
+* :func:`topic_layer` -- the n x n weighted attention matrix of topic *t*
+  (row = attention giver, column = receiver);
+* :func:`restart_matrix` -- the n x T teleport matrix (each column sums to 1);
+* :func:`topic_structure` -- the parts all topics share, which the batched
+  engine uses without building one matrix per topic.
+
+>>> import polars as pl
+>>> from graphkit import TopicGraph
+>>> g = TopicGraph.from_tables(
+...     pl.DataFrame({"person_id": ["ann", "bob", "cat"]}),
+...     pl.DataFrame({"src": ["bob", "cat", "ann", "cat"], "dst": ["ann", "ann", "bob", "bob"],
+...                   "kind": ["follows", "follows", "shares", "shares"],
+...                   "topic": [None, None, "frogs", "frogs"], "sign": [1, 1, 1, -1]}))
+>>> topic_activity(g).toarray().ravel().tolist()   # ann and cat shared on frogs
+[1.0, 0.0, 1.0]
+>>> topic_layer(g, "frogs").toarray().tolist()     # cat follows ann; bob is inactive
+[[0.0, 1.0, 0.0], [0.0, 0.0, 0.0], [1.0, 0.0, 0.0]]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from typing import Sequence
+
+import numpy as np
+import polars as pl
+import scipy.sparse as sp
+
+from graphkit.errors import GraphkitError
+from graphkit.graph import TopicGraph
+
+#: A time window ``(start, end)``: events count when ``start <= ts < end``; either bound may be None.
+Window = tuple[datetime | date | str | None, datetime | date | str | None]
+
+#: Value by which follows are scaled on a topic where the followee received no attention:
+#: no evidence of mockery, so follows pass in full.
+NEUTRAL_CREDIBILITY = 1.0
+
+
+def normalize_window(window: Window | None) -> tuple[datetime | None, datetime | None]:
+    """``(start, end)`` as UTC datetimes (naive values are taken as UTC); checks start < end.
+
+    >>> normalize_window(("2024-01-01", None))
+    (datetime.datetime(2024, 1, 1, 0, 0, tzinfo=datetime.timezone.utc), None)
+    >>> normalize_window(None)
+    (None, None)
+    """
+    if window is None:
+        return (None, None)
+    if not isinstance(window, (tuple, list)) or len(window) != 2:
+        raise GraphkitError(f"window must be a pair (start, end) of datetimes (either may be None); got {window!r}")
+    bounds: list[datetime | None] = []
+    for name, value in zip(("start", "end"), window):
+        if value is None:
+            bounds.append(None)
+            continue
+        if isinstance(value, str):
+            try:
+                value = datetime.fromisoformat(value)
+            except ValueError:
+                raise GraphkitError(f"window {name} {value!r} is not an ISO 8601 date or datetime") from None
+        if isinstance(value, datetime):
+            value = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        elif isinstance(value, date):
+            value = datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
+        else:
+            raise GraphkitError(f"window {name} must be a datetime, a date or ISO text; got {type(value).__name__}")
+        bounds.append(value)
+    start, end = bounds
+    if start is not None and end is not None and start >= end:
+        raise GraphkitError(f"window start {start.isoformat()} must be before its end {end.isoformat()}")
+    return (start, end)
+
+
+@dataclass(frozen=True, eq=False)
+class TopicStructure:
+    """What every topic's layer is made of, for all topics at once (internal indices).
+
+    The layer of topic *t* is ``general @ diag(follow_scale[:, t]) + topical[t]``:
+
+    * ``general`` -- n x n CSR of attention that names no topic (follows,
+      unlabelled interactions and referrals), positive sign only, from active
+      givers only, without self-loops;
+    * ``follow_scale`` -- n x T: the receiver's activity on *t* times its
+      credibility on *t* (:data:`NEUTRAL_CREDIBILITY` when it received none);
+    * ``topical_*`` -- positive topic-labelled interactions (and referrals) from
+      active givers, as coordinate arrays with their topic index.
+    """
+
+    topics: tuple[str, ...]
+    window: tuple[datetime | None, datetime | None]
+    activity: np.ndarray  # n x T float64, authored contributions per topic in the window
+    active: np.ndarray  # n bool, any activity in the window
+    credibility: np.ndarray  # n x T float64, share of positive attention received; NaN when none
+    follow_scale: np.ndarray  # n x T float64
+    general: sp.csr_matrix  # n x n
+    topical_src: np.ndarray  # int64
+    topical_dst: np.ndarray  # int64
+    topical_topic: np.ndarray  # int64
+    topical_weight: np.ndarray  # float64
+    audience: np.ndarray  # n uint32, followers (distinct people following)
+    active_audience: np.ndarray  # n uint32, followers active in the window
+
+    @property
+    def n_people(self) -> int:
+        return self.activity.shape[0]
+
+    def topical(self, t: int) -> sp.csr_matrix:
+        """n x n CSR of topic *t*'s positive labelled interactions."""
+        keep = self.topical_topic == t
+        n = self.n_people
+        m = sp.csr_matrix((self.topical_weight[keep], (self.topical_src[keep], self.topical_dst[keep])), shape=(n, n))
+        m.sum_duplicates()
+        return m
+
+    def layer(self, t: int) -> sp.csr_matrix:
+        """n x n CSR attention layer of topic *t* (row = giver, column = receiver)."""
+        w = (self.general @ sp.diags_array(self.follow_scale[:, t])).tocsr() + self.topical(t)
+        w = sp.csr_matrix(w)
+        w.eliminate_zeros()
+        w.sort_indices()
+        return w
+
+    def restart(self, topic_idx: Sequence[int]) -> np.ndarray:
+        """n x len(topic_idx) teleport matrix: activity on each topic, columns summing to 1."""
+        a = self.activity[:, list(topic_idx)]
+        totals = a.sum(axis=0)
+        empty = [self.topics[t] for t, s in zip(topic_idx, totals) if s <= 0]
+        if empty:
+            raise GraphkitError(
+                f"nobody is active on topic(s) {empty} in the window, so their influence is undefined; "
+                "widen the window or leave these topics out of topics="
+            )
+        return a / totals
+
+
+def _events_in(e: pl.DataFrame, start: datetime | None, end: datetime | None) -> pl.DataFrame:
+    """Rows with ``start <= ts < end``; undated rows only when there is no window at all."""
+    if start is not None:
+        e = e.filter(pl.col("ts") >= start)
+    if end is not None:
+        e = e.filter(pl.col("ts") < end)
+    return e
+
+
+def topic_structure(graph: TopicGraph, *, window: Window | None = None) -> TopicStructure:
+    """Build (once per graph and window; cached) the parts every topic layer is made of.
+
+    >>> from graphkit.datasets import load_ciao
+    >>> s = topic_structure(load_ciao())
+    >>> s.activity.shape, int(s.active.sum()), s.general.nnz
+    ((7375, 28), 7375, 111781)
+    """
+    start, end = normalize_window(window)
+    key = ("topic_structure", start, end)
+    if key in graph._views:
+        return graph._views[key]
+    n, topics = graph.n_people, graph.topics
+    n_topics = len(topics)
+
+    activity = topic_activity(graph, window=(start, end)).toarray()
+    active = activity.sum(axis=1) > 0
+
+    e = graph.person_edges
+    # A referral (src referred dst) means dst came to the brand through src: dst attends to src.
+    e = e.with_columns(
+        pl.when(pl.col("kind") == "referred").then(pl.col("dst_idx")).otherwise(pl.col("src_idx")).alias("src_idx"),
+        pl.when(pl.col("kind") == "referred").then(pl.col("src_idx")).otherwise(pl.col("dst_idx")).alias("dst_idx"),
+    ).filter(pl.col("src_idx") != pl.col("dst_idx"))  # attention to oneself is no influence
+
+    follows = e.filter(pl.col("kind") == "follows")
+    if end is not None:  # a follow made after the window did not exist yet; undated follows always did
+        follows = follows.filter(pl.col("ts").is_null() | (pl.col("ts") < end))
+    events = _events_in(e.filter(pl.col("kind") != "follows"), start, end)
+    topical = events.filter(pl.col("topic_idx").is_not_null())
+    untopical = events.filter(pl.col("topic_idx").is_null())
+
+    # Credibility: share of positive weight among the topic-labelled attention received.
+    received = topical.group_by("dst_idx", "topic_idx").agg(
+        pl.col("weight").filter(pl.col("sign") > 0).sum().alias("pos"), pl.col("weight").sum().alias("all")
+    ).filter(pl.col("all") > 0)
+    credibility = np.full((n, n_topics), np.nan)
+    credibility[received["dst_idx"].to_numpy(), received["topic_idx"].to_numpy()] = (
+        received["pos"].to_numpy() / received["all"].to_numpy()
+    )
+    follow_scale = activity * np.where(np.isnan(credibility), NEUTRAL_CREDIBILITY, credibility)
+
+    # Only positive attention from active people passes influence.
+    gives = pl.Series(active)
+    general_edges = pl.concat([follows, untopical]).filter(pl.col("sign") > 0)
+    general_edges = general_edges.filter(gives.gather(general_edges["src_idx"]))
+    general = sp.csr_matrix(
+        (general_edges["weight"].to_numpy(), (general_edges["src_idx"].to_numpy(), general_edges["dst_idx"].to_numpy())),
+        shape=(n, n),
+    )
+    general.sum_duplicates()
+    general.eliminate_zeros()
+    pos = topical.filter(pl.col("sign") > 0)
+    pos = pos.filter(gives.gather(pos["src_idx"]))
+
+    # Audience counts people, whatever the sign or the weight of their follow.
+    followers = follows.select("src_idx", "dst_idx").unique()
+    audience = np.bincount(followers["dst_idx"].to_numpy(), minlength=n).astype(np.uint32)
+    act_f = followers.filter(gives.gather(followers["src_idx"]))
+    active_audience = np.bincount(act_f["dst_idx"].to_numpy(), minlength=n).astype(np.uint32)
+
+    out = TopicStructure(
+        topics=topics,
+        window=(start, end),
+        activity=activity,
+        active=active,
+        credibility=credibility,
+        follow_scale=follow_scale,
+        general=general,
+        topical_src=pos["src_idx"].to_numpy().astype(np.int64),
+        topical_dst=pos["dst_idx"].to_numpy().astype(np.int64),
+        topical_topic=pos["topic_idx"].to_numpy().astype(np.int64),
+        topical_weight=pos["weight"].to_numpy().astype(np.float64),
+        audience=audience,
+        active_audience=active_audience,
+    )
+    graph._views[key] = out
+    return out
+
+
+def topic_activity(graph: TopicGraph, *, window: Window | None = None) -> sp.csr_matrix:
+    """n x T CSR: how many contributions each person authored on each topic in the window.
+
+    Counts mentions, replies, shares and reviews labelled with a topic,
+    whatever their sign (a panned review is still activity), dated
+    ``start <= ts < end``; undated contributions count only without a window.
+    A person is *active* when their row is not empty. Columns follow
+    ``graph.topics``.
+
+    >>> from graphkit.datasets import load_ciao
+    >>> a = topic_activity(load_ciao(), window=("2011-01-01", None))
+    >>> a.shape, int(a.sum()) < 284_086
+    ((7375, 28), True)
+    """
+    start, end = normalize_window(window)
+    return graph.activity(start=start, end=end)
+
+
+def topic_layer(graph: TopicGraph, topic: str, *, window: Window | None = None) -> sp.csr_matrix:
+    """n x n CSR of topic ``topic``'s attention weights (row = giver, column = receiver).
+
+    The weights of the influence model (see
+    :func:`graphkit.influence.topic_influence`): positive follows (and
+    unlabelled interactions) scaled by the receiver's activity and credibility
+    on the topic, plus positive interactions labelled with the topic; rows of
+    inactive people are empty; no self-loops. Rows and columns follow
+    ``graph.people``.
+
+    >>> from graphkit.datasets import load_ciao
+    >>> g = load_ciao()
+    >>> w = topic_layer(g, g.topics[0])
+    >>> w.shape, w.nnz > 0, float(w.min()) >= 0
+    ((7375, 7375), True, True)
+    """
+    return topic_structure(graph, window=window).layer(graph.topic_of(topic))
+
+
+def restart_matrix(graph: TopicGraph, topics: Sequence[str], *, window: Window | None = None) -> np.ndarray:
+    """n x len(topics) teleport matrix: each column is the activity on that topic, summing to 1.
+
+    Raises when nobody is active on a requested topic in the window.
+
+    >>> from graphkit.datasets import load_ciao
+    >>> g = load_ciao()
+    >>> r = restart_matrix(g, g.topics[:2])
+    >>> r.shape, [round(float(s), 12) for s in r.sum(axis=0)]
+    ((7375, 2), [1.0, 1.0])
+    """
+    s = topic_structure(graph, window=window)
+    return s.restart([graph.topic_of(t) for t in topics])
