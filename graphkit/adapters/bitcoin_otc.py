@@ -47,7 +47,14 @@ def _weight(rating: pl.Expr) -> pl.Expr:
 
 
 def load(folder: str | Path) -> TopicGraph:
-    """Build a TopicGraph of signed ratings (see the module docstring for every step)."""
+    r"""Build a TopicGraph of signed ratings (see the module docstring for every step).
+
+    >>> import pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / FILE).write_text("6,2,4,1289241912\n2,6,-10,1289241942\n")
+    >>> load(folder).edges.select("src", "dst", "weight", "sign").rows()
+    [('6', '2', 4.0, 1), ('2', '6', 10.0, -1)]
+    """
     (path,) = require(folder, FILE)
     r = read_source(path, has_header=False, new_columns=["src", "dst", "rating", "t"],
                     schema_overrides={"src": pl.Int64, "dst": pl.Int64, "rating": pl.Int64, "t": pl.Int64})

@@ -1,4 +1,4 @@
-r"""CDNOW customer purchases (Fader & Hardie's 1/10 sample): loyalty with real dollar amounts.
+"""CDNOW customer purchases (Fader & Hardie's 1/10 sample): loyalty with real dollar amounts.
 
 Read from ``shared/datasets/cdnow/raw/CDNOW_master.txt`` (whitespace-separated,
 CRLF, header ``customer_id date number_of_cds dollar_value``; see SOURCE.txt).
@@ -23,16 +23,6 @@ graphkit builds from them, and what it does not pretend:
   their first purchase. ``member_of`` edges point at a community, not a
   person: they carry no influence, so influence scores on this graph are
   undefined and loyalty (recency, frequency, monetary) is what it is for.
-
->>> import pathlib, tempfile
->>> folder = pathlib.Path(tempfile.mkdtemp())
->>> (folder / "raw").mkdir()
->>> _ = (folder / FILE).write_text(
-...     " customer_id  date number_of_cds  dollar_value\r\n"
-...     " 00001 19970101  1   11.77\r\n 00002 19970112  5   77.00\r\n 00001 19970301  2   0.00\r\n")
->>> g = load(folder)
->>> g.transactions.select("customer_id", "amount", "quantity").rows()
-[('00001', 11.77, 1), ('00002', 77.0, 5), ('00001', 0.0, 2)]
 """
 
 from __future__ import annotations
@@ -52,7 +42,18 @@ _LINE = r"^\s*(\d+)\s+(\d{8})\s+(\d+)\s+(\d+(?:\.\d+)?)\s*$"
 
 
 def load(folder: str | Path) -> TopicGraph:
-    """Build a TopicGraph of CDNOW customers and purchases (see the module docstring for every step)."""
+    r"""Build a TopicGraph of CDNOW customers and purchases (see the module docstring for every step).
+
+    >>> import pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> (folder / "raw").mkdir()
+    >>> _ = (folder / FILE).write_text(
+    ...     " customer_id  date number_of_cds  dollar_value\r\n"
+    ...     " 00001 19970101  1   11.77\r\n 00002 19970112  5   77.00\r\n 00001 19970301  2   0.00\r\n")
+    >>> g = load(folder)
+    >>> g.transactions.select("customer_id", "amount", "quantity").rows()
+    [('00001', 11.77, 1), ('00002', 77.0, 5), ('00001', 0.0, 2)]
+    """
     (path,) = require(folder, FILE)
     lines = read_source(path, has_header=False, separator="\x1f", quote_char=None, new_columns=["line"],
                         infer_schema=False, skip_rows=1)

@@ -47,7 +47,15 @@ def genre_topic(genre_id: int) -> str:
 
 
 def load(folder: str | Path) -> TopicGraph:
-    """Build a TopicGraph from CiaoDVD ratings and trust (see the module docstring for every step)."""
+    """Build a TopicGraph from CiaoDVD ratings and trust (see the module docstring for every step).
+
+    >>> import pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / TRUSTS).write_text("1,2,1")
+    >>> _ = (folder / RATINGS).write_text("2,10,13,1,2,2001-01-02")
+    >>> load(folder).edges.select("src", "dst", "kind", "topic", "sign").rows()
+    [('1', '2', 'follows', None, 1), ('2', '10', 'reviews', 'genre-13', -1)]
+    """
     ratings_path, trust_path = require(folder, RATINGS, TRUSTS)
     r = read_source(ratings_path, has_header=False,
                     new_columns=["user", "movie", "genre", "review", "rating", "date"],

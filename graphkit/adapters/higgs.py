@@ -42,7 +42,15 @@ ACTIVITY_FILE = "higgs-activity_time.txt.gz"
 
 
 def load(folder: str | Path) -> TopicGraph:
-    """Build a TopicGraph from the Higgs activity file (see the module docstring for every step)."""
+    r"""Build a TopicGraph from the Higgs activity file (see the module docstring for every step).
+
+    >>> import gzip, pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> with gzip.open(folder / ACTIVITY_FILE, "wt") as fh:
+    ...     _ = fh.write("1 2 1341100972 RT\n3 1 1341100980 MT\n")
+    >>> load(folder).edges.select("src", "dst", "kind").rows()
+    [('1', '2', 'shares'), ('3', '1', 'mentions')]
+    """
     (path,) = require(folder, ACTIVITY_FILE)
     act = read_source(path, separator=" ", has_header=False, new_columns=["a", "b", "t", "code"],
                       schema_overrides={"a": pl.Int64, "b": pl.Int64, "t": pl.Int64, "code": pl.String})
