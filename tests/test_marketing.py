@@ -223,3 +223,21 @@ def test_ciao_matrix_segments_and_kpis(ciao):
     assert set(high["person_id"].to_list()) < influential
     k = engagement_kpis(ciao, influence=infl)
     assert k.height == 7375 and k["interaction"].sum() == 284_086
+
+
+def test_synthetic_brand_ecosystem_fills_every_segment_and_uses_money():
+    from graphkit.synthetic import generate
+
+    g = generate(n_people=2000, seed=3)
+    infl = topic_influence(g, max_iter=200)
+    m = value_influence_matrix(g, topic=g.topics[0], influence=infl)
+    assert m["value_basis"].unique().to_list() == ["monetary"]  # prices known: value is money
+    spend = g.transactions.group_by("customer_id").agg(pl.col("amount").sum())
+    joined = m.join(spend, on="customer_id", how="left").with_columns(pl.col("amount").fill_null(0.0))
+    assert (joined["value"] - joined["amount"]).abs().max() < 1e-6
+    s = advocate_segments(g, influence=infl)
+    for seg in SEGMENTS:
+        assert s[seg].any(), seg
+    # fans and influencers are never customers; influential and loyal customers always are
+    assert s.filter(pl.col("fan_follower") | pl.col("influencer"))["customer_id"].is_null().all()
+    assert s.filter(pl.col("influential_customer") | pl.col("loyal_customer"))["customer_id"].is_not_null().all()
