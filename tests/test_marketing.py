@@ -241,3 +241,43 @@ def test_synthetic_brand_ecosystem_fills_every_segment_and_uses_money():
     # fans and influencers are never customers; influential and loyal customers always are
     assert s.filter(pl.col("fan_follower") | pl.col("influencer"))["customer_id"].is_null().all()
     assert s.filter(pl.col("influential_customer") | pl.col("loyal_customer"))["customer_id"].is_not_null().all()
+
+
+# ---------------------------------------------------------------- command line
+def test_cli_commands_write_tables_and_figures(tmp_path, capsys):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from graphkit.cli import main
+    from graphkit.store.files import write_dataset
+
+    folder = write_dataset(example_market(), tmp_path / "market")
+    out, png = tmp_path / "m.csv", tmp_path / "m.png"
+    assert main(["matrix", str(folder), "--topic", "lego", "--out", str(out), "--png", str(png), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "value = monetary" in printed and "Lea" in printed
+    m = pl.read_csv(out)
+    assert m.filter(pl.col("person_id") == "lea")["quadrant"].item() == "hidden advocates"
+    assert png.stat().st_size > 10_000
+    assert main(["segments", str(folder), "--topics", "lego", "--quiet"]) == 0
+    assert "fan_follower+community_member" in capsys.readouterr().out
+    assert main(["experts", str(folder), "--topic", "lego", "--budget", "99.99", "--quiet", "--out",
+                 str(tmp_path / "r.parquet")]) == 0
+    assert str(pl.read_parquet(tmp_path / "r.parquet")["amount"].sum()) == "99.99"
+    assert main(["acts", str(folder), "--topics", "lego", "--window-days", "30", "--quiet"]) == 0
+    assert main(["explain", str(folder), "lea", "lego", "--quiet"]) == 0
+    assert "follows+referred+shares" in capsys.readouterr().out
+
+
+def test_cli_errors_are_one_line_with_exit_1(tmp_path, capsys):
+    from graphkit.cli import main
+    from graphkit.store.files import write_dataset
+
+    folder = write_dataset(example_market(), tmp_path / "market")
+    assert main(["experts", str(folder), "--topic", "lego", "--budget", "1.005", "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == "Error: budget '1.005' has fractions of a cent; round it to 2 decimals"
+    assert main(["matrix", str(folder), "--topic", "toads", "--quiet"]) == 1
+    assert "unknown topic 'toads'" in capsys.readouterr().err
+    assert main(["explain", str(folder), "zed", "lego", "--quiet"]) == 1
+    assert main(["matrix"]) == 2  # usage
