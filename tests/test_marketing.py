@@ -229,7 +229,7 @@ def test_synthetic_brand_ecosystem_fills_every_segment_and_uses_money():
     from graphkit.synthetic import generate
 
     g = generate(n_people=2000, seed=3)
-    infl = topic_influence(g, max_iter=200)
+    infl = topic_influence(g)
     m = value_influence_matrix(g, topic=g.topics[0], influence=infl)
     assert m["value_basis"].unique().to_list() == ["monetary"]  # prices known: value is money
     spend = g.transactions.group_by("customer_id").agg(pl.col("amount").sum())

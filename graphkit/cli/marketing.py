@@ -89,7 +89,7 @@ def _influence(graph: TopicGraph, quiet: bool, topics: list[str] | None = None):
     from graphkit.influence import topic_influence
 
     with step("topic influence", enabled=not quiet):
-        return topic_influence(graph, topics=topics, max_iter=500)
+        return topic_influence(graph, topics=topics)
 
 
 def _show(df: pl.DataFrame, rows: int = 15) -> str:
