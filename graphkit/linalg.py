@@ -231,9 +231,13 @@ class TopicSystem:
 
         gt = sp.csr_matrix(general.T)
         gt.sort_indices()
-        order = np.argsort(col * n + dst, kind="stable")  # labelled interactions by topic, then receiver
-        tt_start = np.searchsorted(col[order], np.arange(n_topics + 1)).astype(np.int64)
-        tt_dst, tt_src, tt_w = dst[order], src[order], w[order]
+        # Labelled interactions by topic, receiver, giver (usually sorted already: see topic_structure).
+        key = (col * n + dst) * n + src if n_topics * n * n < 2**62 else None
+        if key is None or (len(key) and np.any(key[1:] < key[:-1])):
+            order = np.lexsort((src, dst, col)) if key is None else np.argsort(key)
+            src, dst, col, w = src[order], dst[order], col[order], w[order]
+        tt_start = np.searchsorted(col, np.arange(n_topics + 1)).astype(np.int64)
+        tt_dst, tt_src, tt_w = dst, src, w
         gi, gx = gt.indptr.astype(np.int64), gt.indices.astype(np.int32)
 
         n_states = int(offsets[-1])

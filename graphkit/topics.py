@@ -251,6 +251,8 @@ def topic_structure(graph: TopicGraph, *, window: Window | None = None) -> Topic
     out_weight_t += np.bincount(t_top[t_keep] * n + t_src[t_keep], weights=t_w[t_keep],
                                 minlength=n * n_topics).reshape(n_topics, n)
     t_keep &= t_pos
+    # Passing interactions sorted by topic, receiver, giver: the order the batched solver reads them in.
+    order = np.lexsort((t_src[t_keep], t_dst[t_keep], t_top[t_keep]))
 
     # Audience counts people, whatever the sign or the weight of their follow.
     followed = sp.csr_matrix((np.ones(follows.height), (follows["src_idx"].to_numpy(), follows["dst_idx"].to_numpy())),
@@ -268,10 +270,10 @@ def topic_structure(graph: TopicGraph, *, window: Window | None = None) -> Topic
         credibility_t=credibility_t,
         follow_scale_t=follow_scale_t,
         general=general,
-        topical_src=t_src[t_keep],
-        topical_dst=t_dst[t_keep],
-        topical_topic=t_top[t_keep],
-        topical_weight=t_w[t_keep].astype(np.float64),
+        topical_src=t_src[t_keep][order],
+        topical_dst=t_dst[t_keep][order],
+        topical_topic=t_top[t_keep][order],
+        topical_weight=t_w[t_keep][order].astype(np.float64),
         out_weight_t=out_weight_t,
         audience=audience,
         active_audience=active_audience,
