@@ -195,7 +195,7 @@ def topic_influence(
 
 def _requested_topics(graph: TopicGraph, structure: TopicStructure, topics: Sequence[str] | None) -> list[int]:
     if topics is None:
-        return [t for t in range(len(structure.topics)) if structure.activity[:, t].sum() > 0]
+        return [t for t in range(len(structure.topics)) if structure.activity_t[t].sum() > 0]
     if isinstance(topics, str):
         raise GraphkitError(f"topics must be a list of topic names, not a single string; use topics=[{topics!r}]")
     idx = [graph.topic_of(t) for t in topics]
@@ -250,9 +250,9 @@ def topic_system(structure: TopicStructure, topic_idx: Sequence[int], *, dtype: 
     col = col_of[structure.topical_topic]
     keep = col >= 0
     topical = (structure.topical_src[keep], structure.topical_dst[keep], col[keep], structure.topical_weight[keep])
-    return TopicSystem.build(structure.general, structure.follow_scale[:, topic_idx], topical,
-                             restart=structure.activity[:, topic_idx], out=structure.out_weight[:, topic_idx],
-                             dtype=dtype)
+    return TopicSystem.build(structure.general, structure.follow_scale_t[topic_idx], topical,
+                             restart=structure.activity_t[topic_idx], out=structure.out_weight_t[topic_idx],
+                             dtype=dtype, topic_major=True)
 
 
 def _table(
