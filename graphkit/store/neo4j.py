@@ -293,13 +293,16 @@ RETURN count(*) AS n
 # (ConstraintError) to add a label to a node created in the same transaction.
 Q_CUSTOMER_LABEL = """
 UNWIND $rows AS r
-MATCH (p:Person {person_id: r.person_id})
+MATCH (p:Person) WHERE p.person_id = r.person_id
 FOREACH (_ IN CASE WHEN p:Customer THEN [] ELSE [1] END | SET p:Customer)
 RETURN count(*) AS n
 """
+# Lookups by a data value use WHERE, not an inline {key: value} map: ArcadeDB
+# resolves a value such as "$rows" inside an inline map as the parameter of
+# that name (the MATCH then finds nothing; write_rows would report it).
 Q_HANDLES = """
 UNWIND $rows AS r
-MATCH (p:Person {person_id: r.person_id})
+MATCH (p:Person) WHERE p.person_id = r.person_id
 MERGE (h:Handle {key: r.key})
 SET h.seq = r.seq, h.channel = r.channel, h.handle = r.handle
 MERGE (p)-[:HAS_HANDLE]->(h)
@@ -319,16 +322,16 @@ RETURN count(*) AS n
 """
 Q_EDGES = """
 UNWIND $rows AS r
-MATCH (a:Person {{person_id: r.src}})
-MATCH (b:{label} {{{key}: r.dst}})
+MATCH (a:Person) WHERE a.person_id = r.src
+MATCH (b:{label}) WHERE b.{key} = r.dst
 MERGE (a)-[e:{rtype} {{key: r.key}}]->(b)
 SET e.seq = r.seq, e.topic = r.topic, e.weight = r.weight, e.sign = r.sign, e.ts = r.ts, e.channel = r.channel
 RETURN count(*) AS n
 """
 Q_PURCHASES = """
 UNWIND $rows AS r
-MATCH (c:Customer {customer_id: r.customer_id})
-MATCH (i:Item {item_id: r.item_id})
+MATCH (c:Customer) WHERE c.customer_id = r.customer_id
+MATCH (i:Item) WHERE i.item_id = r.item_id
 MERGE (c)-[b:PURCHASED {key: r.key}]->(i)
 SET b.seq = r.seq, b.amount = r.amount, b.ts = r.ts, b.order_id = r.order_id
 RETURN count(*) AS n
@@ -369,9 +372,9 @@ SET r.status = CASE WHEN r.status = 'complete' THEN r.status ELSE 'writing' END,
     r.parameters = $parameters, r.graphkit_version = $version, r.started = $started
 RETURN count(*) AS n
 """
-Q_STATE = "OPTIONAL MATCH (s:GraphkitState {name: $state}) RETURN s.current_run AS current, s.previous_run AS previous"
+Q_STATE = "OPTIONAL MATCH (s:GraphkitState) WHERE s.name = $state RETURN s.current_run AS current, s.previous_run AS previous"
 Q_SWITCH = """
-MATCH (r:ScoreRun {run_id: $run_id})
+MATCH (r:ScoreRun) WHERE r.run_id = $run_id
 SET r.status = 'complete', r.finished = $finished, r.rows = $rows
 MERGE (s:GraphkitState {name: $state})
 SET s.previous_run = CASE WHEN s.current_run = $run_id THEN s.previous_run ELSE s.current_run END,
@@ -386,8 +389,8 @@ ORDER BY r.started, r.run_id
 """
 Q_WRITE_INFLUENCE = """
 UNWIND $rows AS r
-MATCH (p:Person {person_id: r.person_id})
-MATCH (t:Topic {name: r.topic})
+MATCH (p:Person) WHERE p.person_id = r.person_id
+MATCH (t:Topic) WHERE t.name = r.topic
 MERGE (p)-[s:INFLUENCE {run_id: $run_id}]->(t)
 SET s.score = r.score, s.rank = r.rank, s.percentile = r.percentile, s.audience = r.audience,
     s.active_audience = r.active_audience, s.credibility = r.credibility
@@ -395,16 +398,16 @@ RETURN count(*) AS n
 """
 Q_WRITE_COMMUNITY = """
 UNWIND $rows AS r
-MATCH (p:Person {person_id: r.person_id})
-MATCH (t:Topic {name: r.topic})
+MATCH (p:Person) WHERE p.person_id = r.person_id
+MATCH (t:Topic) WHERE t.name = r.topic
 MERGE (p)-[m:IN_COMMUNITY {run_id: $run_id}]->(t)
 SET m.community = r.community
 RETURN count(*) AS n
 """
 Q_WRITE_LOYALTY = """
-MATCH (run:ScoreRun {run_id: $run_id})
+MATCH (run:ScoreRun) WHERE run.run_id = $run_id
 UNWIND $rows AS r
-MATCH (c:Customer {customer_id: r.customer_id})
+MATCH (c:Customer) WHERE c.customer_id = r.customer_id
 MERGE (c)-[l:LOYALTY]->(run)
 SET l.recency_days = r.recency_days, l.frequency = r.frequency, l.monetary = r.monetary,
     l.tenure_days = r.tenure_days, l.r_score = r.r_score, l.f_score = r.f_score, l.m_score = r.m_score,
@@ -415,9 +418,10 @@ RETURN count(*) AS n
 Q_PURGE = {
     "influence": "MATCH (:Topic)<-[s:INFLUENCE]-() WHERE s.run_id = $run_id WITH s LIMIT $limit DELETE s RETURN count(*) AS n",
     "communities": "MATCH (:Topic)<-[s:IN_COMMUNITY]-() WHERE s.run_id = $run_id WITH s LIMIT $limit DELETE s RETURN count(*) AS n",
-    "loyalty": "MATCH (:ScoreRun {run_id: $run_id})<-[s:LOYALTY]-() WITH s LIMIT $limit DELETE s RETURN count(*) AS n",
+    "loyalty": "MATCH (r:ScoreRun)<-[s:LOYALTY]-() WHERE r.run_id = $run_id WITH s LIMIT $limit DELETE s "
+                "RETURN count(*) AS n",
 }
-Q_DELETE_RUN = "MATCH (r:ScoreRun {run_id: $run_id}) DETACH DELETE r RETURN count(*) AS n"
+Q_DELETE_RUN = "MATCH (r:ScoreRun) WHERE r.run_id = $run_id DETACH DELETE r RETURN count(*) AS n"
 
 R_INFLUENCE = """
 MATCH (p:Person)-[s:INFLUENCE]->(t:Topic)
@@ -431,7 +435,7 @@ WHERE m.run_id = $run_id
 RETURN p.person_id AS person_id, t.name AS topic, m.community AS community
 """
 R_LOYALTY = """
-MATCH (c:Customer)-[l:LOYALTY]->(:ScoreRun {run_id: $run_id})
+MATCH (c:Customer)-[l:LOYALTY]->(r:ScoreRun) WHERE r.run_id = $run_id
 RETURN c.customer_id AS customer_id, c.person_id AS person_id, l.recency_days AS recency_days,
        l.frequency AS frequency, l.monetary AS monetary, l.tenure_days AS tenure_days, l.r_score AS r_score,
        l.f_score AS f_score, l.m_score AS m_score, l.loyalty_score AS loyalty_score
