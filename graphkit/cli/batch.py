@@ -2,8 +2,9 @@
 
 ``score`` reads a graph (a dataset folder, ``bundled`` Ciao, or ``neo4j``),
 computes topic influence, topic communities (when this build has them) and
-loyalty, and writes them as one run: into a folder (Parquet + ``run.json``,
-swapped in atomically) or into Neo4j (see :mod:`graphkit.store.neo4j`).
+loyalty, and writes them as one run: into a score folder
+(``runs/<run_id>.<suffix>/*.parquet`` + ``run.json``, then a ``CURRENT``
+pointer file renamed into place) or into Neo4j (see :mod:`graphkit.store.neo4j`).
 ``loyal`` answers the influential-loyal-customers query: embedded on a
 dataset folder, or in Cypher on Neo4j over the current score run.
 
@@ -16,10 +17,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import polars as pl
@@ -41,7 +44,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--source", required=True, metavar="PATH|neo4j|bundled",
                    help="dataset folder, 'neo4j' (read the graph from Neo4j) or 'bundled' (Ciao)")
     p.add_argument("--write", required=True, metavar="PATH|neo4j",
-                   help="folder for the run's Parquet files, or 'neo4j' (use ./neo4j for a folder of that name)")
+                   help="score folder (runs/<run>/*.parquet + a CURRENT pointer), or 'neo4j' "
+                        "(use ./neo4j for a folder of that name)")
     p.add_argument("--topics", nargs="+", metavar="TOPIC", help="topics to score (default: every active topic)")
     p.add_argument("--run-id", help="name of the run (default: UTC time + a short unique suffix)")
     p.add_argument("--engine", default="batched", help="influence engine: batched (default) or igraph")
@@ -50,7 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--window-days", type=float, help="loyalty window in days (default: all history)")
     p.add_argument("--seed", type=int, default=0, help="seed of the community detection (default 0)")
     p.add_argument("--batch-size", type=int, default=5000, help="rows per Neo4j transaction (default 5000)")
-    p.add_argument("--keep-runs", type=int, default=2, help="complete Neo4j runs kept, the current one included (default 2)")
+    p.add_argument("--keep-runs", type=int, default=2, help="complete runs kept, the current one included (default 2)")
     p.add_argument("--no-load", action="store_true",
                    help="with --write neo4j and a dataset --source: do not (re)load the dataset into Neo4j first")
     p.add_argument("--json", action="store_true", help="print a one-line JSON summary on stdout")
@@ -112,28 +116,51 @@ def _communities(graph, topics, seed: int):
     return result.membership.select("person_id", "topic", pl.col("community").cast(pl.Int64))
 
 
-def _write_folder(folder: str, tables: dict[str, pl.DataFrame], meta: dict) -> None:
-    """The run's tables and run.json into ``folder``, swapped in whole (readers never see a mix)."""
+def _write_run_folder(root: str, run_id: str, tables: dict[str, pl.DataFrame], meta: dict, keep_runs: int) -> Path:
+    """Write a run as ``root/runs/<run_id>.<suffix>/`` and then point ``root/CURRENT`` at it.
+
+    The same scheme as in Neo4j: a run is written whole under a fresh name,
+    then one atomic rename of the pointer file switches readers to it, so they
+    never see a mix. ``keep_runs`` run folders are kept, the current one included.
+    """
     from graphkit.store.files import write_table
 
-    target = Path(folder)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._:+-]*", run_id):
+        raise GraphkitError(f"run id {run_id!r} cannot name a folder: use letters, digits and . _ : + -")
+    runs = Path(root) / "runs"
+    runs.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".writing-", dir=runs))
     try:
         for name, df in tables.items():
             write_table(df, tmp / f"{name}.parquet")
         (tmp / "run.json").write_text(json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n")
         os.chmod(tmp, 0o755)
-        old = None
-        if target.exists():
-            old = target.with_name(f".{target.name}.old-{os.getpid()}")
-            os.replace(target, old)
-        os.replace(tmp, target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        final = runs / f"{run_id}.{uuid.uuid4().hex[:8]}"
+        os.replace(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    pointer = Path(root) / "CURRENT"
+    staged = pointer.with_name(f".CURRENT.{os.getpid()}")
+    staged.write_text(final.name + "\n")
+    os.replace(staged, pointer)
+    done = sorted((d for d in runs.iterdir() if d.is_dir() and not d.name.startswith(".") and d != final),
+                  key=lambda d: d.stat().st_mtime)
+    for old in done[: max(0, len(done) - (keep_runs - 1))]:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def _current_run_folder(path: str) -> Path:
+    """The run folder a --scores PATH names: PATH/CURRENT's run, or PATH itself when it is a run folder."""
+    root = Path(path)
+    pointer = root / "CURRENT"
+    if pointer.exists():
+        return root / "runs" / pointer.read_text().strip()
+    if (root / "influence.parquet").exists():
+        return root
+    raise GraphkitError(f"{path} is not a score folder (no CURRENT pointer, no influence.parquet); "
+                        f"write one with graphkit score --write {path}")
 
 
 # --------------------------------------------------------------------- score
@@ -177,7 +204,7 @@ def _score(args: argparse.Namespace) -> int:
             rows = {k: v.height for k, v in tables.items()}
             meta = {"run_id": run_id, "parameters": parameters, "graphkit_version": __version__, "rows": rows}
             with step(f"writing run {run_id} to {args.write}", enabled=not quiet):
-                _write_folder(args.write, tables, meta)
+                _write_run_folder(args.write, run_id, tables, meta, args.keep_runs)
     finally:
         if store is not None:
             store.close()
@@ -216,7 +243,7 @@ def _loyal(args: argparse.Namespace) -> int:
         if args.scores:
             from graphkit.store.files import read_table
 
-            influence = read_table(Path(args.scores) / "influence.parquet")
+            influence = read_table(_current_run_folder(args.scores) / "influence.parquet")
         with step("influential loyal customers", enabled=not args.quiet):
             rows = influential_loyal_customers(graph, topics=args.topic, influence=influence, **options)
     seconds = round(time.perf_counter() - start, 3)

@@ -45,7 +45,8 @@ def test_score_to_neo4j_then_loyal_equals_the_embedded_job(sample_store, sample,
                        "--json", "--quiet"], bolt_env)
     assert files.returncode == 0, files.stderr
     assert json.loads(files.stdout)["rows"]["influence"] == summary["rows"]["influence"]
-    assert {p.name for p in (tmp_path / "scores").iterdir()} >= {"influence.parquet", "loyalty.parquet", "run.json"}
+    run_folder = tmp_path / "scores" / "runs" / (tmp_path / "scores" / "CURRENT").read_text().strip()
+    assert {p.name for p in run_folder.iterdir()} >= {"influence.parquet", "loyalty.parquet", "run.json"}
 
     query = ["loyal", "--topic", "DVDs", "--topic", "Beauty", "--top-percentile", "20", "--min-loyalty", "0.5",
              "--json", "--quiet"]
