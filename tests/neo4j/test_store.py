@@ -47,8 +47,10 @@ def _shop() -> TopicGraph:
     """30 customers with amounts (exact in binary), shared and missing order ids, ties, hours, 3 topics."""
     rnd = random.Random(4)
     topics = ["kitchen", "frogs", "x'}) MATCH (n) DETACH DELETE n //"]
+    ids = [f"p{i}" for i in range(34)]
+    ids[33], ids[29] = "$rows", "$topics"  # values that look like query parameters
     people = pl.DataFrame({
-        "person_id": [f"p{i}" for i in range(34)],
+        "person_id": ids,
         "customer_id": [f"c{i}" if i < 30 else None for i in range(34)],
         "name": [f"Name {i}" if i % 3 else None for i in range(34)],
         "joined": [dt.datetime(2020, 1, 1 + i % 28, tzinfo=UTC) for i in range(34)],
@@ -63,8 +65,8 @@ def _shop() -> TopicGraph:
         k = rnd.choice(["follows", "mentions", "shares", "reviews", "member_of", "referred"])
         if k != "reviews" and k != "member_of" and a == b:
             continue
-        src.append(f"p{a}")
-        dst.append({"reviews": f"i{rnd.randrange(9)}", "member_of": "club"}.get(k, f"p{b}"))
+        src.append(ids[a])
+        dst.append({"reviews": f"i{rnd.randrange(9)}", "member_of": "club"}.get(k, ids[b]))
         kind.append(k)
         topic.append(None if k in ("follows", "member_of", "referred") else rnd.choice(topics))
         ts.append(None if k == "follows" else dt.datetime(2023, 1, 1, tzinfo=UTC) + dt.timedelta(hours=rnd.randrange(9000)))
