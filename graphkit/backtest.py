@@ -67,7 +67,9 @@ import polars as pl
 from graphkit.errors import GraphkitError
 from graphkit.graph import PERSON_KINDS, TopicGraph
 from graphkit.progress import step
-from graphkit.reach import adoptions, audiences, events
+from graphkit.behaviour import first_adoptions
+from graphkit.reach import data_end
+from graphkit.topics import topic_structure
 
 #: Scorers available by name (see :func:`builtin_scorer`).
 BUILTIN_SCORERS: tuple[str, ...] = (
@@ -254,11 +256,11 @@ def outcomes(
         .select(follower="src", person_id="dst")
         .unique()
     )
-    adopt = adoptions(graph)
-    pre = adopt.filter(pl.col("first_ts") < t0)
-    new = adopt.filter(pl.col("first_ts") >= t0)
+    adopt = first_adoptions(graph)
+    pre = adopt.filter(pl.col("adopted_at") < t0)
+    new = adopt.filter(pl.col("adopted_at") >= t0)
     if end is not None:
-        new = new.filter(pl.col("first_ts") < end)
+        new = new.filter(pl.col("adopted_at") < end)
 
     def followers_in(table: pl.DataFrame, name: str) -> pl.DataFrame:
         return (
@@ -289,14 +291,11 @@ def outcomes(
 
 # -------------------------------------------------------------------------- scorers
 def _audience_scores(graph: TopicGraph, *, topics: Sequence[str], active: bool) -> pl.DataFrame:
-    a = audiences(graph, window=_last_year(graph) if active else None)
-    col = "active_audience" if active else "audience"
-    return _broadcast(a.select("person_id", score=pl.col(col).cast(pl.Float64)), topics)
-
-
-def _last_year(graph: TopicGraph) -> tuple[datetime | None, None]:
-    last = events(graph)["ts"].max()
-    return (last - timedelta(days=365) if last is not None else None, None)
+    last = data_end(graph)
+    window = (last - timedelta(days=365), None) if active and last is not None else None
+    s = topic_structure(graph, window=window)
+    counts = s.active_audience if active else s.audience
+    return _broadcast(graph.people.select("person_id").with_columns(score=pl.Series(counts, dtype=pl.Float64)), topics)
 
 
 def _broadcast(per_person: pl.DataFrame, topics: Sequence[str]) -> pl.DataFrame:
@@ -360,7 +359,8 @@ def builtin_scorer(name: str, *, seed: int = 0, damping_factor: float = 0.85) ->
                     "the topic_influence scorer needs graphkit.influence, which this build does not have "
                     f"({exc}); leave it out of scorers"
                 ) from None
-            return run(graph, topics=list(topics), damping_factor=damping_factor).table
+            # every topic somebody is active on; a topic it cannot score ranks its people last
+            return run(graph, damping_factor=damping_factor).table
         return topic_influence
     if name == "expected_reach":
         def expected_reach(graph: TopicGraph, *, topics: Sequence[str]) -> pl.DataFrame:
