@@ -310,7 +310,7 @@ def expected_reach(
     f = graph.person_edges.filter(
         (pl.col("kind") == "follows") & (pl.col("sign") > 0) & (pl.col("src_idx") != pl.col("dst_idx"))
         & (pl.col("ts").is_null() | (pl.col("ts") < now))
-    ).select("src_idx", "dst_idx").unique()
+    ).select("src_idx", "dst_idx").unique(maintain_order=True)  # a fixed order: sums are reproducible
     reach = np.zeros_like(prob)
     np.add.at(reach, f["dst_idx"].to_numpy(), prob[f["src_idx"].to_numpy()])
     reach *= np.where(np.isnan(structure.credibility), NEUTRAL_CREDIBILITY, structure.credibility)
