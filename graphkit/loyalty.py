@@ -224,12 +224,20 @@ def loyalty(
     )
 
 
-def _topic_list(topics: str | Sequence[str]) -> list[str]:
+def _check_query_arguments(topics: str | Sequence[str], top_percentile: float, min_loyalty: float,
+                           limit: int | None) -> list[str]:
+    """Validate the query's options (shared with the Neo4j query); return the topics as a list."""
     if isinstance(topics, str):
         topics = [topics]
     topics = list(dict.fromkeys(topics))
     if not topics or not all(isinstance(t, str) and t for t in topics):
         raise GraphkitError(f"topics must be a topic name or a non-empty list of topic names, got {topics!r}")
+    if not 0 < top_percentile <= 100:
+        raise GraphkitError(f"top_percentile must be in (0, 100] (10 keeps the top 10 %), got {top_percentile!r}")
+    if not 0 <= min_loyalty <= 1:
+        raise GraphkitError(f"min_loyalty must be a loyalty score in [0, 1], got {min_loyalty!r}")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise GraphkitError(f"limit must be a positive integer or None, got {limit!r}")
     return topics
 
 
@@ -294,13 +302,7 @@ def influential_loyal_customers(
     ...     min_loyalty=0.5).select("loyal_rank", "person_id", "fit", "frequency").rows()
     [(1, 'ann', 0.5, 2)]
     """
-    topic_list = _topic_list(topics)
-    if not 0 < top_percentile <= 100:
-        raise GraphkitError(f"top_percentile must be in (0, 100] (10 keeps the top 10 %), got {top_percentile!r}")
-    if not 0 <= min_loyalty <= 1:
-        raise GraphkitError(f"min_loyalty must be a loyalty score in [0, 1], got {min_loyalty!r}")
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
-        raise GraphkitError(f"limit must be a positive integer or None, got {limit!r}")
+    topic_list = _check_query_arguments(topics, top_percentile, min_loyalty, limit)
     if influence is None:
         for t in topic_list:
             graph.topic_of(t)  # unknown topics raise with the list of choices
