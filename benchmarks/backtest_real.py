@@ -47,6 +47,7 @@ from graphkit.datasets import load_ciao, shared_dataset  # noqa: E402
 from graphkit.errors import GraphkitError  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
+COLORS = plt.get_cmap("tab10").colors  # one colour per scorer, the same in every panel
 HORIZON = timedelta(days=365)
 #: Cut-offs per dataset: yearly, leaving at least a year of future after each.
 CUTOFFS = {
@@ -104,7 +105,8 @@ def plot_cutoffs(table: pl.DataFrame, path: Path) -> None:
             rows = rows.sort("cutoff")
             x = rows["cutoff"].dt.year().to_list()
             ax.errorbar(x, rows["value"], yerr=[rows["value"] - rows["low"], rows["high"] - rows["value"]],
-                        marker="o", capsize=3, label=scorer[0], lw=2.2 if scorer[0] in ("expected_reach", "audience") else 1)
+                        marker="o", capsize=3, label=scorer[0], color=COLORS[BUILTIN_SCORERS.index(scorer[0])],
+                        lw=2.2 if scorer[0] in ("expected_reach", "audience") else 1)
         ax.set_xticks(sorted(set(part["cutoff"].dt.year().to_list())))
         ax.set_title(f"{ds}: NDCG@10 of followers' adoption, next year")
         ax.set_xlabel("cut-off (1 January)")

@@ -64,12 +64,12 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 import polars as pl
 
+from graphkit.behaviour import first_adoptions
 from graphkit.errors import GraphkitError
 from graphkit.graph import PERSON_KINDS, TopicGraph
 from graphkit.progress import step
-from graphkit.behaviour import first_adoptions
 from graphkit.reach import data_end
-from graphkit.topics import topic_structure
+from graphkit.topics import topic_activity as activity_matrix, topic_structure
 
 #: Scorers available by name (see :func:`builtin_scorer`).
 BUILTIN_SCORERS: tuple[str, ...] = (
@@ -348,7 +348,7 @@ def builtin_scorer(name: str, *, seed: int = 0, damping_factor: float = 0.85) ->
         return pagerank
     if name == "topic_activity":
         def topic_activity(graph: TopicGraph, *, topics: Sequence[str]) -> pl.DataFrame:
-            return _matrix_scores(graph, graph.activity().toarray(), topics)
+            return _matrix_scores(graph, activity_matrix(graph).toarray(), topics)
         return topic_activity
     if name == "topic_influence":
         def topic_influence(graph: TopicGraph, *, topics: Sequence[str]) -> pl.DataFrame:
@@ -633,7 +633,7 @@ def _evaluate(out: pl.DataFrame, scores: dict[str, pl.DataFrame], split: Split, 
               rng: np.random.Generator) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     cand = out.filter(pl.col("eligible") > 0)
     if candidates == "topic":
-        own = split.past.activity().tocoo()
+        own = activity_matrix(split.past).tocoo()
         active = pl.DataFrame({
             "person_id": split.past.people["person_id"].gather(own.row),
             "topic": pl.Series([split.past.topics[j] for j in own.col], dtype=pl.String),
