@@ -69,6 +69,7 @@ from graphkit.errors import GraphkitError
 from graphkit.graph import PERSON_KINDS, TopicGraph
 from graphkit.progress import step
 from graphkit.reach import data_end
+from graphkit.results import _version
 from graphkit.topics import topic_activity as activity_matrix, topic_structure
 
 #: Scorers available by name (see :func:`builtin_scorer`).
@@ -533,7 +534,7 @@ class BacktestResult:
     splits: pl.DataFrame
     topics: pl.DataFrame
     parameters: dict[str, Any]
-    version: str = field(default="")
+    version: str = field(default_factory=_version)
 
     def plot(self, **kwargs: Any):
         """Shortcut for :func:`plot_backtest`."""
@@ -544,7 +545,8 @@ def backtest(
     graph: TopicGraph,
     *,
     cutoffs: Sequence[datetime | date | str],
-    scorers: Iterable[str | Scorer] | Mapping[str, str | Scorer] = ("random", "audience", "pagerank", "expected_reach"),
+    scorers: Iterable[str | Scorer] | Mapping[str, str | Scorer] = (
+        "random", "audience", "active_audience", "pagerank", "topic_influence", "expected_reach"),
     ks: Sequence[int] = (10, 50),
     horizon: timedelta | None = None,
     population: str = "active",
@@ -578,8 +580,6 @@ def backtest(
     >>> r.table.filter(outcome="count", metric="ndcg", k=10).sort("value")["scorer"].to_list()
     ['random', 'audience']
     """
-    from graphkit import __version__
-
     if not cutoffs:
         raise GraphkitError("give at least one cut-off, e.g. cutoffs=['2008-01-01']")
     if candidates not in CANDIDATES:
@@ -618,7 +618,7 @@ def backtest(
                   candidates=candidates, min_candidates=min_candidates, shrinkage=shrinkage, n_bootstrap=n_bootstrap,
                   level=level, seed=seed, damping_factor=damping_factor, source=graph.source)
     return BacktestResult(table=table, per_topic=per, splits=pl.DataFrame(splits), topics=pl.concat(topic_rows),
-                          parameters=params, version=__version__)
+                          parameters=params)
 
 
 def _mean_over_topics(values: list[np.ndarray]) -> np.ndarray:

@@ -251,6 +251,7 @@ def test_result_carries_intervals_paired_differences_and_parameters():
     base = r.table.filter(scorer="audience")
     assert (base["vs_audience"] == 0).all()
     assert r.parameters["n_bootstrap"] == 30 and r.parameters["population"] == "active"
+    assert r.version == __import__("graphkit").__version__
     again = backtest(cascade(), cutoffs=[T0, "2020-07-01"], scorers=["random", "expected_reach"], ks=(1,),
                      min_candidates=2, n_bootstrap=30, seed=3)
     assert r.table.equals(again.table)  # seeded
@@ -311,3 +312,10 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 1 and err.startswith("Error: unknown scorer 'fame'") and err.count("\n") == 1
     assert main(["backtest", "--bundled", "--out", str(tmp_path)]) == 2  # --cutoff is required
+
+
+def test_cli_help_lists_the_options(capsys):
+    assert main(["backtest", "--help"]) == 0
+    out = capsys.readouterr().out
+    for option in ("--cutoff", "--k", "--scorers", "--horizon-days", "--population", "--n-bootstrap", "--out"):
+        assert option in out
