@@ -171,12 +171,16 @@ class TopicSystem:
         topical: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
         *,
         restart: np.ndarray,
+        out: np.ndarray | None = None,
         dtype: str = "float64",
     ) -> TopicSystem:
         """From the layers' shared parts: topic *k*'s weights are
         ``general @ diag(scale[:, k])`` plus the ``topical`` interactions
         ``(src, dst, column, weight)`` with that column; ``restart`` (n x K)
         is the raw teleport weight (activity), normalised here per column.
+        ``out`` (n x K) is each giver's total weight per topic, when part of
+        it passes nothing (that part returns to the teleport vector); by
+        default the row sums of the weights.
 
         >>> import numpy as np, scipy.sparse as sp
         >>> g = sp.csr_matrix(np.array([[0, 1.0, 1.0], [0, 0, 0], [0, 0, 0]]))
@@ -203,8 +207,11 @@ class TopicSystem:
         src, dst, col, w = src[keep].astype(np.int64), dst[keep].astype(np.int64), col[keep].astype(np.int64), w[keep]
 
         # Each giver's total weight per topic: what its attention is divided by.
-        out = np.asarray(general @ scale, dtype=np.float64)
-        np.add.at(out, (src, col), w)
+        if out is None:
+            out = np.asarray(general @ scale, dtype=np.float64)
+            np.add.at(out, (src, col), w)
+        elif out.shape != (n, n_topics):
+            raise GraphkitError(f"out must be {n} x {n_topics}; got {out.shape}")
         inv_out = np.divide(1.0, out, out=np.zeros_like(out), where=out > 0)
 
         # Live states: teleport, or attention received (general scaled > 0, or labelled).

@@ -367,7 +367,7 @@ Q_RUN_START = """
 MERGE (r:ScoreRun {run_id: $run_id})
 SET r.status = CASE WHEN r.status = 'complete' THEN r.status ELSE 'writing' END,
     r.parameters = $parameters, r.graphkit_version = $version, r.started = $started
-RETURN r.status AS status
+RETURN count(*) AS n
 """
 Q_STATE = "OPTIONAL MATCH (s:GraphkitState {name: $state}) RETURN s.current_run AS current, s.previous_run AS previous"
 Q_SWITCH = """
@@ -376,7 +376,7 @@ SET r.status = 'complete', r.finished = $finished, r.rows = $rows
 MERGE (s:GraphkitState {name: $state})
 SET s.previous_run = CASE WHEN s.current_run = $run_id THEN s.previous_run ELSE s.current_run END,
     s.current_run = $run_id
-RETURN s.current_run AS current
+RETURN count(*) AS n
 """
 Q_RUNS = """
 MATCH (r:ScoreRun)
