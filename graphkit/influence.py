@@ -92,7 +92,13 @@ def topic_influence(
       contributions are received. When *j* received no attention on *t*, the
       neutral credibility 1 is used (no evidence of mockery).
 
-    Negative edges (sign -1) pass nothing; self-loops pass nothing.
+    Negative edges (sign -1) pass nothing; self-loops pass nothing. Passing
+    nothing does not redirect attention to the giver's other targets: a
+    giver's walk leaves along an edge with probability ``weight / all the
+    attention the giver pays on t`` (negative edges and the credibility-
+    discounted part of follows included), and the rest returns to the
+    teleport vector -- so the followers of a mocked account do not pass
+    influence to it just because they follow nobody else.
     ``activity[i, t]`` counts the mentions, replies, shares and reviews *i*
     authored labelled *t* in the window (whatever their sign). A person with
     no activity at all in the window is *inactive*: their attention is no
@@ -189,7 +195,7 @@ def topic_influence(
 
 def _requested_topics(graph: TopicGraph, structure: TopicStructure, topics: Sequence[str] | None) -> list[int]:
     if topics is None:
-        return [t for t in range(len(structure.topics)) if structure.activity[:, t].sum() > 0]
+        return [t for t in range(len(structure.topics)) if structure.activity_t[t].sum() > 0]
     if isinstance(topics, str):
         raise GraphkitError(f"topics must be a list of topic names, not a single string; use topics=[{topics!r}]")
     idx = [graph.topic_of(t) for t in topics]
@@ -200,21 +206,32 @@ def _requested_topics(graph: TopicGraph, structure: TopicStructure, topics: Sequ
     return idx
 
 
-def _igraph_engine(
-    structure: TopicStructure, topic_idx: list[int], restart: np.ndarray, damping_factor: float
-) -> np.ndarray:
-    """The reference: igraph's PRPACK personalised PageRank on each topic's weighted layer."""
+def _igraph_engine(structure: TopicStructure, topic_idx: list[int], restart: np.ndarray, damping_factor: float) -> np.ndarray:
+    """The reference: igraph's PRPACK personalised PageRank on each topic's weighted layer.
+
+    Attention that passes nothing is sent to one extra sink vertex with no
+    teleport; the sink is dangling, so its mass returns to the teleport vector
+    at the next step. Watching the walk only off the sink (dropping the sink's
+    score and renormalising) gives exactly the model's walk, where that
+    attention returns to the teleport vector at once.
+    """
     import igraph as ig
 
     n = structure.n_people
     scores = np.empty((n, len(topic_idx)))
     for k, t in enumerate(topic_idx):
-        w = structure.layer(t).tocoo()
-        g = ig.Graph(n=n, edges=np.column_stack([w.row, w.col]), directed=True)
-        g.es["weight"] = w.data
-        scores[:, k] = g.personalized_pagerank(
-            directed=True, damping=damping_factor, reset=restart[:, k], weights="weight", implementation="prpack"
-        )
+        layer = structure.layer(t)
+        unpassed = structure.unpassed(t, layer)
+        w = layer.tocoo()
+        leak = np.flatnonzero(unpassed)
+        edges = np.column_stack([np.concatenate([w.row, leak]), np.concatenate([w.col, np.full(len(leak), n)])])
+        g = ig.Graph(n=n + 1, edges=edges, directed=True)
+        g.es["weight"] = np.concatenate([w.data, unpassed[leak]])
+        pr = np.asarray(g.personalized_pagerank(
+            directed=True, damping=damping_factor, reset=np.append(restart[:, k], 0.0), weights="weight",
+            implementation="prpack",
+        ))
+        scores[:, k] = pr[:n] / pr[:n].sum()
     return scores
 
 
@@ -233,8 +250,9 @@ def topic_system(structure: TopicStructure, topic_idx: Sequence[int], *, dtype: 
     col = col_of[structure.topical_topic]
     keep = col >= 0
     topical = (structure.topical_src[keep], structure.topical_dst[keep], col[keep], structure.topical_weight[keep])
-    return TopicSystem.build(structure.general, structure.follow_scale[:, topic_idx], topical,
-                             restart=structure.activity[:, topic_idx], dtype=dtype)
+    return TopicSystem.build(structure.general, structure.follow_scale_t[topic_idx], topical,
+                             restart=structure.activity_t[topic_idx], out=structure.out_weight_t[topic_idx],
+                             dtype=dtype, topic_major=True)
 
 
 def _table(

@@ -51,52 +51,44 @@ FLOAT32_TOL_FLOOR = 1e-6
 
 # ---------------------------------------------------------------------------------- kernels
 @njit(parallel=True, cache=True)
-def _count_entries(gt_indptr, gt_indices, scale, state_of, tt_indptr, tt_src, tt_col, counts):  # pragma: no cover
-    n, n_topics = scale.shape
-    for j in prange(n):
-        for k in range(n_topics):
-            s = state_of[j, k]
-            if s < 0 or scale[j, k] <= 0:
+def _topic_rows(gt_indptr, gt_indices, gt_data, scale_t, inv_t, rank_t, offsets,
+                tt_start, tt_dst, tt_src, tt_w, indptr, indices, prob, fill):  # pragma: no cover
+    # One topic per thread, so each topic's lookups (rank, inverse out-weight: a few MB) stay
+    # in cache. Row of a state: general entries (by giver), then labelled ones (by giver).
+    # Pass 1 (fill=False) writes each row's length into indptr[state + 1]; pass 2 fills rows.
+    n_topics, n = scale_t.shape
+    for k in prange(n_topics):
+        base = offsets[k]
+        q = tt_start[k]
+        for j in range(n):
+            r = rank_t[k, j]
+            if r < 0:
                 continue
-            c = 0
-            for p in range(gt_indptr[j], gt_indptr[j + 1]):
-                if state_of[gt_indices[p], k] >= 0:
+            s = base + r
+            c = indptr[s] if fill else 0
+            sj = scale_t[k, j]
+            if sj > 0:
+                for p in range(gt_indptr[j], gt_indptr[j + 1]):
+                    i = gt_indices[p]
+                    ri = rank_t[k, i]
+                    if ri >= 0:
+                        if fill:
+                            indices[c] = base + ri
+                            prob[c] = gt_data[p] * sj * inv_t[k, i]
+                        c += 1
+            while q < tt_start[k + 1] and tt_dst[q] < j:
+                q += 1
+            while q < tt_start[k + 1] and tt_dst[q] == j:
+                i = tt_src[q]
+                ri = rank_t[k, i]
+                if ri >= 0:
+                    if fill:
+                        indices[c] = base + ri
+                        prob[c] = tt_w[q] * inv_t[k, i]
                     c += 1
-            counts[s] += c
-        for p in range(tt_indptr[j], tt_indptr[j + 1]):
-            k = tt_col[p]
-            if state_of[tt_src[p], k] >= 0:
-                counts[state_of[j, k]] += 1
-
-
-@njit(parallel=True, cache=True)
-def _fill_entries(gt_indptr, gt_indices, gt_data, scale, state_of, inv_out,
-                  tt_indptr, tt_src, tt_col, tt_w, cursor, indices, prob):  # pragma: no cover
-    # Row of state s: its general entries (by giver), then its labelled ones (by giver).
-    n, n_topics = scale.shape
-    for j in prange(n):
-        for k in range(n_topics):
-            s = state_of[j, k]
-            if s < 0 or scale[j, k] <= 0:
-                continue
-            for p in range(gt_indptr[j], gt_indptr[j + 1]):
-                i = gt_indices[p]
-                t = state_of[i, k]
-                if t >= 0:
-                    q = cursor[s]
-                    indices[q] = t
-                    prob[q] = gt_data[p] * scale[j, k] * inv_out[i, k]
-                    cursor[s] = q + 1
-        for p in range(tt_indptr[j], tt_indptr[j + 1]):
-            i = tt_src[p]
-            k = tt_col[p]
-            t = state_of[i, k]
-            if t >= 0:
-                s = state_of[j, k]
-                q = cursor[s]
-                indices[q] = t
-                prob[q] = tt_w[p] * inv_out[i, k]
-                cursor[s] = q + 1
+                q += 1
+            if not fill:
+                indptr[s + 1] = c
 
 
 @njit(parallel=True, cache=True)
@@ -171,12 +163,19 @@ class TopicSystem:
         topical: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
         *,
         restart: np.ndarray,
+        out: np.ndarray | None = None,
         dtype: str = "float64",
+        topic_major: bool = False,
     ) -> TopicSystem:
         """From the layers' shared parts: topic *k*'s weights are
         ``general @ diag(scale[:, k])`` plus the ``topical`` interactions
         ``(src, dst, column, weight)`` with that column; ``restart`` (n x K)
         is the raw teleport weight (activity), normalised here per column.
+        ``out`` (n x K) is each giver's total weight per topic, when part of
+        it passes nothing (that part returns to the teleport vector); by
+        default the row sums of the weights. With ``topic_major=True``,
+        ``scale``, ``restart`` and ``out`` are given transposed (K x n), which
+        saves copies on large graphs.
 
         >>> import numpy as np, scipy.sparse as sp
         >>> g = sp.csr_matrix(np.array([[0, 1.0, 1.0], [0, 0, 0], [0, 0, 0]]))
@@ -188,14 +187,23 @@ class TopicSystem:
         dt = np.dtype(dtype)
         if dt not in (np.float32, np.float64):
             raise GraphkitError(f"dtype must be 'float64' or 'float32'; got {dtype!r}")
-        scale = np.ascontiguousarray(scale, dtype=np.float64)
-        n, n_topics = scale.shape
+
+        def topic_rows(a: np.ndarray, name: str) -> np.ndarray:
+            a = np.asarray(a, dtype=np.float64)
+            a = a if topic_major else a.T
+            if a.shape != scale_t.shape:
+                shape = a.shape if topic_major else a.T.shape
+                want = scale_t.shape if topic_major else scale_t.T.shape
+                raise GraphkitError(f"{name} must be {want[0]} x {want[1]} like scale; got {shape}")
+            return np.ascontiguousarray(a)
+
+        scale_t = np.ascontiguousarray(np.asarray(scale, dtype=np.float64) if topic_major else np.asarray(scale).T,
+                                       dtype=np.float64)
+        n_topics, n = scale_t.shape
         general = sp.csr_matrix(general, dtype=np.float64)
         if general.shape != (n, n):
             raise GraphkitError(f"general must be {n} x {n} to match scale; got {general.shape}")
-        activity = np.ascontiguousarray(restart, dtype=np.float64)
-        if activity.shape != (n, n_topics):
-            raise GraphkitError(f"restart must be {n} x {n_topics}; got {activity.shape}")
+        act_t = topic_rows(restart, "restart")
         if topical is None:
             topical = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
         src, dst, col, w = (np.asarray(a) for a in topical)
@@ -203,47 +211,56 @@ class TopicSystem:
         src, dst, col, w = src[keep].astype(np.int64), dst[keep].astype(np.int64), col[keep].astype(np.int64), w[keep]
 
         # Each giver's total weight per topic: what its attention is divided by.
-        out = np.asarray(general @ scale, dtype=np.float64)
-        np.add.at(out, (src, col), w)
-        inv_out = np.divide(1.0, out, out=np.zeros_like(out), where=out > 0)
+        if out is None:
+            out_t = np.ascontiguousarray(np.asarray(general @ scale_t.T).T)
+            np.add.at(out_t, (col, src), w)
+        else:
+            out_t = topic_rows(out, "out")
+        inv_t = np.divide(1.0, out_t, out=np.zeros_like(out_t), where=out_t > 0)
 
         # Live states: teleport, or attention received (general scaled > 0, or labelled).
         receives = np.asarray(general.sum(axis=0)).ravel() > 0
-        live = (activity > 0) | ((scale > 0) & receives[:, None])
-        live[dst, col] = True
-        flat = np.flatnonzero(live.T.ravel())  # k * n + person, grouped by topic
-        state_of = np.full((n, n_topics), -1, dtype=np.int64)
-        state_of[flat % n, flat // n] = np.arange(len(flat))
-        offsets = np.searchsorted(flat, np.arange(n_topics + 1) * n).astype(np.int64)
-        person = (flat % n).astype(np.int32)
+        live_t = (act_t > 0) | ((scale_t > 0) & receives[None, :])
+        live_t[col, dst] = True
+        rank_t = np.cumsum(live_t, axis=1, dtype=np.int32) - 1
+        rank_t[~live_t] = -1
+        sizes = live_t.sum(axis=1)
+        offsets = np.zeros(n_topics + 1, dtype=np.int64)
+        np.cumsum(sizes, out=offsets[1:])
+        person = np.nonzero(live_t)[1].astype(np.int32)  # row-major: grouped by topic, then person
 
         gt = sp.csr_matrix(general.T)
         gt.sort_indices()
-        order = np.lexsort((src, dst))  # labelled interactions by receiver, then giver
-        tt_indptr = np.searchsorted(dst[order], np.arange(n + 1)).astype(np.int64)
-        tt_src, tt_col, tt_w = src[order], col[order], w[order]
-        gi, gx = gt.indptr.astype(np.int64), gt.indices.astype(np.int64)
+        # Labelled interactions by topic, receiver, giver (usually sorted already: see topic_structure).
+        key = (col * n + dst) * n + src if n_topics * n * n < 2**62 else None
+        if key is None or (len(key) and np.any(key[1:] < key[:-1])):
+            order = np.lexsort((src, dst, col)) if key is None else np.argsort(key)
+            src, dst, col, w = src[order], dst[order], col[order], w[order]
+        tt_start = np.searchsorted(col, np.arange(n_topics + 1)).astype(np.int64)
+        tt_dst, tt_src, tt_w = dst, src, w
+        gi, gx = gt.indptr.astype(np.int64), gt.indices.astype(np.int32)
 
-        counts = np.zeros(len(flat), dtype=np.int64)
-        _count_entries(gi, gx, scale, state_of, tt_indptr, tt_src, tt_col, counts)
-        indptr = np.zeros(len(flat) + 1, dtype=np.int64)
-        np.cumsum(counts, out=indptr[1:])
-        indices = np.zeros(indptr[-1], dtype=np.int64)
+        n_states = int(offsets[-1])
+        indptr = np.zeros(n_states + 1, dtype=np.int64)
+        dummy_i, dummy_p = np.zeros(0, np.int32), np.zeros(0, np.float64)
+        _topic_rows(gi, gx, gt.data, scale_t, inv_t, rank_t, offsets, tt_start, tt_dst, tt_src, tt_w,
+                    indptr, dummy_i, dummy_p, False)
+        np.cumsum(indptr, out=indptr)
+        indices = np.zeros(indptr[-1], dtype=np.int32)
         prob = np.zeros(indptr[-1], dtype=np.float64)
-        cursor = indptr[:-1].copy()
-        _fill_entries(gi, gx, gt.data, scale, state_of, inv_out, tt_indptr, tt_src, tt_col, tt_w, cursor, indices, prob)
+        _topic_rows(gi, gx, gt.data, scale_t, inv_t, rank_t, offsets, tt_start, tt_dst, tt_src, tt_w,
+                    indptr, indices, prob, True)
 
-        act = activity.T.ravel()[flat]
-        totals = np.add.reduceat(act, offsets[:-1]) if len(flat) else np.zeros(n_topics)
-        totals = np.where(np.diff(offsets) > 0, totals, 0.0)
+        act = act_t[live_t]
+        totals = np.bincount(np.repeat(np.arange(n_topics), sizes), weights=act, minlength=n_topics)
         with np.errstate(divide="ignore", invalid="ignore"):
-            v = act / np.repeat(totals, np.diff(offsets))
+            v = act / np.repeat(totals, sizes)
         return cls(
             n_people=n,
             offsets=offsets,
             person=person,
             indptr=indptr,
-            indices=indices.astype(np.int32),
+            indices=indices,
             prob=prob.astype(dt),
             restart=np.nan_to_num(v).astype(dt),
             activity=act,
@@ -274,7 +291,7 @@ class TopicSystem:
         out = np.zeros((self.n_topics, self.n_people))
         topic = np.repeat(np.arange(self.n_topics), np.diff(self.offsets))
         out[topic, self.person] = values
-        return out.T.copy()
+        return np.ascontiguousarray(out.T)
 
     def _order(self) -> np.ndarray:
         # Largest topics first, so that dynamic scheduling balances threads.
@@ -327,9 +344,9 @@ def solve_ppr(system: TopicSystem, *, damping_factor: float, max_iter: int, tol:
             residuals[todo] = rel[todo]
             todo &= ~(rel < tol)
     converged = ~todo
-    totals = np.add.reduceat(x.astype(np.float64), system.offsets[:-1]) if system.n_states else np.zeros(k)
-    totals = np.where(np.diff(system.offsets) > 0, totals, 1.0)
-    normalised = x / np.repeat(totals, np.diff(system.offsets)).astype(x.dtype)
+    sizes = np.diff(system.offsets)
+    totals = np.bincount(np.repeat(np.arange(k), sizes), weights=x, minlength=k)
+    normalised = x / np.repeat(totals, sizes)
     return Solution(system.dense(normalised), iterations, converged, residuals)
 
 

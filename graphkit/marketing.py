@@ -67,9 +67,10 @@ def example_market() -> TopicGraph:
       cooking: an influencer on cooking (and nobody on lego).
     - ``f1`` ... ``f5`` are lego-fan customers: f1-f3 share lea and mention
       zoe the day after lea's review and buy within a week, f4 buys months
-      later, f5 bought (and disliked) a train before them all; ``cook1``, ``cook2`` post on cooking; ``fan``
-      follows the brand account and joined its community but never bought;
-      ``ghost`` follows lea and never posted anything.
+      later, f5 bought (and disliked) a train before them all.
+    - ``cook1`` and ``cook2`` post on cooking; ``sam`` buys cookware and
+      never posts; ``fan`` follows the brand account and joined its
+      community but never bought; ``ghost`` follows lea and never posted.
 
     >>> g = example_market()
     >>> g.people.height, g.transactions.height

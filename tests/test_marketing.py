@@ -223,3 +223,61 @@ def test_ciao_matrix_segments_and_kpis(ciao):
     assert set(high["person_id"].to_list()) < influential
     k = engagement_kpis(ciao, influence=infl)
     assert k.height == 7375 and k["interaction"].sum() == 284_086
+
+
+def test_synthetic_brand_ecosystem_fills_every_segment_and_uses_money():
+    from graphkit.synthetic import generate
+
+    g = generate(n_people=2000, seed=3)
+    infl = topic_influence(g)
+    m = value_influence_matrix(g, topic=g.topics[0], influence=infl)
+    assert m["value_basis"].unique().to_list() == ["monetary"]  # prices known: value is money
+    spend = g.transactions.group_by("customer_id").agg(pl.col("amount").sum())
+    joined = m.join(spend, on="customer_id", how="left").with_columns(pl.col("amount").fill_null(0.0))
+    assert (joined["value"] - joined["amount"]).abs().max() < 1e-6
+    s = advocate_segments(g, influence=infl)
+    for seg in SEGMENTS:
+        assert s[seg].any(), seg
+    # fans and influencers are never customers; influential and loyal customers always are
+    assert s.filter(pl.col("fan_follower") | pl.col("influencer"))["customer_id"].is_null().all()
+    assert s.filter(pl.col("influential_customer") | pl.col("loyal_customer"))["customer_id"].is_not_null().all()
+
+
+# ---------------------------------------------------------------- command line
+def test_cli_commands_write_tables_and_figures(tmp_path, capsys):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from graphkit.cli import main
+    from graphkit.store.files import write_dataset
+
+    folder = write_dataset(example_market(), tmp_path / "market")
+    out, png = tmp_path / "m.csv", tmp_path / "m.png"
+    assert main(["matrix", str(folder), "--topic", "lego", "--out", str(out), "--png", str(png), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "value = monetary" in printed and "Lea" in printed
+    m = pl.read_csv(out)
+    assert m.filter(pl.col("person_id") == "lea")["quadrant"].item() == "hidden advocates"
+    assert png.stat().st_size > 10_000
+    assert main(["segments", str(folder), "--topics", "lego", "--quiet"]) == 0
+    assert "fan_follower+community_member" in capsys.readouterr().out
+    assert main(["experts", str(folder), "--topic", "lego", "--budget", "99.99", "--quiet", "--out",
+                 str(tmp_path / "r.parquet")]) == 0
+    assert str(pl.read_parquet(tmp_path / "r.parquet")["amount"].sum()) == "99.99"
+    assert main(["acts", str(folder), "--topics", "lego", "--window-days", "30", "--quiet"]) == 0
+    assert main(["explain", str(folder), "lea", "lego", "--quiet"]) == 0
+    assert "follows+referred+shares" in capsys.readouterr().out
+
+
+def test_cli_errors_are_one_line_with_exit_1(tmp_path, capsys):
+    from graphkit.cli import main
+    from graphkit.store.files import write_dataset
+
+    folder = write_dataset(example_market(), tmp_path / "market")
+    assert main(["experts", str(folder), "--topic", "lego", "--budget", "1.005", "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == "Error: budget '1.005' has fractions of a cent; round it to 2 decimals"
+    assert main(["matrix", str(folder), "--topic", "toads", "--quiet"]) == 1
+    assert "unknown topic 'toads'" in capsys.readouterr().err
+    assert main(["explain", str(folder), "zed", "lego", "--quiet"]) == 1
+    assert main(["matrix"]) == 2  # usage
