@@ -110,20 +110,25 @@ def topic_influence(
     weights, and otherwise teleports to a person active on *t* in proportion
     to ``activity[:, t]`` (inactive people receive no teleport). A person with
     no outgoing attention on *t* (dangling) sends all their mass to that
-    teleport vector, as igraph / PRPACK do for ``reset``; scores therefore sum
-    to 1 on each topic.
+    teleport vector, as igraph / PRPACK do for ``reset``, and so does the
+    attention that passes nothing; scores therefore sum to 1 on each topic.
+    ``engine="igraph"`` obtains the same walk from PRPACK by sending that
+    attention to one extra sink vertex (see ``_igraph_engine``).
 
     On Ciao the interactions are reviews of items: they make people active
     on a category but carry no attention between people; follows do.
 
     ``variant="gds"`` gives, per topic, what
-    ``gds.pageRank.stream(g, {relationshipWeightProperty: <the topic's layer
-    weight>, sourceNodes: [[person, activity on t], ...], dampingFactor,
-    maxIterations: max_iter, tolerance: tol})`` returns on the topic's layer
-    (:func:`graphkit.topics.topic_layer`): GDS's Pregel iteration, where a
-    person starts at ``(1 - d) * activity``, passes on only the increase of
-    their score while it exceeds ``tol``, and dangling mass is lost
-    (:func:`graphkit.linalg.solve_gds`).
+    ``gds.pageRank.stream(g, {relationshipWeightProperty: 'weight',
+    sourceNodes: [[person, activity on t], ...], dampingFactor,
+    maxIterations: max_iter, tolerance: tol})`` returns when ``g`` is the
+    topic's layer (:func:`graphkit.topics.topic_layer`) plus one sink node
+    that receives, from each giver, the attention that passes nothing (so a
+    giver's weights add up to all the attention it pays, as in the standard
+    variant; the sink's own score is dropped). It is GDS's Pregel iteration
+    (:func:`graphkit.linalg.solve_gds`): a person starts at
+    ``(1 - d) * activity``, passes on only the increase of their score while
+    it exceeds ``tol``, dangling mass is lost, and scores are not normalised.
 
     Examples
     --------

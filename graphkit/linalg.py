@@ -92,46 +92,64 @@ def _topic_rows(gt_indptr, gt_indices, gt_data, scale_t, inv_t, rank_t, offsets,
 
 
 @njit(parallel=True, cache=True)
-def _gauss_seidel(indptr, indices, prob, offsets, order, restart, x, d, todo, resid, sums):  # pragma: no cover
-    # One sweep of every unfinished topic; a topic is swept by one thread, in state order.
+def _gauss_seidel(indptr, indices, prob, offsets, order, restart, x, d, tol, max_iter,
+                  iterations, residuals):  # pragma: no cover
+    # Each topic is swept to convergence by one thread, in state order, while it stays in
+    # cache; topics are independent, so no thread waits for another between sweeps.
     for b in prange(len(order)):
         k = order[b]
-        if not todo[k]:
+        lo, hi = offsets[k], offsets[k + 1]
+        if lo == hi:
             continue
-        r = 0.0
-        s = 0.0
-        for j in range(offsets[k], offsets[k + 1]):
-            acc = 0.0
-            for p in range(indptr[j], indptr[j + 1]):
-                acc += prob[p] * x[indices[p]]
-            val = d * acc + restart[j]
-            r += abs(val - x[j])
-            s += val
-            x[j] = val
-        resid[k] = r
-        sums[k] = s
+        for it in range(1, max_iter + 1):
+            r = 0.0
+            total = 0.0
+            for j in range(lo, hi):
+                acc = 0.0
+                for p in range(indptr[j], indptr[j + 1]):
+                    acc += prob[p] * x[indices[p]]
+                val = d * acc + restart[j]
+                r += abs(val - x[j])
+                total += val
+                x[j] = val
+            iterations[k] = it
+            residuals[k] = r / total if total > 0 else 0.0
+            if residuals[k] < tol:
+                break
 
 
 @njit(parallel=True, cache=True)
-def _pregel_superstep(indptr, indices, prob, offsets, order, msg_in, rank, msg_out, d, tol, todo, sent):  # pragma: no cover
-    # GDS PageRankComputation: delta = d * sum(messages); rank += delta; send delta while delta > tol.
+def _pregel(indptr, indices, prob, offsets, order, rank, msg, nxt, d, tol, max_iter, iterations, converged):  # pragma: no cover
+    # GDS PageRankComputation, one topic per thread: superstep 0 sends every rank; then
+    # delta = d * sum(messages), rank += delta, and a node sends delta only while delta > tol.
     for b in prange(len(order)):
         k = order[b]
-        if not todo[k]:
+        lo, hi = offsets[k], offsets[k + 1]
+        if lo == hi:
+            converged[k] = True
             continue
-        c = 0
-        for j in range(offsets[k], offsets[k + 1]):
-            acc = 0.0
-            for p in range(indptr[j], indptr[j + 1]):
-                acc += prob[p] * msg_in[indices[p]]
-            delta = d * acc
-            rank[j] += delta
-            if delta > tol:
-                msg_out[j] = delta
-                c += 1
-            else:
-                msg_out[j] = 0.0
-        sent[k] = c
+        for j in range(lo, hi):
+            msg[j] = rank[j]
+        iterations[k] = 1
+        for step in range(1, max_iter):
+            sent = 0
+            for j in range(lo, hi):
+                acc = 0.0
+                for p in range(indptr[j], indptr[j + 1]):
+                    acc += prob[p] * msg[indices[p]]
+                delta = d * acc
+                rank[j] += delta
+                if delta > tol:
+                    nxt[j] = delta
+                    sent += 1
+                else:
+                    nxt[j] = 0.0
+            for j in range(lo, hi):
+                msg[j] = nxt[j]
+            iterations[k] = step + 1
+            if sent == 0:
+                converged[k] = True
+                break
 
 
 # ---------------------------------------------------------------------------------- system
@@ -327,22 +345,12 @@ def solve_ppr(system: TopicSystem, *, damping_factor: float, max_iter: int, tol:
         tol = max(tol, FLOAT32_TOL_FLOOR)
     k = system.n_topics
     x = system.restart.copy()
-    todo = np.diff(system.offsets) > 0
     iterations = np.zeros(k, dtype=np.int64)
-    resid = np.zeros(k)
-    sums = np.zeros(k)
-    residuals = np.where(todo, np.inf, 0.0)
-    order = system._order()
+    residuals = np.zeros(k)
     with numba.parallel_chunksize(1):
-        for it in range(1, max_iter + 1):
-            if not todo.any():
-                break
-            _gauss_seidel(system.indptr, system.indices, system.prob, system.offsets, order,
-                          system.restart, x, d, todo, resid, sums)
-            iterations[todo] = it
-            rel = np.divide(resid, sums, out=np.zeros(k), where=sums > 0)
-            residuals[todo] = rel[todo]
-            todo &= ~(rel < tol)
+        _gauss_seidel(system.indptr, system.indices, system.prob, system.offsets, system._order(),
+                      system.restart, x, d, float(tol), int(max_iter), iterations, residuals)
+    todo = (residuals >= tol) & (np.diff(system.offsets) > 0)
     converged = ~todo
     sizes = np.diff(system.offsets)
     totals = np.bincount(np.repeat(np.arange(k), sizes), weights=x, minlength=k)
@@ -378,20 +386,10 @@ def solve_gds(
         raise GraphkitError(f"bias must have one value per state ({system.n_states}); got {bias.shape}")
     dt = system.prob.dtype
     rank = ((1.0 - d) * bias).astype(dt)
-    msg = rank.copy()  # superstep 0: every node sends its rank
-    nxt = np.zeros_like(msg)
-    todo = np.diff(system.offsets) > 0
-    iterations = np.where(todo, 1, 0).astype(np.int64)
-    sent = np.zeros(k, dtype=np.int64)
-    order = system._order()
+    msg, nxt = np.zeros_like(rank), np.zeros_like(rank)
+    iterations = np.zeros(k, dtype=np.int64)
+    converged = np.zeros(k, dtype=np.bool_)
     with numba.parallel_chunksize(1):
-        for step in range(1, max_iter):
-            if not todo.any():
-                break
-            _pregel_superstep(system.indptr, system.indices, system.prob, system.offsets, order,
-                              msg, rank, nxt, d, float(tol), todo, sent)
-            iterations[todo] = step + 1
-            todo &= sent > 0
-            msg, nxt = nxt, msg
-    converged = ~todo
+        _pregel(system.indptr, system.indices, system.prob, system.offsets, system._order(),
+                rank, msg, nxt, d, float(tol), int(max_iter), iterations, converged)
     return Solution(system.dense(rank.astype(np.float64)), iterations, converged, np.zeros(k))
