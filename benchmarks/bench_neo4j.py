@@ -24,6 +24,7 @@ import csv
 import datetime as dt
 import os
 import platform
+import signal
 import sys
 import time
 from pathlib import Path
@@ -175,6 +176,7 @@ def main() -> int:
     p.add_argument("--full-ciao", action="store_true", help="also load all of Ciao and check the flagship query")
     args = p.parse_args()
 
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # a TERM unwinds: the finally stops the server
     server, settings, backend = _server()
     out: list[dict] = []
     try:

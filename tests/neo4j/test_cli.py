@@ -129,3 +129,14 @@ def test_hostile_topic_names_are_only_values(scratch_store):
                                            min_loyalty=0)
     assert got.equals(expected) and got.height > 0
     assert scratch_store.read().edges.equals(shop.edges)  # nothing deleted
+
+
+@pytest.mark.parametrize("uri, message", [
+    ("http://127.0.0.1:7474", "is not a Bolt address"),
+    ("localhost:7687", "is not a Bolt address"),
+    ("neo4j://admin:s3cret-pw@127.0.0.1:7687", "carries a user name or password"),
+])
+def test_bad_uris_are_refused_without_showing_secrets(uri, message):
+    with pytest.raises(StoreError, match=message) as info:
+        Neo4jStore(Neo4jSettings(uri=uri, password="other-secret"))
+    assert "s3cret-pw" not in str(info.value) and "other-secret" not in str(info.value)
