@@ -133,10 +133,14 @@ def full_ciao(store: Neo4jStore, out: list[dict], backend: str) -> None:
     same = True
     for opts in (dict(top_percentile=10, min_loyalty=0.5), dict(top_percentile=50, min_loyalty=0.25, window_days=365),
                  dict(top_percentile=100, min_loyalty=0.0)):
+        t0 = time.perf_counter()
         a = store.influential_loyal_customers(topics=topics, **opts)
+        t1 = time.perf_counter()
         b = influential_loyal_customers(g, topics=topics, influence=influence, **opts)
+        t2 = time.perf_counter()
         same &= a.equals(b)
-        print(f"flagship {opts}: neo4j {a.height} rows, embedded {b.height} rows, equal: {a.equals(b)}")
+        print(f"flagship {opts}: neo4j {a.height} rows in {t1 - t0:.1f} s, embedded {b.height} rows in "
+              f"{t2 - t1:.2f} s, equal: {a.equals(b)}")
     out.append(dict(dataset="ciao (all)", backend=backend, what=f"round trip exact={exact}, flagship equal={same}",
                     method="", batch_size=None, rows=None, seconds=seconds, rows_per_s=None))
 
@@ -182,18 +186,26 @@ def main() -> int:
     try:
         with Neo4jStore(settings, batch_size=args.load_batch) as store:
             bench("ciao", load_ciao(), store, args, out, backend)
+            save(out)
             if not args.skip_synthetic:
                 from graphkit.synthetic import generate
 
                 share = 0.3
                 g = generate(n_people=int(round(args.customers / share)), customer_share=share, seed=0)
                 bench(f"synthetic {args.customers // 1000}k customers", g, store, args, out, backend)
+                save(out)
             if args.full_ciao:
                 full_ciao(store, out, backend)
+                save(out)
     finally:
         if server is not None:
             server.stop()
+    print(f"\nwrote {RESULTS / 'neo4j.csv'} and {RESULTS / 'neo4j.png'}")
+    return 0
 
+
+def save(out: list[dict]) -> None:
+    """CSV and figure of everything measured so far (a long run that fails later keeps its numbers)."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     with open(RESULTS / "neo4j.csv", "w", newline="") as f:
@@ -204,8 +216,6 @@ def main() -> int:
             w.writerow({**r, "graphkit": __version__, "machine": f"{platform.machine()} {os.cpu_count()} cpu",
                         "when": stamp})
     plot(out, RESULTS / "neo4j.png")
-    print(f"\nwrote {RESULTS / 'neo4j.csv'} and {RESULTS / 'neo4j.png'}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -446,11 +446,16 @@ RETURN c.customer_id AS customer_id, c.person_id AS person_id, l.recency_days AS
 """
 R_LAST_PURCHASE = "MATCH (:Customer)-[b:PURCHASED]->(:Item) RETURN max(b.ts) AS last"
 
-# The flagship query. Loyalty follows graphkit.loyalty exactly: quantile
-# score = 1 + number of quintile cut points strictly below the value, the cut
-# points being the values at positions ceil(s*n/5) - 1 (s = 1..4) of the
-# sorted values; that equals 1 + floor(5 * below / n) with ties sharing.
-Q_INFLUENTIAL_LOYAL = """
+# The flagship query: statements run in ONE read transaction. Loyalty follows
+# graphkit.loyalty exactly: quantile score = 1 + number of quintile cut points
+# strictly below the value, the cut points being the values at positions
+# ceil(s*n/5) - 1 (s = 1..4) of the sorted values (n = customers with a
+# value); that equals 1 + floor(5 * below / n) with ties sharing. The cut
+# points of recency, frequency and monetary are computed first, one small
+# statement each, then passed to the main statement: sorting three ways in one
+# statement means carrying the customer list through a sort, which ArcadeDB
+# charges to every buffered row (it ran out of query heap on Ciao).
+Q_RFM = """
 MATCH (c:Customer)-[b:PURCHASED]->()
 WHERE b.ts <= $as_of AND ($start IS NULL OR b.ts > $start)
 WITH c.customer_id AS cid, b.ts AS ts, b.amount AS amount,
@@ -458,35 +463,31 @@ WITH c.customer_id AS cid, b.ts AS ts, b.amount AS amount,
 WITH cid, max(ts) AS last, count(DISTINCT order_key) AS frequency, sum(amount) AS amount_sum,
      count(amount) AS known
 WITH cid, last, frequency, CASE WHEN known > 0 THEN amount_sum END AS monetary
-ORDER BY last
-WITH collect({cid: cid, last: last, f: frequency, m: monetary}) AS rows
-WITH rows, size(rows) AS n
-WITH rows, n, [s IN range(1, 4) | rows[(s * n + 4) / 5 - 1].last] AS rcut
-UNWIND rows AS x
-WITH rows, n, rcut, x.f AS f ORDER BY f
-WITH rows, n, rcut, collect(f) AS fs
-WITH rows, rcut, [s IN range(1, 4) | fs[(s * n + 4) / 5 - 1]] AS fcut
-UNWIND rows AS x
-WITH rows, rcut, fcut, x.m AS m ORDER BY m
-WITH rows, rcut, fcut, collect(m) AS ms
-WITH rows, rcut, fcut, ms, size(ms) AS nm
-WITH rows, rcut, fcut, [s IN range(1, 4) WHERE nm > 0 | ms[(s * nm + 4) / 5 - 1]] AS mcut
-UNWIND rows AS x
-WITH x, 1 + size([v IN rcut WHERE v < x.last]) AS r_score,
-     1 + size([v IN fcut WHERE v < x.f]) AS f_score,
-     CASE WHEN x.m IS NULL THEN null ELSE 1 + size([v IN mcut WHERE v < x.m]) END AS m_score
-WITH x, CASE WHEN m_score IS NULL THEN toFloat(r_score + f_score - 2) / 8.0
-             ELSE toFloat(r_score + f_score + m_score - 3) / 12.0 END AS loyalty_score
+"""
+Q_CUTS = Q_RFM + """
+WITH {value} AS v WHERE v IS NOT NULL
+WITH v ORDER BY v
+WITH collect(v) AS vs
+RETURN [s IN range(1, 4) WHERE size(vs) > 0 | vs[(s * size(vs) + 4) / 5 - 1]] AS cuts
+"""
+Q_INFLUENTIAL_LOYAL = Q_RFM + """
+WITH cid, last, frequency, monetary,
+     1 + size([v IN $rcut WHERE v < last]) AS r_score,
+     1 + size([v IN $fcut WHERE v < frequency]) AS f_score,
+     CASE WHEN monetary IS NULL THEN null ELSE 1 + size([v IN $mcut WHERE v < monetary]) END AS m_score
+WITH cid, last, frequency, monetary,
+     CASE WHEN m_score IS NULL THEN toFloat(r_score + f_score - 2) / 8.0
+          ELSE toFloat(r_score + f_score + m_score - 3) / 12.0 END AS loyalty_score
 WHERE loyalty_score >= $min_loyalty
-MATCH (c:Customer) WHERE c.customer_id = x.cid
+MATCH (c:Customer) WHERE c.customer_id = cid
 MATCH (c)-[s:INFLUENCE]->(t:Topic)
 WHERE s.run_id = $run_id AND t.name IN $topics AND s.percentile > $cut
-WITH t.name AS topic, c.person_id AS person_id, x, loyalty_score, s,
+WITH t.name AS topic, c.person_id AS person_id, cid, last, frequency, monetary, loyalty_score, s,
      s.percentile / 100.0 * loyalty_score AS fit
 ORDER BY topic, fit DESC, s.score DESC, person_id
-WITH topic, collect({person_id: person_id, customer_id: x.cid, fit: fit, score: s.score, rank: s.rank,
+WITH topic, collect({person_id: person_id, customer_id: cid, fit: fit, score: s.score, rank: s.rank,
                      percentile: s.percentile, audience: s.audience, active_audience: s.active_audience,
-                     credibility: s.credibility, last: x.last, frequency: x.f, monetary: x.m,
+                     credibility: s.credibility, last: last, frequency: frequency, monetary: monetary,
                      loyalty_score: loyalty_score}) AS hits
 UNWIND range(0, size(hits) - 1) AS i
 WITH topic, i + 1 AS loyal_rank, hits[i] AS h
@@ -884,7 +885,8 @@ class Neo4jStore:
             "as_of": when, "start": start, "as_of_us": as_of_us, "min_loyalty": float(min_loyalty),
             "cut": 100.0 - top_percentile, "topics": topic_list, "limit": limit, "run_id": run,
         }
-        recs = self._read(Q_INFLUENTIAL_LOYAL, params)
+        with self._errors(), self._session() as session:
+            recs = session.execute_read(_influential_loyal, params)
         if not recs:
             return pl.DataFrame(schema=_RESULT_SCHEMA).select(RESULT_COLUMNS)
         return pl.DataFrame(recs, schema=_RESULT_SCHEMA, orient="row").select(RESULT_COLUMNS).sort("topic", "loyal_rank")
@@ -907,6 +909,16 @@ def _count_rows(tx: "neo4j.ManagedTransaction", query: str, params: dict) -> int
 
 def _fetch(tx: "neo4j.ManagedTransaction", query: str, params: dict) -> list[dict]:
     return [r.data() for r in tx.run(query, params)]
+
+
+def _influential_loyal(tx: "neo4j.ManagedTransaction", params: dict) -> list[dict]:
+    """The cut points, then the query, in one read transaction (a consistent view where the server gives one)."""
+    cuts = {}
+    for name, value in (("rcut", "last"), ("fcut", "frequency"), ("mcut", "monetary")):
+        record = tx.run(Q_CUTS.format(value=_identifier(value)), params).single()
+        cuts[name] = list(record["cuts"]) if record is not None else []
+    cuts["rcut"] = [_utc(v) for v in cuts["rcut"]]  # ArcadeDB returns stored datetimes without their zone
+    return [r.data() for r in tx.run(Q_INFLUENTIAL_LOYAL, {**params, **cuts})]
 
 
 def _columns(table: str) -> list[str]:
