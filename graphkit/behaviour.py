@@ -37,22 +37,11 @@ import polars as pl
 
 from graphkit.errors import GraphkitError
 from graphkit.graph import ACTIVITY_KINDS, TopicGraph
-from graphkit.marketing import _labels, resolve_influence
+from graphkit.marketing import _labels, resolve_influence, topic_list
 from graphkit.topics import Window, normalize_window, topic_structure
 
 #: Default delay (days) within which a follower's adoption counts as following the leader's.
 WINDOW_DAYS = 90
-
-
-def _topics(graph: TopicGraph, topics: Iterable[str] | None) -> list[str]:
-    if topics is None:
-        return list(graph.topics)
-    if isinstance(topics, str):
-        raise GraphkitError(f"topics is a list of topics; got the text {topics!r} (write topics=[{topics!r}])")
-    chosen = list(topics)
-    for t in chosen:
-        graph.topic_of(t)  # unknown topic -> error naming the choices
-    return chosen
 
 
 def _window_days(window_days: float | None, *, allow_none: bool) -> dt.timedelta | None:
@@ -64,12 +53,10 @@ def _window_days(window_days: float | None, *, allow_none: bool) -> dt.timedelta
 
 
 def _follows(graph: TopicGraph) -> pl.DataFrame:
-    """Distinct (follower, leader) pairs, self-follows left out."""
-    return (
-        graph.edges.filter((pl.col("kind") == "follows") & (pl.col("src") != pl.col("dst")))
-        .select(pl.col("src").alias("follower"), pl.col("dst").alias("leader"))
-        .unique()
-    )
+    """Distinct (follower, leader) person_id pairs, self-follows left out."""
+    follower, leader = _follower_pairs(graph, None)
+    ids = graph.people["person_id"]
+    return pl.DataFrame({"follower": ids.gather(follower), "leader": ids.gather(leader)})
 
 
 def _purchases(graph: TopicGraph) -> pl.DataFrame:
@@ -94,7 +81,7 @@ def first_adoptions(graph: TopicGraph, *, topics: Iterable[str] | None = None) -
     >>> a.filter(pl.col("person_id") == "lea").select("topic", pl.col("adopted_at").dt.date()).rows()
     [('cooking', datetime.date(2024, 2, 3)), ('lego', datetime.date(2024, 1, 5))]
     """
-    chosen = _topics(graph, topics)
+    chosen = topic_list(graph, topics)
     contributed = graph.edges.filter(pl.col("kind").is_in(ACTIVITY_KINDS)).select(
         pl.col("src").alias("person_id"), "topic", "ts"
     )
@@ -253,7 +240,7 @@ def behavioural_influence(
     >>> b.select("person_id", "exposed", "adopters", "referred_revenue").head(2).rows()
     [('lea', 5, 3, 45.0), ('zoe', 4, 3, None)]
     """
-    chosen = _topics(graph, topics)
+    chosen = topic_list(graph, topics)
     span = _window_days(window_days, allow_none=False)
     adopt = first_adoptions(graph, topics=chosen)
     follows = _follows(graph)
@@ -309,7 +296,7 @@ def behaviour_vs_audience(
     >>> t.select("person_id", "audience", "active_audience", "adopters", "influence_percentile").head(2).rows()
     [('lea', 6, 4, 3, 100.0), ('zoe', 5, 4, 3, 93.75)]
     """
-    chosen = _topics(graph, topics)
+    chosen = topic_list(graph, topics)
     acts = behavioural_influence(graph, topics=chosen, window_days=window_days)
     aud = audience(graph, window=window).select("person_id", "name", "active_audience")
     infl = resolve_influence(graph, influence, topics=chosen, window=window).select(

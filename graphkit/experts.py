@@ -18,10 +18,9 @@ from typing import Any, Iterable
 
 import polars as pl
 
-from graphkit.behaviour import _topics
 from graphkit.errors import GraphkitError
 from graphkit.graph import ACTIVITY_KINDS, TopicGraph
-from graphkit.marketing import _labels, _require, in_window
+from graphkit.marketing import _labels, _require, in_window, topic_list
 from graphkit.topics import Window
 
 #: Columns of an experts table, in order.
@@ -58,7 +57,7 @@ def experts(graph: TopicGraph, *, topics: Iterable[str] | None = None, window: W
     ...     "endorsements", "rank").rows()
     [('ivy', 1, 5.0, 4.0, 1), ('cook1', 2, 1.0, 0.0, 2), ('cook2', 2, 1.0, 0.0, 3), ('lea', 1, 0.0, 0.0, 4)]
     """
-    chosen = _topics(graph, topics)
+    chosen = topic_list(graph, topics)
     e = graph.edges.filter(in_window("ts", window) & pl.col("topic").is_in(chosen))
     authored = (
         e.filter(pl.col("kind").is_in(ACTIVITY_KINDS))
@@ -165,7 +164,7 @@ def recognition_shares(
     table = experts(graph, topics=topics, window=window) if experts_table is None else experts_table
     _require(table, ("person_id", "topic", "rank", by), "experts_table", "Pass the table of experts(...).")
     if experts_table is not None and topics is not None:
-        table = table.filter(pl.col("topic").is_in(_topics(graph, topics)))
+        table = table.filter(pl.col("topic").is_in(topic_list(graph, topics)))
     if not table[by].dtype.is_numeric():
         raise GraphkitError(f"by={by!r} must name a numeric column of the experts table; it is {table[by].dtype}")
     if top is not None:

@@ -16,14 +16,16 @@ import polars as pl
 
 from graphkit.errors import GraphkitError
 from graphkit.graph import TopicGraph
-from graphkit.linalg import TopicTransition, ppr_power
+from graphkit.linalg import TopicSystem, solve_gds, solve_ppr
 from graphkit.results import InfluenceResult
 from graphkit.topics import TopicStructure, Window, normalize_window, topic_structure
 
 #: Engines of :func:`topic_influence`.
 ENGINES: tuple[str, ...] = ("batched", "igraph")
 #: Variants of :func:`topic_influence`.
-VARIANTS: tuple[str, ...] = ("standard",)
+VARIANTS: tuple[str, ...] = ("standard", "gds")
+#: ``max_iter`` and ``tol`` when not given, per variant (GDS: ``maxIterations`` 20, ``tolerance`` 1e-7).
+DEFAULTS: dict[str, tuple[int, float]] = {"standard": (100, 1e-10), "gds": (20, 1e-7)}
 
 
 def topic_influence(
@@ -33,8 +35,8 @@ def topic_influence(
     engine: str = "batched",
     variant: str = "standard",
     damping_factor: float = 0.85,
-    max_iter: int = 100,
-    tol: float = 1e-10,
+    max_iter: int | None = None,
+    tol: float | None = None,
     window: Window | None = None,
     dtype: str = "float64",
 ) -> InfluenceResult:
@@ -54,16 +56,21 @@ def topic_influence(
     graph : the :class:`~graphkit.graph.TopicGraph`.
     topics : topics to score; ``None`` scores every topic somebody is active
         on in the window. A requested topic nobody is active on raises.
-    engine : ``"batched"`` (default; all topics in one solver pass) or
-        ``"igraph"`` (the reference: igraph's ``personalized_pagerank`` per
-        topic, PRPACK).
-    variant : ``"standard"`` (normalised personalised PageRank).
+    engine : ``"batched"`` (default; every topic in one solver pass, see
+        :mod:`graphkit.linalg`) or ``"igraph"`` (the reference: igraph's
+        ``personalized_pagerank`` with PRPACK on each topic's layer, one
+        topic at a time; it reports no iteration count).
+    variant : ``"standard"`` (personalised PageRank, scores sum to 1 per
+        topic) or ``"gds"`` (Neo4j GDS ``gds.pageRank`` semantics, to compare
+        numbers with GDS: scores are *not* normalised; see below).
     damping_factor : probability of following attention rather than
         teleporting (igraph ``damping``, networkx ``alpha``, GDS
         ``dampingFactor``).
-    max_iter, tol : the batched solver stops when the L1 change of every
-        topic's scores falls below ``tol``, or after ``max_iter`` iterations
-        (then ``converged`` is False).
+    max_iter, tol : standard: a topic stops when one Gauss-Seidel sweep
+        changes its scores by less than ``tol`` in L1 (relative to their sum;
+        float32 stops at 1e-6 at best), or after ``max_iter`` sweeps (then
+        ``converged`` is False); defaults 100 and 1e-10. gds: GDS
+        ``maxIterations`` and per-node ``tolerance``; defaults 20 and 1e-7.
     window : ``(start, end)`` datetimes (either may be None): events count
         when ``start <= ts < end``.
     dtype : ``"float64"`` or ``"float32"`` for the batched solver's arithmetic.
@@ -85,7 +92,13 @@ def topic_influence(
       contributions are received. When *j* received no attention on *t*, the
       neutral credibility 1 is used (no evidence of mockery).
 
-    Negative edges (sign -1) pass nothing; self-loops pass nothing.
+    Negative edges (sign -1) pass nothing; self-loops pass nothing. Passing
+    nothing does not redirect attention to the giver's other targets: a
+    giver's walk leaves along an edge with probability ``weight / all the
+    attention the giver pays on t`` (negative edges and the credibility-
+    discounted part of follows included), and the rest returns to the
+    teleport vector -- so the followers of a mocked account do not pass
+    influence to it just because they follow nobody else.
     ``activity[i, t]`` counts the mentions, replies, shares and reviews *i*
     authored labelled *t* in the window (whatever their sign). A person with
     no activity at all in the window is *inactive*: their attention is no
@@ -97,11 +110,25 @@ def topic_influence(
     weights, and otherwise teleports to a person active on *t* in proportion
     to ``activity[:, t]`` (inactive people receive no teleport). A person with
     no outgoing attention on *t* (dangling) sends all their mass to that
-    teleport vector, as igraph / PRPACK do for ``reset``; scores therefore sum
-    to 1 on each topic.
+    teleport vector, as igraph / PRPACK do for ``reset``, and so does the
+    attention that passes nothing; scores therefore sum to 1 on each topic.
+    ``engine="igraph"`` obtains the same walk from PRPACK by sending that
+    attention to one extra sink vertex (see ``_igraph_engine``).
 
     On Ciao the interactions are reviews of items: they make people active
     on a category but carry no attention between people; follows do.
+
+    ``variant="gds"`` gives, per topic, what
+    ``gds.pageRank.stream(g, {relationshipWeightProperty: 'weight',
+    sourceNodes: [[person, activity on t], ...], dampingFactor,
+    maxIterations: max_iter, tolerance: tol})`` returns when ``g`` is the
+    topic's layer (:func:`graphkit.topics.topic_layer`) plus one sink node
+    that receives, from each giver, the attention that passes nothing (so a
+    giver's weights add up to all the attention it pays, as in the standard
+    variant; the sink's own score is dropped). It is GDS's Pregel iteration
+    (:func:`graphkit.linalg.solve_gds`): a person starts at
+    ``(1 - d) * activity``, passes on only the increase of their score while
+    it exceeds ``tol``, dangling mass is lost, and scores are not normalised.
 
     Examples
     --------
@@ -119,9 +146,13 @@ def topic_influence(
         raise GraphkitError(f"engine must be one of {ENGINES}; got {engine!r}")
     if variant not in VARIANTS:
         raise GraphkitError(f"variant must be one of {VARIANTS}; got {variant!r}")
+    if variant == "gds" and engine != "batched":
+        raise GraphkitError("variant='gds' is computed by the batched engine only; use engine='batched'")
+    max_iter = DEFAULTS[variant][0] if max_iter is None else max_iter
+    tol = DEFAULTS[variant][1] if tol is None else tol
     if not 0.0 <= damping_factor < 1.0:
         raise GraphkitError(f"damping_factor must be in [0, 1); got {damping_factor!r}")
-    if int(max_iter) != max_iter or max_iter < 1:
+    if isinstance(max_iter, bool) or int(max_iter) != max_iter or max_iter < 1:
         raise GraphkitError(f"max_iter must be a positive integer; got {max_iter!r}")
     if not tol > 0:
         raise GraphkitError(f"tol must be > 0; got {tol!r}")
@@ -131,15 +162,18 @@ def topic_influence(
     start, end = normalize_window(window)
     structure = topic_structure(graph, window=(start, end))
     topic_idx = _requested_topics(graph, structure, topics)
-    restart = structure.restart(topic_idx)
 
     if engine == "igraph":
-        scores, iterations, residuals = _igraph_engine(structure, topic_idx, restart, damping_factor)
-        converged = True
+        restart = structure.restart(topic_idx)
+        scores = _igraph_engine(structure, topic_idx, restart, damping_factor)
+        iterations, converged, residuals = None, True, None
     else:
-        transition = batched_transition(structure, topic_idx, dtype=dtype)
-        solved = ppr_power(transition, restart, damping_factor=damping_factor, max_iter=max_iter, tol=tol)
-        scores, iterations, residuals, converged = solved.scores, solved.iterations, solved.residuals, solved.converged
+        structure.restart(topic_idx)  # refuses topics nobody is active on
+        system = topic_system(structure, topic_idx, dtype=dtype)
+        solve = solve_ppr if variant == "standard" else solve_gds
+        sol = solve(system, damping_factor=damping_factor, max_iter=int(max_iter), tol=float(tol))
+        scores, residuals = sol.scores, sol.residuals
+        iterations, converged = int(sol.iterations.max()), bool(sol.converged.all())
 
     names = [structure.topics[t] for t in topic_idx]
     tie_rel = max(1e-9, 8 * float(np.finfo(dtype).eps))  # below solver accuracy: ties
@@ -166,7 +200,7 @@ def topic_influence(
 
 def _requested_topics(graph: TopicGraph, structure: TopicStructure, topics: Sequence[str] | None) -> list[int]:
     if topics is None:
-        return [t for t in range(len(structure.topics)) if structure.activity[:, t].sum() > 0]
+        return [t for t in range(len(structure.topics)) if structure.activity_t[t].sum() > 0]
     if isinstance(topics, str):
         raise GraphkitError(f"topics must be a list of topic names, not a single string; use topics=[{topics!r}]")
     idx = [graph.topic_of(t) for t in topics]
@@ -177,33 +211,53 @@ def _requested_topics(graph: TopicGraph, structure: TopicStructure, topics: Sequ
     return idx
 
 
-def _igraph_engine(
-    structure: TopicStructure, topic_idx: list[int], restart: np.ndarray, damping_factor: float
-) -> tuple[np.ndarray, None, None]:
-    """The reference: igraph's PRPACK personalised PageRank on each topic's weighted layer."""
+def _igraph_engine(structure: TopicStructure, topic_idx: list[int], restart: np.ndarray, damping_factor: float) -> np.ndarray:
+    """The reference: igraph's PRPACK personalised PageRank on each topic's weighted layer.
+
+    Attention that passes nothing is sent to one extra sink vertex with no
+    teleport; the sink is dangling, so its mass returns to the teleport vector
+    at the next step. Watching the walk only off the sink (dropping the sink's
+    score and renormalising) gives exactly the model's walk, where that
+    attention returns to the teleport vector at once.
+    """
     import igraph as ig
 
     n = structure.n_people
     scores = np.empty((n, len(topic_idx)))
     for k, t in enumerate(topic_idx):
-        w = structure.layer(t).tocoo()
-        g = ig.Graph(n=n, edges=np.column_stack([w.row, w.col]), directed=True)
-        g.es["weight"] = w.data
-        scores[:, k] = g.personalized_pagerank(
-            directed=True, damping=damping_factor, reset=restart[:, k], weights="weight", implementation="prpack"
-        )
-    return scores, None, None
+        layer = structure.layer(t)
+        unpassed = structure.unpassed(t, layer)
+        w = layer.tocoo()
+        leak = np.flatnonzero(unpassed)
+        edges = np.column_stack([np.concatenate([w.row, leak]), np.concatenate([w.col, np.full(len(leak), n)])])
+        g = ig.Graph(n=n + 1, edges=edges, directed=True)
+        g.es["weight"] = np.concatenate([w.data, unpassed[leak]])
+        pr = np.asarray(g.personalized_pagerank(
+            directed=True, damping=damping_factor, reset=np.append(restart[:, k], 0.0), weights="weight",
+            implementation="prpack",
+        ))
+        scores[:, k] = pr[:n] / pr[:n].sum()
+    return scores
 
 
-def batched_transition(structure: TopicStructure, topic_idx: Sequence[int], *, dtype: str = "float64") -> TopicTransition:
-    """The transition of the requested topics as one batched operator (columns in ``topic_idx`` order)."""
+def topic_system(structure: TopicStructure, topic_idx: Sequence[int], *, dtype: str = "float64") -> TopicSystem:
+    """The requested topics' walks as one :class:`~graphkit.linalg.TopicSystem` (columns in ``topic_idx`` order).
+
+    >>> from graphkit.datasets import load_ciao
+    >>> from graphkit.topics import topic_structure
+    >>> s = topic_system(topic_structure(load_ciao()), [0, 1])
+    >>> s.n_topics, s.n_states <= 2 * 7375
+    (2, True)
+    """
     topic_idx = list(topic_idx)
     col_of = np.full(len(structure.topics), -1, dtype=np.int64)
     col_of[topic_idx] = np.arange(len(topic_idx))
     col = col_of[structure.topical_topic]
     keep = col >= 0
     topical = (structure.topical_src[keep], structure.topical_dst[keep], col[keep], structure.topical_weight[keep])
-    return TopicTransition.build(structure.general, structure.follow_scale[:, topic_idx], topical, dtype=dtype)
+    return TopicSystem.build(structure.general, structure.follow_scale_t[topic_idx], topical,
+                             restart=structure.activity_t[topic_idx], out=structure.out_weight_t[topic_idx],
+                             dtype=dtype, topic_major=True)
 
 
 def _table(

@@ -19,7 +19,7 @@ is at 100 and a crowd of zeros sits at the bottom instead of the middle.
 
 from __future__ import annotations
 
-from typing import Any, Literal, Sequence
+from typing import Any, Iterable, Literal, Sequence
 
 import polars as pl
 
@@ -67,9 +67,10 @@ def example_market() -> TopicGraph:
       cooking: an influencer on cooking (and nobody on lego).
     - ``f1`` ... ``f5`` are lego-fan customers: f1-f3 share lea and mention
       zoe the day after lea's review and buy within a week, f4 buys months
-      later, f5 bought (and disliked) a train before them all; ``cook1``, ``cook2`` post on cooking; ``fan``
-      follows the brand account and joined its community but never bought;
-      ``ghost`` follows lea and never posted anything.
+      later, f5 bought (and disliked) a train before them all.
+    - ``cook1`` and ``cook2`` post on cooking; ``sam`` buys cookware and
+      never posts; ``fan`` follows the brand account and joined its
+      community but never bought; ``ghost`` follows lea and never posted.
 
     >>> g = example_market()
     >>> g.people.height, g.transactions.height
@@ -157,6 +158,24 @@ def percentile(expr: pl.Expr) -> pl.Expr:
     return expr.rank("min").cast(pl.Float64) * 100.0 / expr.count().cast(pl.Float64)
 
 
+def topic_list(graph: TopicGraph, topics: Iterable[str] | None) -> list[str]:
+    """The topics asked for, checked against the graph (None: every topic of the graph).
+
+    >>> topic_list(example_market(), ["lego"])
+    ['lego']
+    """
+    if topics is None:
+        return list(graph.topics)
+    if isinstance(topics, str):
+        raise GraphkitError(f"topics is a list of topics; got the text {topics!r} (write topics=[{topics!r}])")
+    chosen = list(dict.fromkeys(topics))
+    for t in chosen:
+        graph.topic_of(t)  # unknown topic -> error naming the choices
+    if not chosen:
+        raise GraphkitError("topics is empty; pass None for every topic")
+    return chosen
+
+
 def _check_threshold(name: str, value: float) -> float:
     if isinstance(value, bool) or not (isinstance(value, (int, float)) and 0.0 <= float(value) < 100.0):
         raise GraphkitError(f"{name} is a percentile in [0, 100); got {value!r}")
@@ -218,6 +237,9 @@ def resolve_influence(
     if table["score"].is_null().any() or table["score"].cast(pl.Float64).is_nan().any():
         raise GraphkitError("influence has null or NaN scores; recompute it or fill them (0 = no influence)")
     if topics is not None:
+        absent = sorted(set(topics) - set(table["topic"].unique().to_list()))
+        if absent:
+            raise GraphkitError(f"the influence table has no rows for topic(s) {absent[:5]}; compute influence on them")
         table = table.filter(pl.col("topic").is_in(list(topics)))
     grid = graph.people.select("person_id").join(table.select("topic").unique().sort("topic"), how="cross")
     return (
@@ -417,6 +439,7 @@ def advocate_segments(
     influence: Any = None,
     loyalty: pl.DataFrame | None = None,
     brand: str | None = None,
+    topics: Iterable[str] | None = None,
     influence_threshold: float = TOP_INFLUENCE_PERCENTILE,
     loyalty_threshold: float = LOYAL_PERCENTILE,
 ) -> pl.DataFrame:
@@ -430,8 +453,10 @@ def advocate_segments(
     - **fan_follower**: not a customer, follows a brand account (a person
       with ``brand`` set) or belongs to a brand's community page.
     - **influencer**: not a customer, influence percentile above
-      ``influence_threshold`` on at least one topic (see
-      :func:`resolve_influence`; default: the top 10%).
+      ``influence_threshold`` on at least one of ``topics`` (default: every
+      topic; see :func:`resolve_influence`; default threshold: the top 10%).
+      With many topics, "top 10% somewhere" is common: pass the topics
+      your brand is about.
     - **influential_customer**: a customer with that top topic influence.
     - **community_member**: member_of a community.
     - **reviewer**: authored at least one review.
@@ -468,7 +493,8 @@ def advocate_segments(
     members = sources("member_of", comm["community_id"])
     reviewed = graph.items if brand is None else graph.items.filter(pl.col("brand") == brand)
     reviewers = sources("reviews", reviewed["item_id"])
-    top = resolve_influence(graph, influence).filter(pl.col("influence_percentile") > it)["person_id"].unique()
+    infl = resolve_influence(graph, influence, topics=None if topics is None else topic_list(graph, topics))
+    top = infl.filter(pl.col("influence_percentile") > it)["person_id"].unique()
     lo = resolve_loyalty(graph, loyalty)
     loyal = lo.filter(percentile(pl.col("loyalty_score")) > lt)["person_id"]
 

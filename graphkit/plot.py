@@ -45,6 +45,11 @@ def _axes(ax: Any, size: tuple[float, float] = (6.4, 4.8)) -> "Axes":
     return ax
 
 
+def _marker(n: int) -> dict:
+    """Marker size and opacity for a scatter of n points: big and solid when few, small and light when many."""
+    return {"s": 40, "alpha": 0.85} if n <= 500 else {"s": 14, "alpha": 0.5}
+
+
 def _label(row: dict) -> str:
     return str(row.get("name") or row.get("person_id"))
 
@@ -81,7 +86,7 @@ def value_influence(matrix: pl.DataFrame, *, ax: Any = None, label_top: int = 5)
     for q in QUADRANTS:
         part = matrix.filter(pl.col("quadrant") == q)
         ax.scatter(part["value_percentile"].to_numpy(), part["influence_percentile"].to_numpy(),
-                   s=18, alpha=0.6, color=QUADRANT_COLOURS[q], label=f"{q}: {counts[q]:,}", edgecolors="none")
+                   color=QUADRANT_COLOURS[q], label=f"{q}: {counts[q]:,}", edgecolors="none", **_marker(matrix.height))
     ax.axvline(vt, color="black", lw=0.8, ls="--")
     ax.axhline(it, color="black", lw=0.8, ls="--")
     top = matrix.sort(["influence_percentile", "value_percentile"], descending=True).head(label_top)
@@ -208,7 +213,7 @@ def behaviour_vs_audience(table: pl.DataFrame, *, topic: str | None = None, ax: 
         raise GraphkitError(f"no rows to plot{' for topic ' + repr(topic) if topic else ''}")
     ax = _axes(ax)
     pts = ax.scatter(data["audience"].to_numpy(), data["adopters"].to_numpy(),
-                     c=data["influence_percentile"].to_numpy(), cmap="viridis", vmin=0, vmax=100, s=18, alpha=0.7)
+                     c=data["influence_percentile"].to_numpy(), cmap="viridis", vmin=0, vmax=100, **_marker(data.height))
     ax.figure.colorbar(pts, ax=ax, label="topic influence percentile")
     _name_points(ax, data.sort(["adopters", "audience"], descending=True).head(label_top), "audience", "adopters")
     from matplotlib.ticker import MaxNLocator
@@ -248,7 +253,7 @@ def audience_activity(audience: pl.DataFrame, *, ax: Any = None, summary: pl.Dat
     if data.height == 0:
         raise GraphkitError("nobody has followers: nothing to plot")
     ax = _axes(ax)
-    ax.scatter(data["audience"].to_numpy(), data["active_audience"].to_numpy(), s=12, alpha=0.5, color="#0072B2")
+    ax.scatter(data["audience"].to_numpy(), data["active_audience"].to_numpy(), color="#0072B2", **_marker(data.height))
     hi = float(data["audience"].max())
     ax.plot([0, hi], [0, hi], color="black", lw=0.8, ls="--", label="every follower active")
     ax.set_xlabel("audience (followers)")
@@ -347,6 +352,45 @@ def top_influencers(influence: Any, topic: str, *, ax: Any = None, k: int = 10) 
     ax.set_yticks(y, labels, fontsize=8)
     ax.set_xlabel("topic influence score (personalised PageRank)")
     ax.set_title(f"Top {data.height} influencers on {topic}")
+    return ax
+
+
+def influential_loyal_customers(answers: pl.DataFrame, topic: str | None = None, *, ax: Any = None,
+                                top: int = 15) -> "Axes":
+    """The answer to the flagship query (:func:`~graphkit.loyalty.influential_loyal_customers`) as bars.
+
+    One bar per customer (the ``top`` best of ``topic``, or of the only topic
+    in the table) at its ``fit`` (influence percentile x loyalty score), the
+    loyalty score and influence rank in the label: influence and loyalty
+    together, never influence alone.
+
+    >>> from graphkit.marketing import example_market
+    >>> from graphkit.loyalty import influential_loyal_customers as query
+    >>> answers = query(example_market(), topics="lego", top_percentile=25, min_loyalty=0.5)
+    >>> ax = influential_loyal_customers(answers)
+    >>> [t.get_text() for t in ax.get_yticklabels()]
+    ['zoe (loyalty 0.67, influence rank 2)']
+    >>> import matplotlib.pyplot as plt; plt.close("all")
+    """
+    _require(answers, ("topic", "loyal_rank", "person_id", "fit", "rank", "loyalty_score"), "answers",
+             "Pass the table of graphkit.loyalty.influential_loyal_customers(...).")
+    topics = answers["topic"].unique().sort().to_list()
+    if topic is None:
+        if len(topics) != 1:
+            raise GraphkitError(f"the answers cover several topics {topics[:5]}; pass topic=")
+        topic = topics[0]
+    data = answers.filter(pl.col("topic") == topic).sort("loyal_rank").head(top)
+    if data.height == 0:
+        raise GraphkitError(f"no influential loyal customers on {topic!r}: try a lower min_loyalty or a larger top_percentile")
+    ax = _axes(ax)
+    y = np.arange(data.height)[::-1]
+    ax.barh(y, data["fit"].to_numpy(), color="#009E73")
+    labels = [f"{r['person_id']} (loyalty {r['loyalty_score']:.2f}, influence rank {r['rank']:,})"
+              for r in data.iter_rows(named=True)]
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("fit = influence percentile / 100 x loyalty score")
+    ax.set_title(f"Influential loyal customers on {topic}")
     return ax
 
 

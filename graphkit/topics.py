@@ -86,34 +86,64 @@ def normalize_window(window: Window | None) -> tuple[datetime | None, datetime |
 class TopicStructure:
     """What every topic's layer is made of, for all topics at once (internal indices).
 
-    The layer of topic *t* is ``general @ diag(follow_scale[:, t]) + topical[t]``:
+    The weights that *pass* influence on topic *t* (the layer) are
+    ``general @ diag(follow_scale[:, t]) + topical[t]``:
 
-    * ``general`` -- n x n CSR of attention that names no topic (follows,
-      unlabelled interactions and referrals), positive sign only, from active
-      givers only, without self-loops;
+    * ``general`` -- n x n CSR of positive attention that names no topic
+      (follows, unlabelled interactions and referrals) from active givers,
+      without self-loops;
     * ``follow_scale`` -- n x T: the receiver's activity on *t* times its
       credibility on *t* (:data:`NEUTRAL_CREDIBILITY` when it received none);
-    * ``topical_*`` -- positive topic-labelled interactions (and referrals) from
-      active givers, as coordinate arrays with their topic index.
+    * ``topical_*`` -- positive topic-labelled interactions (and referrals)
+      from active givers, as coordinate arrays with their topic index.
+
+    ``out_weight[i, t]`` is all the attention *i* gives on *t*, including the
+    part that passes nothing (negative edges, and follows discounted by the
+    receiver's credibility): the walk leaves *i* along an edge with
+    probability ``weight / out_weight[i, t]`` and the rest returns to the
+    teleport vector.
     """
 
     topics: tuple[str, ...]
     window: tuple[datetime | None, datetime | None]
-    activity: np.ndarray  # n x T float64, authored contributions per topic in the window
+    # Per-topic arrays are stored topic-major (T x n, one topic contiguous) for the solvers;
+    # the properties without _t give the n x T views.
+    activity_t: np.ndarray  # authored contributions per topic in the window
     active: np.ndarray  # n bool, any activity in the window
-    credibility: np.ndarray  # n x T float64, share of positive attention received; NaN when none
-    follow_scale: np.ndarray  # n x T float64
+    credibility_t: np.ndarray  # share of positive attention received; NaN when none
+    follow_scale_t: np.ndarray
     general: sp.csr_matrix  # n x n
     topical_src: np.ndarray  # int64
     topical_dst: np.ndarray  # int64
     topical_topic: np.ndarray  # int64
     topical_weight: np.ndarray  # float64
+    out_weight_t: np.ndarray  # all attention given on each topic
     audience: np.ndarray  # n uint32, followers (distinct people following)
     active_audience: np.ndarray  # n uint32, followers active in the window
 
     @property
     def n_people(self) -> int:
-        return self.activity.shape[0]
+        return self.activity_t.shape[1]
+
+    @property
+    def activity(self) -> np.ndarray:
+        """n x T authored contributions per topic (a view)."""
+        return self.activity_t.T
+
+    @property
+    def credibility(self) -> np.ndarray:
+        """n x T share of positive attention received per topic, NaN when none (a view)."""
+        return self.credibility_t.T
+
+    @property
+    def follow_scale(self) -> np.ndarray:
+        """n x T receiver-side scaling of follows per topic (a view)."""
+        return self.follow_scale_t.T
+
+    @property
+    def out_weight(self) -> np.ndarray:
+        """n x T attention each person gives per topic (a view)."""
+        return self.out_weight_t.T
 
     def topical(self, t: int) -> sp.csr_matrix:
         """n x n CSR of topic *t*'s positive labelled interactions."""
@@ -124,16 +154,22 @@ class TopicStructure:
         return m
 
     def layer(self, t: int) -> sp.csr_matrix:
-        """n x n CSR attention layer of topic *t* (row = giver, column = receiver)."""
-        w = (self.general @ sp.diags_array(self.follow_scale[:, t])).tocsr() + self.topical(t)
+        """n x n CSR of the weights that pass influence on topic *t* (row = giver, column = receiver)."""
+        w = (self.general @ sp.diags_array(self.follow_scale_t[t])).tocsr() + self.topical(t)
         w = sp.csr_matrix(w)
         w.eliminate_zeros()
         w.sort_indices()
         return w
 
+    def unpassed(self, t: int, layer: sp.csr_matrix | None = None) -> np.ndarray:
+        """Per giver, the attention on topic *t* that passes no influence (returns to teleport)."""
+        layer = self.layer(t) if layer is None else layer
+        rest = self.out_weight_t[t] - np.asarray(layer.sum(axis=1)).ravel()
+        return np.where(rest > 1e-12 * self.out_weight_t[t], rest, 0.0)
+
     def restart(self, topic_idx: Sequence[int]) -> np.ndarray:
         """n x len(topic_idx) teleport matrix: activity on each topic, columns summing to 1."""
-        a = self.activity[:, list(topic_idx)]
+        a = self.activity_t[list(topic_idx)].T
         totals = a.sum(axis=0)
         empty = [self.topics[t] for t, s in zip(topic_idx, totals) if s <= 0]
         if empty:
@@ -168,8 +204,8 @@ def topic_structure(graph: TopicGraph, *, window: Window | None = None) -> Topic
     n, topics = graph.n_people, graph.topics
     n_topics = len(topics)
 
-    activity = topic_activity(graph, window=(start, end)).toarray()
-    active = activity.sum(axis=1) > 0
+    activity_t = topic_activity(graph, window=(start, end)).T.toarray()  # T x n, C-ordered
+    active = activity_t.sum(axis=0) > 0
 
     e = graph.person_edges
     # A referral (src referred dst) means dst came to the brand through src: dst attends to src.
@@ -186,46 +222,59 @@ def topic_structure(graph: TopicGraph, *, window: Window | None = None) -> Topic
     untopical = events.filter(pl.col("topic_idx").is_null())
 
     # Credibility: share of positive weight among the topic-labelled attention received.
-    received = topical.group_by("dst_idx", "topic_idx").agg(
-        pl.col("weight").filter(pl.col("sign") > 0).sum().alias("pos"), pl.col("weight").sum().alias("all")
-    ).filter(pl.col("all") > 0)
-    credibility = np.full((n, n_topics), np.nan)
-    credibility[received["dst_idx"].to_numpy(), received["topic_idx"].to_numpy()] = (
-        received["pos"].to_numpy() / received["all"].to_numpy()
-    )
-    follow_scale = activity * np.where(np.isnan(credibility), NEUTRAL_CREDIBILITY, credibility)
+    t_src = topical["src_idx"].to_numpy().astype(np.int64)
+    t_dst = topical["dst_idx"].to_numpy().astype(np.int64)
+    t_top = topical["topic_idx"].to_numpy().astype(np.int64)
+    t_w = topical["weight"].to_numpy()
+    t_pos = topical["sign"].to_numpy() > 0
+    cell = t_top * n + t_dst
+    received_all = np.bincount(cell, weights=t_w, minlength=n * n_topics).reshape(n_topics, n)
+    received_pos = np.bincount(cell, weights=t_w * t_pos, minlength=n * n_topics).reshape(n_topics, n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        credibility_t = np.where(received_all > 0, received_pos / received_all, np.nan)
+    follow_scale_t = activity_t * np.where(np.isnan(credibility_t), NEUTRAL_CREDIBILITY, credibility_t)
 
-    # Only positive attention from active people passes influence.
-    gives = pl.Series(active)
-    general_edges = pl.concat([follows, untopical]).filter(pl.col("sign") > 0)
-    general_edges = general_edges.filter(gives.gather(general_edges["src_idx"]))
-    general = sp.csr_matrix(
-        (general_edges["weight"].to_numpy(), (general_edges["src_idx"].to_numpy(), general_edges["dst_idx"].to_numpy())),
-        shape=(n, n),
-    )
-    general.sum_duplicates()
-    general.eliminate_zeros()
-    pos = topical.filter(pl.col("sign") > 0)
-    pos = pos.filter(gives.gather(pos["src_idx"]))
+    # Attention given by active people; only its positive, credible part passes influence.
+    general_edges = pl.concat([follows, untopical])
+    g_src = general_edges["src_idx"].to_numpy().astype(np.int64)
+    g_keep = active[g_src]
+    g_src, g_dst = g_src[g_keep], general_edges["dst_idx"].to_numpy().astype(np.int64)[g_keep]
+    g_w = general_edges["weight"].to_numpy()[g_keep]
+    g_pos = general_edges["sign"].to_numpy()[g_keep] > 0
+    given = sp.csr_matrix((g_w, (g_src, g_dst)), shape=(n, n))
+    general = sp.csr_matrix((g_w * g_pos, (g_src, g_dst)), shape=(n, n))
+    for m in (given, general):
+        m.sum_duplicates()
+        m.eliminate_zeros()
+    t_keep = active[t_src]
+    out_weight_t = np.ascontiguousarray(np.asarray(given @ activity_t.T).T)
+    out_weight_t += np.bincount(t_top[t_keep] * n + t_src[t_keep], weights=t_w[t_keep],
+                                minlength=n * n_topics).reshape(n_topics, n)
+    t_keep &= t_pos
+    # Passing interactions sorted by topic, receiver, giver: the order the batched solver reads them in.
+    order = np.lexsort((t_src[t_keep], t_dst[t_keep], t_top[t_keep]))
 
     # Audience counts people, whatever the sign or the weight of their follow.
-    followers = follows.select("src_idx", "dst_idx").unique()
-    audience = np.bincount(followers["dst_idx"].to_numpy(), minlength=n).astype(np.uint32)
-    act_f = followers.filter(gives.gather(followers["src_idx"]))
-    active_audience = np.bincount(act_f["dst_idx"].to_numpy(), minlength=n).astype(np.uint32)
+    followed = sp.csr_matrix((np.ones(follows.height), (follows["src_idx"].to_numpy(), follows["dst_idx"].to_numpy())),
+                             shape=(n, n))
+    followed.sum_duplicates()  # one entry per (follower, followee)
+    audience = np.bincount(followed.indices, minlength=n).astype(np.uint32)
+    follower_active = np.repeat(active, np.diff(followed.indptr))
+    active_audience = np.bincount(followed.indices[follower_active], minlength=n).astype(np.uint32)
 
     out = TopicStructure(
         topics=topics,
         window=(start, end),
-        activity=activity,
+        activity_t=activity_t,
         active=active,
-        credibility=credibility,
-        follow_scale=follow_scale,
+        credibility_t=credibility_t,
+        follow_scale_t=follow_scale_t,
         general=general,
-        topical_src=pos["src_idx"].to_numpy().astype(np.int64),
-        topical_dst=pos["dst_idx"].to_numpy().astype(np.int64),
-        topical_topic=pos["topic_idx"].to_numpy().astype(np.int64),
-        topical_weight=pos["weight"].to_numpy().astype(np.float64),
+        topical_src=t_src[t_keep][order],
+        topical_dst=t_dst[t_keep][order],
+        topical_topic=t_top[t_keep][order],
+        topical_weight=t_w[t_keep][order].astype(np.float64),
+        out_weight_t=out_weight_t,
         audience=audience,
         active_audience=active_audience,
     )

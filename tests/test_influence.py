@@ -93,3 +93,106 @@ def test_topic_nobody_is_active_on_is_refused_when_asked_and_skipped_otherwise(t
         topic_influence(tiny, topics=["cooking"], window=("2024-01-03T12:00", None))
     res = topic_influence(tiny, window=("2024-01-02", "2024-01-03"))  # only bob's frog share remains
     assert res.parameters["topics"] == ["frogs"]
+
+
+# ------------------------------------------------------------------ synthetic graphs and peers
+@pytest.fixture(scope="module")
+def synthetic():
+    from graphkit.synthetic import generate
+
+    return generate(n_people=4_000, seed=11)
+
+
+@pytest.fixture(scope="module")
+def synthetic_reference(synthetic):
+    return topic_influence(synthetic, engine="igraph")
+
+
+def _max_abs(a, b) -> float:
+    j = a.table.join(b.table, on=["person_id", "topic"], suffix="_b")
+    assert j.height == a.table.height == b.table.height
+    return j.select((pl.col("score") - pl.col("score_b")).abs().max()).item()
+
+
+def test_batched_agrees_with_igraph_on_synthetic(synthetic, synthetic_reference):
+    res = topic_influence(synthetic)
+    assert res.converged and len(res.parameters["topics"]) == 16
+    assert _max_abs(synthetic_reference, res) < 1e-6
+    for topic in res.parameters["topics"]:
+        assert synthetic_reference.top(topic, 100)["person_id"].to_list() == res.top(topic, 100)["person_id"].to_list()
+
+
+def test_float32_agrees_within_float32_accuracy(synthetic, synthetic_reference):
+    res = topic_influence(synthetic, dtype="float32")
+    assert res.table["score"].dtype == pl.Float64
+    assert _max_abs(synthetic_reference, res) < 1e-6
+
+
+def test_scores_are_non_negative_sum_to_one_and_deterministic(synthetic):
+    a, b = topic_influence(synthetic), topic_influence(synthetic)
+    assert a.table.equals(b.table)
+    sums = a.table.group_by("topic").agg(pl.col("score").sum())["score"].to_numpy()
+    assert np.allclose(sums, 1.0, atol=1e-12)
+    assert a.table["score"].min() >= 0.0
+
+
+def test_inactive_people_get_no_score_from_teleport(synthetic):
+    from graphkit.topics import topic_structure
+
+    res = topic_influence(synthetic)
+    s = topic_structure(synthetic)
+    receives = np.asarray(s.general.sum(axis=0)).ravel() > 0
+    receives[s.topical_dst] = True
+    # inactive people nobody pays positive attention to score exactly 0
+    lonely = synthetic.people["person_id"].filter(pl.Series(~s.active & ~receives)).to_list()
+    assert len(lonely) > 20
+    assert res.table.filter(pl.col("person_id").is_in(lonely))["score"].max() == 0.0
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_networkx_pagerank_cross_check_on_small_graphs(seed):
+    """networkx pagerank(personalization=activity) on each topic's layer, with a sink node
+    for the attention that passes nothing (networkx's dangling = the teleport vector)."""
+    import networkx as nx
+
+    from graphkit.synthetic import generate
+    from graphkit.topics import topic_layer, topic_structure
+
+    g = generate(n_people=300, n_topics=4, seed=seed)
+    res = topic_influence(g, tol=1e-12)
+    s = topic_structure(g)
+    ids = g.people["person_id"].to_list()
+    for topic in res.parameters["topics"]:
+        t = g.topic_of(topic)
+        layer = topic_layer(g, topic).tocoo()
+        unpassed = s.unpassed(t)
+        G = nx.DiGraph()
+        G.add_nodes_from(range(len(ids) + 1))
+        G.add_weighted_edges_from(zip(layer.row.tolist(), layer.col.tolist(), layer.data.tolist()))
+        sink = len(ids)
+        G.add_weighted_edges_from((i, sink, float(unpassed[i])) for i in np.flatnonzero(unpassed))
+        v = {i: float(a) for i, a in enumerate(s.activity[:, t]) if a > 0}
+        pr = nx.pagerank(G, alpha=0.85, personalization=v, dangling=v, tol=1e-13, max_iter=1000)
+        x = np.array([pr[i] for i in range(len(ids))])
+        x /= x.sum()
+        mine = res.table.filter(pl.col("topic") == topic)["score"].to_numpy()
+        assert np.abs(mine - x).max() < 1e-8
+
+
+def test_result_records_how_it_was_made(tiny):
+    import graphkit
+
+    res = topic_influence(tiny, topics=["frogs"], damping_factor=0.5, window=("2024-01-01", None))
+    assert res.parameters["damping_factor"] == 0.5 and res.parameters["topics"] == ["frogs"]
+    assert res.parameters["max_iter"] == 100 and res.parameters["tol"] == 1e-10
+    assert res.parameters["window"][0].year == 2024 and res.parameters["window"][1] is None
+    assert res.version == graphkit.__version__ and res.converged and res.iterations >= 1
+    assert set(res.residuals) == {"frogs"} and res.residuals["frogs"] < 1e-10
+    with pytest.raises(Exception):
+        res.iterations = 3  # frozen
+
+
+def test_too_few_iterations_is_reported_not_hidden(synthetic):
+    res = topic_influence(synthetic, max_iter=3)
+    assert not res.converged and res.iterations == 3
+    assert max(res.residuals.values()) > 1e-10
