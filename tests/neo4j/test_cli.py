@@ -40,6 +40,9 @@ def test_score_to_neo4j_then_loyal_equals_the_embedded_job(sample_store, sample,
     assert summary["rows_written"] == sum(summary["rows"].values()) and summary["seconds"] > 0
     assert "topic influence" in done.stderr  # progress on stderr, stdout is the JSON line only
     assert sample_store.current_run_id() == "cli-1"
+    assert summary["communities"] is True  # graphkit.community is in the build: membership written too
+    assert sample_store.read_communities().height == summary["rows"]["communities"]
+    assert set(sample_store.read_communities()["topic"]) <= set(topics)
 
     files = _graphkit(["score", "--source", str(folder), "--write", str(tmp_path / "scores"), "--topics", *topics,
                        "--json", "--quiet"], bolt_env)
