@@ -24,6 +24,7 @@ import csv
 import datetime as dt
 import os
 import platform
+import signal
 import sys
 import time
 from pathlib import Path
@@ -132,10 +133,14 @@ def full_ciao(store: Neo4jStore, out: list[dict], backend: str) -> None:
     same = True
     for opts in (dict(top_percentile=10, min_loyalty=0.5), dict(top_percentile=50, min_loyalty=0.25, window_days=365),
                  dict(top_percentile=100, min_loyalty=0.0)):
+        t0 = time.perf_counter()
         a = store.influential_loyal_customers(topics=topics, **opts)
+        t1 = time.perf_counter()
         b = influential_loyal_customers(g, topics=topics, influence=influence, **opts)
+        t2 = time.perf_counter()
         same &= a.equals(b)
-        print(f"flagship {opts}: neo4j {a.height} rows, embedded {b.height} rows, equal: {a.equals(b)}")
+        print(f"flagship {opts}: neo4j {a.height} rows in {t1 - t0:.1f} s, embedded {b.height} rows in "
+              f"{t2 - t1:.2f} s, equal: {a.equals(b)}")
     out.append(dict(dataset="ciao (all)", backend=backend, what=f"round trip exact={exact}, flagship equal={same}",
                     method="", batch_size=None, rows=None, seconds=seconds, rows_per_s=None))
 
@@ -146,17 +151,19 @@ def plot(rows: list[dict], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    data = [r for r in rows if r["rows_per_s"] and r["what"] != "ratio batched/naive"]
+    # tables of a few rows (topics, communities) measure per-transaction latency, not throughput: left out
+    data = [r for r in rows if r["rows_per_s"] and r["what"] != "ratio batched/naive" and int(r["rows"] or 0) >= 1000]
     fig, ax = plt.subplots(figsize=(9, 0.32 * len(data) + 1.2))
     labels = [f"{r['dataset']}: {r['what']} ({r['method']}, batch {r['batch_size']})" for r in data]
     colors = ["tab:red" if r["method"] == "one row per transaction" else
               "tab:blue" if r["what"].startswith("write") else "tab:gray" for r in data]
-    ax.barh(range(len(data)), [r["rows_per_s"] for r in data], color=colors)
+    ax.barh(range(len(data)), [float(r["rows_per_s"]) for r in data], color=colors)
     ax.set_yticks(range(len(data)), labels, fontsize=7)
     ax.invert_yaxis()
     ax.set_xscale("log")
     ax.set_xlabel("rows per second (log scale)")
-    ax.set_title(f"graphkit Neo4j store on {data[0]['backend'] if data else ''}: load and write-back")
+    fig.suptitle(f"Load (grey) and write-back: batched (blue) vs one row per transaction (red), "
+                 f"on {data[0]['backend'] if data else ''}", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -173,25 +180,39 @@ def main() -> int:
     p.add_argument("--customers", type=int, default=100_000, help="customers of the synthetic graph")
     p.add_argument("--skip-synthetic", action="store_true")
     p.add_argument("--full-ciao", action="store_true", help="also load all of Ciao and check the flagship query")
+    p.add_argument("--plot-only", action="store_true", help="redraw neo4j.png from neo4j.csv and stop")
     args = p.parse_args()
+    if args.plot_only:
+        with open(RESULTS / "neo4j.csv") as f:
+            plot(list(csv.DictReader(f)), RESULTS / "neo4j.png")
+        return 0
 
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # a TERM unwinds: the finally stops the server
     server, settings, backend = _server()
     out: list[dict] = []
     try:
         with Neo4jStore(settings, batch_size=args.load_batch) as store:
             bench("ciao", load_ciao(), store, args, out, backend)
+            save(out)
             if not args.skip_synthetic:
                 from graphkit.synthetic import generate
 
                 share = 0.3
                 g = generate(n_people=int(round(args.customers / share)), customer_share=share, seed=0)
                 bench(f"synthetic {args.customers // 1000}k customers", g, store, args, out, backend)
+                save(out)
             if args.full_ciao:
                 full_ciao(store, out, backend)
+                save(out)
     finally:
         if server is not None:
             server.stop()
+    print(f"\nwrote {RESULTS / 'neo4j.csv'} and {RESULTS / 'neo4j.png'}")
+    return 0
 
+
+def save(out: list[dict]) -> None:
+    """CSV and figure of everything measured so far (a long run that fails later keeps its numbers)."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     with open(RESULTS / "neo4j.csv", "w", newline="") as f:
@@ -202,8 +223,6 @@ def main() -> int:
             w.writerow({**r, "graphkit": __version__, "machine": f"{platform.machine()} {os.cpu_count()} cpu",
                         "when": stamp})
     plot(out, RESULTS / "neo4j.png")
-    print(f"\nwrote {RESULTS / 'neo4j.csv'} and {RESULTS / 'neo4j.png'}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -106,14 +106,14 @@ def _read_graph(source: str, *, quiet: bool):
         return read_dataset(source)
 
 
-def _communities(graph, topics, seed: int):
-    """Membership table from graphkit.community when this build has it, else None."""
+def _communities(graph, topics, seed: int, influence) -> tuple[pl.DataFrame, pl.DataFrame] | None:
+    """(membership, summary) from graphkit.community when this build has it, else None."""
     try:
         from graphkit.community import topic_communities
     except ImportError:
         return None
-    result = topic_communities(graph, topics=topics, seed=seed)
-    return result.membership.select("person_id", "topic", pl.col("community").cast(pl.Int64))
+    result = topic_communities(graph, topics=topics, seed=seed, influence=influence)
+    return result.membership.select("person_id", "topic", pl.col("community").cast(pl.Int64)), result.summary
 
 
 def _write_run_folder(root: str, run_id: str, tables: dict[str, pl.DataFrame], meta: dict, keep_runs: int) -> Path:
@@ -179,7 +179,8 @@ def _score(args: argparse.Namespace) -> int:
             result = topic_influence(graph, topics=args.topics, engine=args.engine, damping_factor=args.damping_factor)
         topics = sorted(result.table["topic"].unique().to_list())
         with step("topic communities", enabled=not quiet):
-            communities = _communities(graph, topics, args.seed)
+            found = _communities(graph, topics, args.seed, result)
+        communities, community_summary = found if found is not None else (None, None)
         with step("loyalty", enabled=not quiet):
             loyal = loyalty(graph, as_of=args.as_of, window_days=args.window_days)
         run_id = args.run_id or new_run_id()
@@ -201,6 +202,7 @@ def _score(args: argparse.Namespace) -> int:
             tables = {"influence": result.table, "loyalty": loyal}
             if communities is not None:
                 tables["communities"] = communities
+                tables["community_summary"] = community_summary
             rows = {k: v.height for k, v in tables.items()}
             meta = {"run_id": run_id, "parameters": parameters, "graphkit_version": __version__, "rows": rows}
             with step(f"writing run {run_id} to {args.write}", enabled=not quiet):

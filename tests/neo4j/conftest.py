@@ -16,6 +16,7 @@ nodes in those databases: point them at a throw-away server only.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -63,6 +64,8 @@ def bolt_server():
         return
     if arcadedb_home() is None:
         pytest.skip("arcadedb-embedded is not installed (pip install 'graphkit[test]') and NEO4J_URI is not set")
+    # a TERM (timeout, CI cancel) unwinds like ^C, so the finally below stops the server
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
     server = ArcadeDBServer(databases=("graphkit", "scratch"))
     try:
         server.wait_ready()
@@ -70,6 +73,7 @@ def bolt_server():
                Neo4jSettings(uri=server.uri, user=USER, password=server.password, database="scratch"))
     finally:
         server.stop()
+        signal.signal(signal.SIGTERM, previous)
 
 
 @pytest.fixture(scope="session")

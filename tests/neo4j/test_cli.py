@@ -40,6 +40,9 @@ def test_score_to_neo4j_then_loyal_equals_the_embedded_job(sample_store, sample,
     assert summary["rows_written"] == sum(summary["rows"].values()) and summary["seconds"] > 0
     assert "topic influence" in done.stderr  # progress on stderr, stdout is the JSON line only
     assert sample_store.current_run_id() == "cli-1"
+    assert summary["communities"] is True  # graphkit.community is in the build: membership written too
+    assert sample_store.read_communities().height == summary["rows"]["communities"]
+    assert set(sample_store.read_communities()["topic"]) <= set(topics)
 
     files = _graphkit(["score", "--source", str(folder), "--write", str(tmp_path / "scores"), "--topics", *topics,
                        "--json", "--quiet"], bolt_env)
@@ -129,3 +132,14 @@ def test_hostile_topic_names_are_only_values(scratch_store):
                                            min_loyalty=0)
     assert got.equals(expected) and got.height > 0
     assert scratch_store.read().edges.equals(shop.edges)  # nothing deleted
+
+
+@pytest.mark.parametrize("uri, message", [
+    ("http://127.0.0.1:7474", "is not a Bolt address"),
+    ("localhost:7687", "is not a Bolt address"),
+    ("neo4j://admin:s3cret-pw@127.0.0.1:7687", "carries a user name or password"),
+])
+def test_bad_uris_are_refused_without_showing_secrets(uri, message):
+    with pytest.raises(StoreError, match=message) as info:
+        Neo4jStore(Neo4jSettings(uri=uri, password="other-secret"))
+    assert "s3cret-pw" not in str(info.value) and "other-secret" not in str(info.value)

@@ -60,6 +60,11 @@ def test_runs_switch_whole_and_carry_their_parameters(sample_store, sample, infl
     info = {r.run_id: r for r in sample_store.runs()}
     assert info["runs-b"].status == "complete" and info["runs-b"].parameters == {"damping_factor": 0.5, "topics": TOPICS}
     assert info["runs-b"].version == graphkit.__version__ and info["runs-b"].rows == b.rows
+    assert info["runs-b"].topics == tuple(sorted(TOPICS))
+    with pytest.raises(GraphkitError, match=r"score run 'runs-b' has no rows for topic\(s\) \['Travel'\]"):
+        sample_store.influential_loyal_customers(topics=["DVDs", "Travel"])
+    with pytest.raises(StoreError, match="no complete score run 'nope'"):
+        sample_store.influential_loyal_customers(topics=["DVDs"], run_id="nope")
     # re-running the current run id changes nothing
     again = sample_store.write_scores(influence=influence_b, communities=communities, loyalty=loyal, run_id="runs-b")
     assert again.rows == b.rows and _run_rows(sample_store, "runs-b") == influence_b.height

@@ -181,3 +181,15 @@ def test_epoch_arithmetic_matches_python(scratch_store):
     got = [r["us"] for r in scratch_store._read(q)]
     epoch = dt.datetime(1970, 1, 1, tzinfo=UTC)
     assert got == [(s - epoch) // dt.timedelta(microseconds=1) for s in stamps]
+
+
+@pytest.mark.neo4j_only
+def test_epoch_arithmetic_matches_neo4j_epoch_millis(scratch_store):
+    """On real Neo4j the component arithmetic must agree with Neo4j's own epochMillis (ArcadeDB lacks it)."""
+    stamps = [dt.datetime(1969, 7, 20, 20, 17, 40, 123456, tzinfo=UTC), dt.datetime(2011, 4, 12, 7, tzinfo=UTC)]
+    scratch_store._write("UNWIND $rows AS r CREATE (:Topic {name: r.name, ts: r.ts}) RETURN count(*) AS n",
+                         {"rows": [{"name": f"t{i}", "ts": s} for i, s in enumerate(stamps)]})
+    q = (f"MATCH (t:Topic) WITH t.name AS name, t.ts AS v "
+         f"RETURN {epoch_us_cypher('v')} AS ours, v.epochMillis * 1000 + v.microsecond % 1000 AS neo4j ORDER BY name")
+    rows = scratch_store._read(q)
+    assert [r["ours"] for r in rows] == [r["neo4j"] for r in rows]
