@@ -46,7 +46,8 @@ def topic_influence(
     one row per (person, topic) for every person and every requested topic:
     ``person_id``, ``topic``, ``score`` (f64, sums to 1 per topic), ``rank``
     (u32, 1 = top; ties broken by person_id), ``percentile`` (f64,
-    ``100 * (1 - (rank - 1) / n_people)``, 100 = top), ``audience`` (u32,
+    ``100 * (1 - (r - 1) / n_people)`` with ``r`` the lowest rank among the
+    person's ties, 100 = top: people tied at 0 are never "top"), ``audience`` (u32,
     followers), ``active_audience`` (u32, followers active in the window) and
     ``credibility`` (f64, share of positive attention received on the topic;
     null when none was received).
@@ -279,7 +280,7 @@ def _table(
                     "topic": pl.Series([structure.topics[t]] * n, dtype=pl.String),
                     "score": s,
                     "rank": rank,
-                    "percentile": 100.0 * (1.0 - (rank.astype(np.float64) - 1.0) / n),
+                    "percentile": tie_floor_percentiles(s, rank, tie_rel=tie_rel),
                     "audience": structure.audience,
                     "active_audience": structure.active_audience,
                     "credibility": pl.Series(structure.credibility[:, t]).fill_nan(None),
@@ -287,6 +288,31 @@ def _table(
             )
         )
     return pl.concat(frames)
+
+
+def tie_floor_percentiles(scores: np.ndarray, rank: np.ndarray, *, tie_rel: float = 1e-9) -> np.ndarray:
+    """Percentiles (100 = top) where tied scores all take the percentile of the tie's lowest rank.
+
+    ``100 * (1 - (r - 1) / n)`` with ``r`` the last rank of the person's tie
+    group, so people with no influence on a topic (a large tie at 0) sit at
+    the bottom and are never "top", whatever their id.
+
+    >>> s = np.array([0.5, 0.0, 0.0, 0.5 - 1e-15])
+    >>> tie_floor_percentiles(s, rank_scores(s, np.arange(4))).tolist()
+    [75.0, 25.0, 25.0, 75.0]
+    """
+    n = len(scores)
+    order = np.argsort(rank, kind="stable")
+    s = scores[order]
+    new_group = np.empty(n, dtype=bool)
+    new_group[:1] = True
+    new_group[1:] = (s[:-1] - s[1:]) > tie_rel * s[:-1]
+    starts = np.flatnonzero(new_group)
+    ends = np.r_[starts[1:], n]  # last rank of each group = its exclusive end position
+    last = np.repeat(ends, np.diff(np.r_[starts, n]))
+    out = np.empty(n, dtype=np.float64)
+    out[order] = 100.0 * (1.0 - (last - 1.0) / n)
+    return out
 
 
 def rank_scores(scores: np.ndarray, tiebreak: np.ndarray, *, tie_rel: float = 1e-9) -> np.ndarray:
