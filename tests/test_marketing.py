@@ -34,8 +34,8 @@ def quadrant_of(matrix: pl.DataFrame, person: str) -> str:
 
 # ------------------------------------------------------------------- matrix
 def test_lego_fan_is_a_hidden_advocate_on_lego_only(market):
-    lego = value_influence_matrix(market, topic="lego")
-    cooking = value_influence_matrix(market, topic="cooking")
+    lego = value_influence_matrix(market, score="topic_influence", topic="lego")
+    cooking = value_influence_matrix(market, score="topic_influence", topic="cooking")
     # buys little (10.0, second lowest spend) but five lego fans follow her and three share her posts
     assert quadrant_of(lego, "lea") == "hidden advocates"
     assert quadrant_of(cooking, "lea") == "occasional"
@@ -47,7 +47,7 @@ def test_lego_fan_is_a_hidden_advocate_on_lego_only(market):
 
 
 def test_matrix_has_one_row_per_customer_and_counts_add_up(market):
-    m = value_influence_matrix(market, topic="lego")
+    m = value_influence_matrix(market, score="topic_influence", topic="lego")
     customers = market.people.filter(pl.col("customer_id").is_not_null())
     assert sorted(m["person_id"].to_list()) == sorted(customers["person_id"].to_list())
     counts = quadrant_counts(m)
@@ -61,7 +61,7 @@ def test_matrix_has_one_row_per_customer_and_counts_add_up(market):
 
 
 def test_thresholds_are_stated_and_settable(market):
-    m = value_influence_matrix(market, topic="lego", influence_threshold=60.0, value_threshold=80.0)
+    m = value_influence_matrix(market, score="topic_influence", topic="lego", influence_threshold=60.0, value_threshold=80.0)
     assert m["influence_threshold"].unique().to_list() == [60.0]
     assert m["value_threshold"].unique().to_list() == [80.0]
     # f1 (influence percentile 75) is now high influence; only the top 20% of spend is high value
@@ -70,50 +70,50 @@ def test_thresholds_are_stated_and_settable(market):
     assert quadrant_of(m, "max") == "loyalists"
     for bad in (100.0, -1.0, "high"):
         with pytest.raises(GraphkitError, match="percentile in"):
-            value_influence_matrix(market, topic="lego", value_threshold=bad)
+            value_influence_matrix(market, score="topic_influence", topic="lego", value_threshold=bad)
 
 
 def test_best_topic_aggregate_names_the_topic(market):
-    m = value_influence_matrix(market)  # topic=None: best topic per customer
+    m = value_influence_matrix(market, score="topic_influence")  # topic=None: best topic per customer
     row = m.filter(pl.col("person_id") == "lea").row(0, named=True)
     assert row["topic"] == "lego" and row["quadrant"] == "hidden advocates"
-    mean = value_influence_matrix(market, aggregate="mean")
+    mean = value_influence_matrix(market, score="topic_influence", aggregate="mean")
     assert mean["topic"].unique().to_list() == ["mean"]
     with pytest.raises(GraphkitError, match="aggregate"):
-        value_influence_matrix(market, aggregate="median")
+        value_influence_matrix(market, score="topic_influence", aggregate="median")
 
 
 def test_value_falls_back_to_loyalty_score_when_prices_are_unknown(market):
     unpriced = market.replace(transactions=market.transactions.with_columns(amount=pl.lit(None, dtype=pl.Float64)))
-    m = value_influence_matrix(unpriced, topic="lego")
+    m = value_influence_matrix(unpriced, score="topic_influence", topic="lego")
     assert m["value_basis"].unique().to_list() == ["loyalty_score"]
     lo = loyalty(unpriced)
     expected = dict(lo.select("person_id", "loyalty_score").iter_rows())
     assert dict(m.select("person_id", "value").iter_rows()) == expected
     with pytest.raises(GraphkitError, match="no monetary value"):
-        value_influence_matrix(unpriced, topic="lego", value="monetary")
+        value_influence_matrix(unpriced, score="topic_influence", topic="lego", value="monetary")
 
 
 def test_precomputed_scores_of_any_kind_are_accepted(market):
     # e.g. an "expected reach" score from the backtest helper: same columns, another ranking
     reach = pl.DataFrame({"person_id": ["tom"], "topic": ["lego"], "score": [0.9]})
-    m = value_influence_matrix(market, topic="lego", influence=reach, loyalty=loyalty(market))
+    m = value_influence_matrix(market, score="topic_influence", topic="lego", influence=reach, loyalty=loyalty(market))
     assert quadrant_of(m, "tom") == "hidden advocates"
     assert quadrant_of(m, "lea") == "occasional"  # absent from the table: no influence
 
 
 def test_bad_influence_and_loyalty_tables_are_refused(market):
     with pytest.raises(GraphkitError, match=r"lacks column\(s\) \['score'\]"):
-        value_influence_matrix(market, topic="lego", influence=pl.DataFrame({"person_id": ["lea"], "topic": ["lego"]}))
+        value_influence_matrix(market, score="topic_influence", topic="lego", influence=pl.DataFrame({"person_id": ["lea"], "topic": ["lego"]}))
     with pytest.raises(GraphkitError, match="not in the graph.*zed"):
         resolve_influence(market, pl.DataFrame({"person_id": ["zed"], "topic": ["lego"], "score": [1.0]}))
     with pytest.raises(GraphkitError, match="topic.*not in the graph"):
         resolve_influence(market, pl.DataFrame({"person_id": ["lea"], "topic": ["toads"], "score": [1.0]}))
     with pytest.raises(GraphkitError, match="no rows for topic"):
-        value_influence_matrix(market, topic="cooking",
+        value_influence_matrix(market, score="topic_influence", topic="cooking",
                                influence=pl.DataFrame({"person_id": ["lea"], "topic": ["lego"], "score": [1.0]}))
     with pytest.raises(GraphkitError, match="unknown topic 'toads'"):
-        value_influence_matrix(market, topic="toads")
+        value_influence_matrix(market, score="topic_influence", topic="toads")
     with pytest.raises(GraphkitError, match="customer_id.*not in the people table"):
         resolve_loyalty(market, pl.DataFrame({"customer_id": ["c_zed"], "loyalty_score": [1.0]}))
     with pytest.raises(GraphkitError, match="lacks column"):
@@ -135,7 +135,7 @@ def test_customers_missing_from_the_loyalty_table_have_value_zero(market):
     lo = loyalty(market).filter(pl.col("customer_id") != "c_max")
     resolved = resolve_loyalty(market, lo)
     assert resolved.filter(pl.col("person_id") == "max").select("monetary", "loyalty_score").row(0) == (0.0, 0.0)
-    assert quadrant_of(value_influence_matrix(market, topic="lego", loyalty=lo), "max") == "occasional"
+    assert quadrant_of(value_influence_matrix(market, score="topic_influence", topic="lego", loyalty=lo), "max") == "occasional"
 
 
 # ----------------------------------------------------------------- segments
@@ -229,7 +229,7 @@ def test_synthetic_brand_ecosystem_fills_every_segment_and_uses_money():
 
     g = generate(n_people=2000, seed=3)
     infl = topic_influence(g)
-    m = value_influence_matrix(g, topic=g.topics[0], influence=infl)
+    m = value_influence_matrix(g, score="topic_influence", topic=g.topics[0], influence=infl)
     assert m["value_basis"].unique().to_list() == ["monetary"]  # prices known: value is money
     spend = g.transactions.group_by("customer_id").agg(pl.col("amount").sum())
     joined = m.join(spend, on="customer_id", how="left").with_columns(pl.col("amount").fill_null(0.0))
@@ -252,7 +252,8 @@ def test_cli_commands_write_tables_and_figures(tmp_path, capsys):
 
     folder = write_dataset(example_market(), tmp_path / "market")
     out, png = tmp_path / "m.csv", tmp_path / "m.png"
-    assert main(["matrix", str(folder), "--topic", "lego", "--out", str(out), "--png", str(png), "--quiet"]) == 0
+    assert main(["matrix", str(folder), "--topic", "lego", "--score", "topic_influence", "--out", str(out),
+                 "--png", str(png), "--quiet"]) == 0
     printed = capsys.readouterr().out
     assert "value = monetary" in printed and "Lea" in printed
     m = pl.read_csv(out)

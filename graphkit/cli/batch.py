@@ -29,6 +29,7 @@ import polars as pl
 
 from graphkit.errors import GraphkitError
 from graphkit.progress import step
+from graphkit.scores import DEFAULT_SCORE, SCORES, score_table
 
 NEO4J = "neo4j"
 BUNDLED = "bundled"
@@ -49,6 +50,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--topics", nargs="+", metavar="TOPIC", help="topics to score (default: every active topic)")
     p.add_argument("--run-id", help="name of the run (default: UTC time + a short unique suffix)")
     p.add_argument("--engine", default="batched", help="influence engine: batched (default) or igraph")
+    p.add_argument("--score", choices=SCORES, default=DEFAULT_SCORE,
+                   help=f"ranking score written for the flagship query (default {DEFAULT_SCORE}, the score the "
+                        "backtest supports; topic_influence for undated data)")
     p.add_argument("--damping-factor", type=float, default=0.85, help="PageRank damping factor (default 0.85)")
     p.add_argument("--as-of", help="loyalty reference date, ISO 8601 (default: the latest purchase)")
     p.add_argument("--window-days", type=float, help="loyalty window in days (default: all history)")
@@ -76,6 +80,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--as-of", help="loyalty reference date, ISO 8601 (default: the latest purchase)")
     p.add_argument("--window-days", type=float, help="loyalty window in days (default: all history)")
     p.add_argument("--limit", type=int, help="rows per topic (default: all)")
+    p.add_argument("--score", choices=SCORES, default=DEFAULT_SCORE,
+                   help=f"ranking score when computed here (default {DEFAULT_SCORE}); "
+                        "with --scores or Neo4j the written run's score is used")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print one JSON line: count, seconds, rows")
     out.add_argument("--out", metavar="FILE", help="write the rows to FILE (.parquet or .csv)")
@@ -178,6 +185,10 @@ def _score(args: argparse.Namespace) -> int:
         with step("topic influence", enabled=not quiet):
             result = topic_influence(graph, topics=args.topics, engine=args.engine, damping_factor=args.damping_factor)
         topics = sorted(result.table["topic"].unique().to_list())
+        ranking = result.table
+        if args.score != "topic_influence":
+            with step(args.score.replace("_", " "), enabled=not quiet):
+                ranking = score_table(graph, score=args.score, topics=topics)
         with step("topic communities", enabled=not quiet):
             found = _communities(graph, topics, args.seed, result)
         communities, community_summary = found if found is not None else (None, None)
@@ -185,7 +196,8 @@ def _score(args: argparse.Namespace) -> int:
             loyal = loyalty(graph, as_of=args.as_of, window_days=args.window_days)
         run_id = args.run_id or new_run_id()
         parameters = {
-            "source": args.source, "topics": topics, "engine": args.engine, "damping_factor": args.damping_factor,
+            "source": args.source, "topics": topics, "score": args.score, "engine": args.engine,
+            "damping_factor": args.damping_factor,
             "influence": result.parameters, "iterations": result.iterations, "converged": result.converged,
             "as_of": args.as_of, "window_days": args.window_days, "seed": args.seed,
             "communities": communities is not None,
@@ -195,11 +207,11 @@ def _score(args: argparse.Namespace) -> int:
                 with step("loading the graph into Neo4j", enabled=not quiet):
                     store.load(graph)
             with step(f"writing run {run_id} to Neo4j", enabled=not quiet):
-                report = store.write_scores(influence=result.table, communities=communities, loyalty=loyal,
+                report = store.write_scores(influence=ranking, communities=communities, loyalty=loyal,
                                             run_id=run_id, parameters=parameters, keep_runs=args.keep_runs)
             rows = report.rows
         else:
-            tables = {"influence": result.table, "loyalty": loyal}
+            tables = {"influence": ranking, "loyalty": loyal}
             if communities is not None:
                 tables["communities"] = communities
                 tables["community_summary"] = community_summary
@@ -247,7 +259,8 @@ def _loyal(args: argparse.Namespace) -> int:
 
             influence = read_table(_current_run_folder(args.scores) / "influence.parquet")
         with step("influential loyal customers", enabled=not args.quiet):
-            rows = influential_loyal_customers(graph, topics=args.topic, influence=influence, **options)
+            rows = influential_loyal_customers(graph, topics=args.topic, influence=influence, score=args.score,
+                                               **options)
     seconds = round(time.perf_counter() - start, 3)
     if args.out:
         from graphkit.store.files import write_table

@@ -16,6 +16,7 @@ import polars as pl
 
 from graphkit.graph import TopicGraph
 from graphkit.progress import step
+from graphkit.scores import DEFAULT_SCORE, SCORES, score_table
 
 BUNDLED = "ciao"
 
@@ -36,6 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--value-threshold", type=float, default=50.0, help="high value above this percentile (default 50)")
     p.add_argument("--influence-threshold", type=float, default=90.0,
                    help="high influence above this percentile (default 90: the top 10%%)")
+    p.add_argument("--score", choices=SCORES, default=DEFAULT_SCORE,
+                   help=f"influence axis (default {DEFAULT_SCORE}, the score the backtest supports)")
     p.set_defaults(handler=_matrix)
 
     p = sub.add_parser("segments", help="advocate segments and their overlaps",
@@ -121,10 +124,11 @@ def _matrix(args: argparse.Namespace) -> int:
     from graphkit.marketing import quadrant_counts, value_influence_matrix
 
     g = _load(args.path, args.quiet)
-    infl = _influence(g, args.quiet, [args.topic] if args.topic else None)
+    with step(args.score.replace("_", " "), enabled=not args.quiet):
+        infl = score_table(g, score=args.score, topics=[args.topic] if args.topic else None)
     m = value_influence_matrix(g, topic=args.topic, influence=infl, value_threshold=args.value_threshold,
                                influence_threshold=args.influence_threshold)
-    print(f"value x influence on {args.topic or 'each customer best topic'}: {m.height:,} customers, "
+    print(f"value x {args.score.replace('_', ' ')} on {args.topic or 'each customer best topic'}: {m.height:,} customers, "
           f"value = {m['value_basis'][0]}, high value > p{args.value_threshold:g}, "
           f"high influence > p{args.influence_threshold:g}")
     print(_show(quadrant_counts(m).with_columns(pl.col("share").round(3))))
