@@ -352,8 +352,9 @@ def test_score_to_a_folder_and_loyal_from_it(tmp_path):
     assert code == 0, err
     got = json.loads(out)
     g = load_ciao()
-    expected = influential_loyal_customers(g, topics="DVDs", influence=topic_influence(g, topics=["DVDs"]).table,
-                                           top_percentile=5)
+    expected = influential_loyal_customers(g, topics="DVDs", top_percentile=5)  # default ranking, as the job
+    assert json.loads((scores / "runs" / (scores / "CURRENT").read_text().strip() / "run.json").read_text()
+                      )["parameters"]["score"] == "expected_reach"
     assert got["count"] == expected.height > 0
     assert [r["person_id"] for r in got["rows"]] == expected["person_id"].to_list()
 
