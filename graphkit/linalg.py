@@ -51,13 +51,14 @@ FLOAT32_TOL_FLOOR = 1e-6
 
 # ---------------------------------------------------------------------------------- kernels
 @njit(parallel=True, cache=True)
-def _topic_rows(gt_indptr, gt_indices, gt_data, scale_t, inv_t, rank_t, offsets,
+def _topic_rows(gt_indptr, gt_indices, gt_data, scale_t, inv_t, rank_t, offsets, order,
                 tt_start, tt_dst, tt_src, tt_w, indptr, indices, prob, fill):  # pragma: no cover
     # One topic per thread, so each topic's lookups (rank, inverse out-weight: a few MB) stay
     # in cache. Row of a state: general entries (by giver), then labelled ones (by giver).
     # Pass 1 (fill=False) writes each row's length into indptr[state + 1]; pass 2 fills rows.
     n_topics, n = scale_t.shape
-    for k in prange(n_topics):
+    for b in prange(n_topics):
+        k = order[b]
         base = offsets[k]
         q = tt_start[k]
         for j in range(n):
@@ -261,13 +262,15 @@ class TopicSystem:
         n_states = int(offsets[-1])
         indptr = np.zeros(n_states + 1, dtype=np.int64)
         dummy_i, dummy_p = np.zeros(0, np.int32), np.zeros(0, np.float64)
-        _topic_rows(gi, gx, gt.data, scale_t, inv_t, rank_t, offsets, tt_start, tt_dst, tt_src, tt_w,
-                    indptr, dummy_i, dummy_p, False)
-        np.cumsum(indptr, out=indptr)
-        indices = np.zeros(indptr[-1], dtype=np.int32)
-        prob = np.zeros(indptr[-1], dtype=np.float64)
-        _topic_rows(gi, gx, gt.data, scale_t, inv_t, rank_t, offsets, tt_start, tt_dst, tt_src, tt_w,
-                    indptr, indices, prob, True)
+        biggest_first = np.argsort(-sizes, kind="stable").astype(np.int64)
+        with numba.parallel_chunksize(1):  # topics differ a lot in size: hand them out one by one
+            _topic_rows(gi, gx, gt.data, scale_t, inv_t, rank_t, offsets, biggest_first, tt_start, tt_dst, tt_src,
+                        tt_w, indptr, dummy_i, dummy_p, False)
+            np.cumsum(indptr, out=indptr)
+            indices = np.zeros(indptr[-1], dtype=np.int32)
+            prob = np.zeros(indptr[-1], dtype=np.float64)
+            _topic_rows(gi, gx, gt.data, scale_t, inv_t, rank_t, offsets, biggest_first, tt_start, tt_dst, tt_src,
+                        tt_w, indptr, indices, prob, True)
 
         act = act_t[live_t]
         totals = np.bincount(np.repeat(np.arange(n_topics), sizes), weights=act, minlength=n_topics)
@@ -279,7 +282,7 @@ class TopicSystem:
             person=person,
             indptr=indptr,
             indices=indices,
-            prob=prob.astype(dt),
+            prob=prob.astype(dt, copy=False),
             restart=np.nan_to_num(v).astype(dt),
             activity=act,
         )
@@ -306,10 +309,10 @@ class TopicSystem:
 
     def dense(self, values: np.ndarray) -> np.ndarray:
         """n x K float64 matrix from per-state values (0 for people not live on a topic)."""
-        out = np.zeros((self.n_topics, self.n_people))
+        out = np.zeros((self.n_people, self.n_topics))
         topic = np.repeat(np.arange(self.n_topics), np.diff(self.offsets))
-        out[topic, self.person] = values
-        return np.ascontiguousarray(out.T)
+        out[self.person, topic] = values
+        return out
 
     def _order(self) -> np.ndarray:
         # Largest topics first, so that dynamic scheduling balances threads.
