@@ -225,9 +225,11 @@ class TopicSystem:
         act_t = topic_rows(restart, "restart")
         if topical is None:
             topical = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
-        src, dst, col, w = (np.asarray(a) for a in topical)
+        src, dst, col = (np.asarray(a).astype(np.int64, copy=False) for a in topical[:3])
+        w = np.asarray(topical[3], dtype=np.float64)
         keep = w > 0
-        src, dst, col, w = src[keep].astype(np.int64), dst[keep].astype(np.int64), col[keep].astype(np.int64), w[keep]
+        if not keep.all():
+            src, dst, col, w = src[keep], dst[keep], col[keep], w[keep]
 
         # Each giver's total weight per topic: what its attention is divided by.
         if out is None:
