@@ -59,6 +59,10 @@ _TS_FORMATS = (
     "%Y-%m-%d %H:%M:%S%.f%z",
     "%Y-%m-%dT%H:%M:%S%.f",
     "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%dT%H:%M%z",
+    "%Y-%m-%d %H:%M%z",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%d %H:%M",
     "%Y-%m-%d",
 )
 
@@ -199,14 +203,31 @@ class _Checker:
     problems: list[Problem] = field(default_factory=list)
     bad: list[pl.DataFrame] = field(default_factory=list)  # ROW, column, reason
 
-    def flag(self, mask: pl.Series, column: str, expected: str, found: str | Callable[[pl.DataFrame], str]) -> None:
-        """Record the rows where ``mask`` is true as defective in ``column``."""
+    def flag(
+        self,
+        mask: pl.Series,
+        column: str,
+        expected: str,
+        found: str | Callable[[pl.DataFrame], str],
+        row_found: pl.Series | None = None,
+        values: pl.DataFrame | None = None,
+    ) -> None:
+        """Record the rows where ``mask`` is true as defective in ``column``.
+
+        ``found`` summarises the defect for the error message; each rejected
+        row's reason names its own value (``row_found``, one text per input
+        row; by default the row's value in ``column``). Values are shown as
+        given (``raw``), or from ``values`` (e.g. the typed table, so that a
+        negative weight reads -2.0 whether it came from Parquet or CSV).
+        """
         mask = mask.fill_null(False)
         n = int(mask.sum())
         if n == 0:
             return
         rows_df = self.raw.filter(mask)
-        found_text = found(rows_df) if callable(found) else found
+        shown_values = values.filter(mask) if values is not None else rows_df
+        own = (row_found.filter(mask) if row_found is not None else _row_values(shown_values, column)).alias("found")
+        found_text = found(shown_values) if callable(found) else found
         shown = rows_df.head(SAMPLE_ROWS)
         keep = [ROW] + [c for c in (*self.schema.key, column) if c in shown.columns and c != ROW]
         sample = shown.select(list(dict.fromkeys(keep))).rename({ROW: "row"})
@@ -223,8 +244,8 @@ class _Checker:
             )
         )
         self.bad.append(
-            rows_df.select(ROW).with_columns(
-                column=pl.lit(column), reason=pl.lit(f"expected {expected}, found {found_text}")
+            rows_df.select(ROW).with_columns(own).select(
+                ROW, column=pl.lit(column), reason=pl.lit(f"expected {expected}, found ") + pl.col("found")
             )
         )
 
@@ -240,10 +261,28 @@ def _render(df: pl.DataFrame) -> str:
         return str(df)
 
 
+def _row_values(rows: pl.DataFrame, column: str) -> pl.Series:
+    """Each row's value(s) in ``column`` (``"a,b"`` for a composite key), quoted like repr()."""
+    parts = []
+    for c in column.split(","):
+        if c not in rows.columns:
+            continue
+        e, dtype = pl.col(c), rows.schema[c]
+        if dtype == pl.String:
+            text = pl.lit("'") + e + pl.lit("'")
+        elif dtype.is_nested() or dtype == pl.Object:
+            text = pl.lit(f"a {dtype} value")
+        else:
+            text = e.cast(pl.String)
+        parts.append(pl.when(e.is_null()).then(pl.lit("null")).otherwise(text))
+    if not parts:
+        return pl.Series("found", ["?"] * rows.height, dtype=pl.String)
+    return rows.select(pl.concat_str(parts, separator=", ").alias("found")).to_series()
+
+
 def _values(col: str) -> Callable[[pl.DataFrame], str]:
-    def found(rows: pl.DataFrame) -> str:
-        vals = rows[col].head(3).to_list()
-        return ", ".join(repr(v) for v in vals) + (" ..." if rows.height > 3 else "")
+    def found(rows: pl.DataFrame) -> str:  # the first values, written as in the rejects' reasons
+        return ", ".join(_row_values(rows.head(3), col).to_list()) + (" ..." if rows.height > 3 else "")
 
     return found
 
@@ -270,12 +309,14 @@ def _parse_timestamps(s: pl.Series) -> pl.Series:
 def _cast(s: pl.Series, dtype: pl.DataType) -> pl.Series:
     if dtype == TIMESTAMP:
         return _parse_timestamps(s)
-    if dtype == pl.String:
-        return s.cast(pl.String, strict=False)
+    if dtype == pl.String:  # ids and labels: text, whole numbers (as decimal text) or categories
+        if s.dtype == pl.String or s.dtype.is_integer() or isinstance(s.dtype, (pl.Categorical, pl.Enum)):
+            return s.cast(pl.String)
+        return pl.Series(s.name, [None] * len(s), dtype=pl.String)  # 1.0 would become "1.0": refuse
     if dtype == pl.Int8:  # signs: accept "1", "+1", 1.0; anything else is not a sign
         f = s.cast(pl.Float64, strict=False) if s.dtype != pl.Boolean else s.cast(pl.Float64) * float("nan")
         return pl.select(pl.when(f.is_in([-1.0, 1.0])).then(f).cast(pl.Int8)).to_series().alias(s.name)
-    if s.dtype == pl.Boolean:
+    if not (s.dtype == pl.String or s.dtype.is_numeric()):  # booleans, dates, lists...: not numbers
         return pl.Series(s.name, [None] * len(s), dtype=dtype)
     try:
         return s.cast(dtype, strict=False)
@@ -290,7 +331,38 @@ def _type_name(dtype: pl.DataType) -> str:
         return "a sign, +1 or -1"
     if dtype == pl.Float64:
         return "a number"
-    return "text"
+    return "text (or whole numbers)"
+
+
+#: Optional columns that name something (an id, a topic): null is allowed, blank text is not.
+_NAMES = frozenset({"customer_id", "order_id", "topic"})
+
+#: What each reference set holds: (key column, table it comes from).
+_REFS = {"people": ("person_id", "people"), "customers": ("customer_id", "people"),
+         "items": ("item_id", "items"), "communities": ("community_id", "communities")}
+
+
+def _check_ref(chk: _Checker, typed: pl.DataFrame, column: str, ref: str, refs: Mapping[str, pl.Series], *,
+               scope: pl.Series | None = None, what: str = "") -> None:
+    """Flag values of ``column`` that are not keys of the referenced table.
+
+    Values whose row in the referenced table was itself rejected (lenient
+    mode) are flagged apart, saying so: the rejection cascades, visibly.
+    """
+    key, table = _REFS[ref]
+    values = typed[column]
+    unknown = values.is_not_null() & ~values.is_in(refs[ref].implode())
+    if scope is not None:
+        unknown = unknown & scope
+    rejected = refs.get("rejected:" + ref)
+    article = "an" if key[0] in "aeiou" else "a"
+    if rejected is not None and rejected.len():
+        cascaded = unknown & values.is_in(rejected.implode())
+        unknown = unknown & ~cascaded
+        chk.flag(cascaded, column, f"{article} {key} of a valid row of the {table} table{what}",
+                 lambda rows: _values(column)(rows) + f", whose {table} row was rejected",
+                 row_found=_row_values(chk.raw, column) + f", whose {table} row was rejected")
+    chk.flag(unknown, column, f"{article} {key} from the {table} table{what}", _values(column))
 
 
 def _validate_one(
@@ -321,12 +393,17 @@ def _validate_one(
             given = raw.str.strip_chars().str.len_chars() > 0
             raw_null = raw.is_null() | ~given
             cast = pl.select(pl.when(given).then(cast)).to_series().alias(col.name)
+        elif raw.dtype == pl.String and not col.nullable:  # an id or label of only blanks names nothing
+            raw_null = raw.is_null() | (raw.str.strip_chars().str.len_chars() == 0)
         else:
             raw_null = raw.is_null()
         chk.flag(~raw_null & cast.is_null(), col.name, _type_name(col.dtype),
                  lambda rows, c=col.name: f"{rows[c].dtype} values " + _values(c)(rows))
+        if col.nullable and col.name in _NAMES and raw.dtype == pl.String:  # null is fine, blank names nothing
+            chk.flag(raw.str.strip_chars().str.len_chars() == 0, col.name,
+                     "a non-blank value or null", _values(col.name))
         if not col.nullable:
-            chk.flag(raw_null, col.name, "a value (nulls not allowed)", "null")
+            chk.flag(raw_null, col.name, "a value (nulls not allowed)", _values(col.name))
         out[col.name] = cast
     extras = [c for c in df.columns if c not in schema.names and c != ROW]
     typed = pl.DataFrame(out).hstack(df.select(extras)) if extras else pl.DataFrame(out)
@@ -334,27 +411,21 @@ def _validate_one(
     for c in ("weight", "amount"):
         if c in schema.names:
             v = typed[c]
-            chk.flag(v.is_nan() | v.is_infinite(), c, "a finite number", _values(c))
-            chk.flag(v < 0, c, "a number >= 0", _values(c))
+            chk.flag(v.is_nan() | v.is_infinite(), c, "a finite number", _values(c), values=typed)
+            chk.flag(v < 0, c, "a number >= 0", _values(c), values=typed)
     if schema.name == "edges":
         kind = typed["kind"]
         chk.flag(~kind.is_in(EDGE_KINDS) & kind.is_not_null(), "kind", "one of " + ", ".join(EDGE_KINDS), _values("kind"))
         chk.flag((kind == "follows") & typed["topic"].is_not_null(), "topic",
                  "no topic on follows edges (a follow is not about a subject)", _values("topic"))
-        chk.flag(typed["src"].is_not_null() & ~typed["src"].is_in(refs["people"].implode()), "src",
-                 "a person_id from the people table", _values("src"))
+        _check_ref(chk, typed, "src", "people", refs)
         for kind_name, target in EDGE_TARGET.items():
-            key = {"people": "person_id", "items": "item_id", "communities": "community_id"}[target]
-            mask = (kind == kind_name) & typed["dst"].is_not_null() & ~typed["dst"].is_in(refs[target].implode())
-            chk.flag(mask, "dst", f"a {key} from the {target} table for {kind_name} edges", _values("dst"))
+            _check_ref(chk, typed, "dst", target, refs, scope=kind == kind_name, what=f" for {kind_name} edges")
     if schema.name == "handles":
-        chk.flag(~typed["person_id"].is_in(refs["people"].implode()) & typed["person_id"].is_not_null(),
-                 "person_id", "a person_id from the people table", _values("person_id"))
+        _check_ref(chk, typed, "person_id", "people", refs)
     if schema.name == "transactions":
-        chk.flag(~typed["customer_id"].is_in(refs["customers"].implode()) & typed["customer_id"].is_not_null(),
-                 "customer_id", "a customer_id from the people table", _values("customer_id"))
-        chk.flag(~typed["item_id"].is_in(refs["items"].implode()) & typed["item_id"].is_not_null(),
-                 "item_id", "an item_id from the items table", _values("item_id"))
+        _check_ref(chk, typed, "customer_id", "customers", refs)
+        _check_ref(chk, typed, "item_id", "items", refs)
 
     if schema.key:
         dup = typed.select(pl.struct(list(schema.key)).is_duplicated() & ~pl.struct(list(schema.key)).is_first_distinct()).to_series()
@@ -377,8 +448,9 @@ def validate_tables(
     Strict (default): the first table with problems raises
     :class:`~graphkit.errors.ValidationError` listing all its problems.
     Lenient: bad rows are removed and returned in ``rejects`` (one row per
-    defect, with the table, file, 1-based row number, column, reason and the
-    original record as JSON). Rows that refer to a rejected row (an edge to a
+    rejected input row, with the table, file, 1-based row number, the first
+    bad column, every reason joined by "; ", and the original record as
+    JSON). Rows that refer to a rejected row (an edge to a
     rejected person) are rejected in turn, with that reason.
 
     ``files`` maps table names to the file they were read from, for messages.
@@ -409,16 +481,22 @@ def validate_tables(
                     pl.col(ROW).alias("row"), "column", "reason", "record",
                 )
             )
+            dropped = typed.join(bad.select(ROW), on=ROW, how="semi")
             typed = typed.join(bad.select(ROW), on=ROW, how="anti")
+            for ref, (key, table) in _REFS.items():  # ids of rejected rows: references to them cascade
+                if table == name:
+                    refs["rejected:" + ref] = dropped[key].drop_nulls()
+            if typed.height < schema.min_rows:
+                raise ValidationError([Problem(
+                    name, "*", f"at least {schema.min_rows} valid row(s)",
+                    f"none: all {dropped.height} row(s) are bad (first: {bad['column'][0]}: {bad['reason'][0]})",
+                    (), 0, "", files.get(name))])
         clean[name] = typed.drop(ROW)
         if name == "people":
             refs["people"] = clean[name]["person_id"]
             refs["customers"] = clean[name]["customer_id"].drop_nulls()
         elif name in ("items", "communities"):
             refs[name] = clean[name][schema.key[0]]
-        if name in ("people", "edges") and clean[name].height < schema.min_rows:
-            raise ValidationError([Problem(name, "*", f"at least {schema.min_rows} valid row(s)",
-                                           "no valid rows after removing rejects", (), 0, "", files.get(name))])
     rej = pl.concat(rejects) if rejects else pl.DataFrame(schema=REJECTS_SCHEMA)
     return clean, rej
 

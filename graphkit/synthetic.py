@@ -35,8 +35,9 @@ twenty million edges take seconds. What it models, and how:
   of them in a topic of an account they follow (adoption after exposure), the
   rest in their own primary topic; ``amount`` = price x quantity; 20% of lines
   join the customer's previous line into one order (same order id and time).
-- **referred**: 2% of customers were referred by an account they follow that
-  is itself a customer (edge referrer -> referred, dated at sign-up).
+- **referred**: up to 5% of customers were referred by an account they
+  follow that is itself a customer and joined before them (edge referrer -> referred,
+  dated at the referred person's sign-up).
 - **time**: people join during the first 80% of 2023-01-01 .. 2025-01-01 UTC;
   follows, contributions and purchases fall between the actor's join date and
   the end. ``last_active`` is the time of the last contribution (null for
@@ -217,10 +218,14 @@ def generate(
     t_ts = line_ts[order_start][order_no]
 
     # --- referrals: a followed customer referred this customer, at sign-up
-    ref_dst = cust[rng.random(cust.size) < 0.02]
-    ref_src = _followee(ref_dst, f_start, f_count, f_dst, rng)
+    ref_dst = cust[rng.random(cust.size) < 0.05]
+    ref_src = np.full(ref_dst.size, -1)
+    for _ in range(3):  # three tries at a followed customer who joined first (a loop over tries, not people)
+        cand = _followee(ref_dst, f_start, f_count, f_dst, rng)
+        good = (ref_src < 0) & (cand >= 0)
+        good[good] = is_customer[cand[good]] & (joined[cand[good]] <= joined[ref_dst[good]])
+        ref_src = np.where(good, cand, ref_src)
     ok = ref_src >= 0
-    ok[ok] = is_customer[ref_src[ok]]
     ref_src, ref_dst = ref_src[ok], ref_dst[ok]
 
     # --- last contribution per person

@@ -16,6 +16,7 @@ True
 
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 import tempfile
@@ -48,20 +49,55 @@ def read_table(path: str | os.PathLike) -> pl.DataFrame:
     """Read one Parquet or CSV file; CSV values are read as text and typed by validation.
 
     Unreadable, truncated or malformed files raise
-    :class:`~graphkit.errors.DataFileError` naming the file.
+    :class:`~graphkit.errors.DataFileError` naming the file; so does a CSV
+    row with fewer fields than the header (polars would pad it with nulls,
+    which is how a file cut short looks).
     """
     path = Path(path)
+    if path.suffix not in (".parquet", ".csv"):
+        raise DataFileError(str(path), f"unsupported file type {path.suffix!r}; use .parquet or .csv")
+    if path.is_dir():
+        raise DataFileError(str(path), "is a directory; expected a file")
     try:
         if path.suffix == ".parquet":
             return pl.read_parquet(path)
-        if path.suffix == ".csv":
-            return pl.read_csv(path, infer_schema=False)
+        df = pl.read_csv(path, infer_schema=False)
     except FileNotFoundError:
         raise DataFileError(str(path), "no such file") from None
     except Exception as exc:  # polars raises several types for corrupt input
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "utf-8" in first.lower() or "utf8" in first.lower():
+            raise DataFileError(str(path), f"cannot be read ({first}); save it as UTF-8 text") from None
         raise DataFileError(str(path), f"cannot be read ({first}); is it truncated or not a {path.suffix[1:]} file?") from None
-    raise DataFileError(str(path), f"unsupported file type {path.suffix!r}; use .parquet or .csv")
+    if any("\x00" in name for name in df.columns):
+        raise DataFileError(str(path), "holds NUL bytes: not a CSV text file (a binary file named .csv?)")
+    _check_csv_fields(path, df)
+    return df
+
+
+def _check_csv_fields(path: Path, df: pl.DataFrame) -> None:
+    """Refuse CSV records with fewer fields than the header (a file cut short, a lost separator).
+
+    polars pads such records with nulls, so only a file whose last column has
+    nulls can hold one; only then is the file scanned record by record.
+    """
+    if df.width < 2 or df.height == 0 or df[:, -1].null_count() == 0:
+        return
+    short: list[tuple[int, int]] = []
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.reader(fh)
+        next(reader, None)  # the header
+        for row, record in enumerate(reader, 1):  # data-row numbers, header excluded, as in validation
+            if len(record) < df.width:
+                short.append((row, len(record)))
+    if short:
+        shown = ", ".join(f"{r} ({n} field{'s' if n != 1 else ''})" for r, n in short[:5])
+        more = f" and {len(short) - 5} more" if len(short) > 5 else ""
+        raise DataFileError(
+            str(path),
+            f"{len(short)} row(s) have fewer fields than the header's {df.width}: rows {shown}{more}; "
+            "is the file truncated?",
+        )
 
 
 def read_dataset(

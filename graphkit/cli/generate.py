@@ -1,0 +1,64 @@
+"""``graphkit generate``: write a synthetic dataset folder (see :mod:`graphkit.synthetic`)."""
+
+from __future__ import annotations
+
+import argparse
+
+from graphkit.progress import step
+from graphkit.store.files import FORMATS, write_dataset
+from graphkit.synthetic import generate
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "generate", help="write a synthetic dataset (power-law follows, topics, purchases)",
+        description="Generate a seeded synthetic topic graph and write it as a dataset folder. "
+                    "1M people give about 10M follows and 20M edges.",
+    )
+    p.add_argument("path", metavar="OUT", help="dataset folder to write (replaced as a whole if it exists)")
+    p.add_argument("--people", type=_count(2), default=10_000, help="number of people (default 10000)")
+    p.add_argument("--follows-per-person", type=_number, default=10.0, help="mean accounts each person follows (default 10)")
+    p.add_argument("--topics", type=_count(1), default=16, help="number of topics (default 16)")
+    p.add_argument("--interactions-per-person", type=_number, default=10.0,
+                   help="mean authored mentions/replies/shares/reviews per person, inactive ones included (default 10)")
+    p.add_argument("--inactive-share", type=_number, default=0.44, help="share of never-active accounts (default 0.44)")
+    p.add_argument("--customer-share", type=_number, default=0.3, help="share of people who are customers (default 0.3)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--format", choices=FORMATS, default="parquet", help="file format (default parquet)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    p.set_defaults(handler=_generate)
+
+
+def _count(minimum: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text.replace("_", ""))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected at least {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+def _generate(args: argparse.Namespace) -> int:
+    show = not args.quiet
+    with step(f"generating {args.people:,} people", enabled=show):
+        g = generate(
+            n_people=args.people, follows_per_person=args.follows_per_person, n_topics=args.topics,
+            interactions_per_person=args.interactions_per_person, inactive_share=args.inactive_share,
+            customer_share=args.customer_share, seed=args.seed,
+        )
+    with step(f"writing {args.path} ({args.format})", enabled=show):
+        write_dataset(g, args.path, format=args.format)
+    print(f"{args.path}: {g.people.height:,} people, {g.edges.height:,} edges, "
+          f"{g.transactions.height:,} transactions, {len(g.topics)} topics (seed {args.seed})")
+    return 0

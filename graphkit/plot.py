@@ -1,0 +1,420 @@
+"""Figures for the results a person would rather look at than read (matplotlib).
+
+Every function takes the table a graphkit function returned, draws on ``ax``
+(a new figure when None) and returns the Axes, so figures compose::
+
+    fig, (left, right) = plt.subplots(1, 2)
+    plot.value_influence(matrix, ax=left)
+    plot.engagement(kpis, "lea", ax=right)
+
+>>> from graphkit.marketing import example_market, value_influence_matrix
+>>> ax = value_influence(value_influence_matrix(example_market(), topic="lego"))
+>>> ax.get_title()
+'Value x influence on lego (10 customers)'
+>>> import matplotlib.pyplot as plt; plt.close("all")
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import polars as pl
+
+from graphkit.errors import GraphkitError
+from graphkit.marketing import KPIS, QUADRANTS, SEGMENTS, _require, quadrant_counts
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+
+#: One colour per quadrant (colour-blind safe, from the Okabe-Ito palette).
+QUADRANT_COLOURS = {
+    "champions": "#009E73",
+    "loyalists": "#0072B2",
+    "hidden advocates": "#D55E00",
+    "occasional": "#999999",
+}
+
+
+def _axes(ax: Any, size: tuple[float, float] = (6.4, 4.8)) -> "Axes":
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    _, ax = plt.subplots(figsize=size, layout="constrained")
+    return ax
+
+
+def _marker(n: int) -> dict:
+    """Marker size and opacity for a scatter of n points: big and solid when few, small and light when many."""
+    return {"s": 40, "alpha": 0.85} if n <= 500 else {"s": 14, "alpha": 0.5}
+
+
+def _label(row: dict) -> str:
+    return str(row.get("name") or row.get("person_id"))
+
+
+def _name_points(ax: "Axes", rows: pl.DataFrame, x: str, y: str) -> None:
+    """Name a few points; labels fan out downwards so that points sharing a spot stay readable."""
+    for i, row in enumerate(rows.iter_rows(named=True)):
+        ax.annotate(_label(row), (row[x], row[y]), fontsize=7, xytext=(12, -4 - 11 * i), textcoords="offset points",
+                    arrowprops={"arrowstyle": "-", "lw": 0.5, "color": "#555555"})
+
+
+# ------------------------------------------------------------------- matrix
+def value_influence(matrix: pl.DataFrame, *, ax: Any = None, label_top: int = 5) -> "Axes":
+    """Scatter of a :func:`~graphkit.marketing.value_influence_matrix`: quadrant lines, counts, top names.
+
+    x = value percentile among customers, y = influence percentile; one
+    colour per quadrant with its count in the legend, dashed lines at the
+    thresholds, and the ``label_top`` most influential customers named.
+
+    >>> from graphkit.marketing import example_market, value_influence_matrix
+    >>> ax = value_influence(value_influence_matrix(example_market(), topic="lego"), label_top=2)
+    >>> [t.get_text() for t in ax.texts], [t.get_text() for t in ax.get_legend().get_texts()][0]
+    (['Lea', 'Zoe'], 'champions: 1')
+    >>> import matplotlib.pyplot as plt; plt.close("all")
+    """
+    _require(matrix, ("value_percentile", "influence_percentile", "quadrant", "value_threshold",
+                      "influence_threshold", "value_basis", "topic"), "matrix",
+             "Pass the table of value_influence_matrix(...).")
+    if matrix.height == 0:
+        raise GraphkitError("the matrix is empty: nothing to plot")
+    ax = _axes(ax)
+    vt, it = float(matrix["value_threshold"][0]), float(matrix["influence_threshold"][0])
+    counts = dict(quadrant_counts(matrix).select("quadrant", "customers").iter_rows())
+    for q in QUADRANTS:
+        part = matrix.filter(pl.col("quadrant") == q)
+        ax.scatter(part["value_percentile"].to_numpy(), part["influence_percentile"].to_numpy(),
+                   color=QUADRANT_COLOURS[q], label=f"{q}: {counts[q]:,}", edgecolors="none", **_marker(matrix.height))
+    ax.axvline(vt, color="black", lw=0.8, ls="--")
+    ax.axhline(it, color="black", lw=0.8, ls="--")
+    top = matrix.sort(["influence_percentile", "value_percentile"], descending=True).head(label_top)
+    _name_points(ax, top, "value_percentile", "influence_percentile")
+    topics = matrix["topic"].drop_nulls().unique()
+    topic = topics[0] if topics.len() == 1 else "best topic"
+    ax.set_xlim(-2, 102)
+    ax.set_ylim(-8, 108)
+    ax.set_xlabel(f"value percentile among customers ({matrix['value_basis'][0]})")
+    ax.set_ylabel("influence percentile (100 = top)")
+    ax.set_title(f"Value x influence on {topic} ({matrix.height:,} customers)")
+    ax.legend(loc="center left", fontsize=7, frameon=False, bbox_to_anchor=(1.0, 0.5))
+    return ax
+
+
+# ----------------------------------------------------------------- segments
+def segment_upset(overlaps: pl.DataFrame, *, ax: Any = None, include_none: bool = False, max_bars: int = 15) -> "Axes":
+    """UpSet-style chart of :func:`~graphkit.marketing.segment_overlaps`: bars of people per combination.
+
+    Above the axis, one bar per combination of segments (largest first, at
+    most ``max_bars``), its count on top; below, a dot matrix saying which
+    segments each bar combines, with each segment's total size in its label.
+
+    >>> from graphkit.marketing import example_market, advocate_segments, segment_overlaps
+    >>> ax = segment_upset(segment_overlaps(advocate_segments(example_market())))
+    >>> len(ax.patches), ax.get_title()
+    (6, 'Advocate segments and their overlaps (11 people)')
+    >>> import matplotlib.pyplot as plt; plt.close("all")
+    """
+    _require(overlaps, ("combination", "people", *SEGMENTS), "overlaps", "Pass the table of segment_overlaps(...).")
+    data = overlaps if include_none else overlaps.filter(pl.col("combination") != "none")
+    if data.height == 0:
+        raise GraphkitError("nobody is in any segment: nothing to plot")
+    total = int(data["people"].sum())
+    data = data.sort(["people", "segments"], descending=[True, False]).head(max_bars)
+    sizes = {s: int(overlaps.filter(pl.col(s))["people"].sum()) for s in SEGMENTS}
+    ax = _axes(ax, (7.5, 5.0))
+    x = np.arange(data.height)
+    counts = data["people"].to_numpy()
+    top = float(counts.max())
+    bars = ax.bar(x, counts, color="#0072B2", width=0.6)
+    for rect, c in zip(bars, counts):
+        ax.text(rect.get_x() + rect.get_width() / 2, c + top * 0.01, f"{c:,}", ha="center", va="bottom", fontsize=7)
+    step = top / 6.0  # the dot matrix lives below zero, one row per segment
+    ys = [-(k + 1) * step for k in range(len(SEGMENTS))]
+    for k, s in enumerate(SEGMENTS):
+        on = data[s].to_numpy()
+        ax.scatter(x, np.full(len(x), ys[k]), s=30, color=np.where(on, "black", "#dddddd"), zorder=3)
+    for i, row in enumerate(data.select(SEGMENTS).iter_rows()):
+        ys_on = [ys[k] for k, v in enumerate(row) if v]
+        if len(ys_on) > 1:
+            ax.plot([i, i], [min(ys_on), max(ys_on)], color="black", lw=1.5, zorder=2)
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set_yticks(ys + [0, top], [f"{s.replace('_', ' ')} ({sizes[s]:,})" for s in SEGMENTS] + ["0", f"{int(top):,}"],
+                  fontsize=8)
+    ax.set_xticks([])
+    ax.set_xlim(-0.7, data.height - 0.3)
+    ax.set_ylim(ys[-1] - step * 0.6, top * 1.12)
+    ax.set_ylabel("people per combination")
+    ax.set_title(f"Advocate segments and their overlaps ({total:,} people)")
+    return ax
+
+
+# --------------------------------------------------------------- engagement
+def engagement(kpis: pl.DataFrame, person_id: str, *, ax: Any = None) -> "Axes":
+    """One customer's four engagement KPIs against the population of customers.
+
+    A bar per KPI at the customer's percentile among customers (the dashed
+    line at 50 is the median customer); labels give the customer's value
+    and the median value.
+
+    >>> from graphkit.marketing import example_market, engagement_kpis
+    >>> ax = engagement(engagement_kpis(example_market()), "lea")
+    >>> len(ax.patches), ax.get_xlabel()
+    (4, 'percentile among customers (100 = top)')
+    >>> import matplotlib.pyplot as plt; plt.close("all")
+    """
+    _require(kpis, ("person_id", *KPIS, *(f"{k}_percentile" for k in KPIS)), "kpis",
+             "Pass the table of engagement_kpis(...).")
+    row = kpis.filter(pl.col("person_id") == person_id)
+    if row.height == 0:
+        raise GraphkitError(f"{person_id!r} is not in the KPI table (KPIs are per customer)")
+    r = row.row(0, named=True)
+    ax = _axes(ax, (6.4, 3.6))
+    y = np.arange(len(KPIS))[::-1]
+    pcts = [r[f"{k}_percentile"] if r[f"{k}_percentile"] is not None else 0.0 for k in KPIS]
+    ax.barh(y, pcts, color=["#0072B2", "#009E73", "#CC79A7", "#D55E00"], height=0.6)
+    labels = []
+    for k in KPIS:
+        v, med = r[k], kpis[k].median()
+        fmt = (lambda z: "n/a" if z is None else f"{z:.2f}") if k == "intimacy" else (
+            (lambda z: "n/a" if z is None else f"{z:.0f}") if k == "influence" else (lambda z: f"{z:,.0f}"))
+        labels.append(f"{k}\n{fmt(v)} (median {fmt(med)})")
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.axvline(50, color="black", lw=0.8, ls="--")
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("percentile among customers (100 = top)")
+    ax.set_title(f"Engagement of {_label(r)} vs {kpis.height:,} customers")
+    return ax
+
+
+# ---------------------------------------------------------------- behaviour
+def behaviour_vs_audience(table: pl.DataFrame, *, topic: str | None = None, ax: Any = None, label_top: int = 5) -> "Axes":
+    """Acts against audience: followers who adopted after a person vs their audience size.
+
+    One point per person of a :func:`~graphkit.behaviour.behaviour_vs_audience`
+    table (on ``topic`` when given), x = audience (followers), y = adopters,
+    colour = topic influence percentile; the Spearman correlations of acts
+    with audience and with influence are in the title.
+
+    >>> from graphkit.marketing import example_market
+    >>> from graphkit.behaviour import behaviour_vs_audience as table
+    >>> ax = behaviour_vs_audience(table(example_market(), topics=["lego"], window_days=30), topic="lego")
+    >>> ax.get_xlabel(), len(ax.collections[0].get_offsets())
+    ('audience (followers)', 8)
+    >>> import matplotlib.pyplot as plt; plt.close("all")
+    """
+    _require(table, ("topic", "audience", "adopters", "influence_percentile", "person_id"), "table",
+             "Pass the table of graphkit.behaviour.behaviour_vs_audience(...).")
+    from graphkit.behaviour import behaviour_correlations
+
+    data = table if topic is None else table.filter(pl.col("topic") == topic)
+    if data.height == 0:
+        raise GraphkitError(f"no rows to plot{' for topic ' + repr(topic) if topic else ''}")
+    ax = _axes(ax)
+    pts = ax.scatter(data["audience"].to_numpy(), data["adopters"].to_numpy(),
+                     c=data["influence_percentile"].to_numpy(), cmap="viridis", vmin=0, vmax=100, **_marker(data.height))
+    ax.figure.colorbar(pts, ax=ax, label="topic influence percentile")
+    _name_points(ax, data.sort(["adopters", "audience"], descending=True).head(label_top), "audience", "adopters")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    corr = behaviour_correlations(data.with_columns(pl.lit("all").alias("topic")) if topic is None else data)
+    rho = ""
+    if corr.height == 1:
+        c = corr.row(0, named=True)
+        fmt = lambda z: "n/a" if z is None else f"{z:.2f}"  # noqa: E731
+        rho = f"\nSpearman with adopters: audience {fmt(c['rho_audience'])}, influence {fmt(c['rho_influence'])}"
+    ax.set_xscale("symlog", linthresh=10)
+    ax.set_xlabel("audience (followers)")
+    ax.set_ylabel("followers who adopted after them")
+    ax.set_title(f"Acts vs audience{' on ' + topic if topic else ''}{rho}", fontsize=10)
+    return ax
+
+
+def audience_activity(audience: pl.DataFrame, *, ax: Any = None, summary: pl.DataFrame | None = None) -> "Axes":
+    """Audience vs active audience: how much of each person's following posts at all.
+
+    One point per person with followers (x = followers, y = active
+    followers) and the diagonal where every follower is active; with the
+    :func:`~graphkit.behaviour.inactive_accounts` ``summary``, the share of
+    never-active accounts goes in the title.
+
+    >>> from graphkit.marketing import example_market
+    >>> from graphkit.behaviour import audience, inactive_accounts
+    >>> g = example_market()
+    >>> ax = audience_activity(audience(g), summary=inactive_accounts(g))
+    >>> ax.get_title()
+    'Audience vs active audience (4 people with followers)\\n44% of accounts did not post in the window, 44% never did'
+    >>> import matplotlib.pyplot as plt; plt.close("all")
+    """
+    _require(audience, ("audience", "active_audience"), "audience", "Pass the table of graphkit.behaviour.audience(...).")
+    data = audience.filter(pl.col("audience") > 0)
+    if data.height == 0:
+        raise GraphkitError("nobody has followers: nothing to plot")
+    ax = _axes(ax)
+    ax.scatter(data["audience"].to_numpy(), data["active_audience"].to_numpy(), color="#0072B2", **_marker(data.height))
+    hi = float(data["audience"].max())
+    ax.plot([0, hi], [0, hi], color="black", lw=0.8, ls="--", label="every follower active")
+    ax.set_xlabel("audience (followers)")
+    ax.set_ylabel("active audience (followers who posted)")
+    title = f"Audience vs active audience ({data.height:,} people with followers)"
+    if summary is not None:
+        _require(summary, ("people", "inactive", "share_never_active"), "summary",
+                 "Pass graphkit.behaviour.inactive_accounts(...).")
+        inactive = summary["inactive"][0] / summary["people"][0]
+        title += f"\n{inactive:.0%} of accounts did not post in the window, {summary['share_never_active'][0]:.0%} never did"
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8, frameon=False)
+    return ax
+
+
+# ------------------------------------------------------------------ experts
+def experts(table: pl.DataFrame, topic: str, *, ax: Any = None, top: int = 10) -> "Axes":
+    """The ``top`` experts of a topic: stacked bars of helpfulness and endorsements.
+
+    >>> from graphkit.marketing import example_market
+    >>> from graphkit.experts import experts as table
+    >>> ax = experts(table(example_market()), "lego", top=3)
+    >>> [t.get_text() for t in ax.get_yticklabels()]
+    ['lea', 'zoe', 'f5']
+    >>> import matplotlib.pyplot as plt; plt.close("all")
+    """
+    _require(table, ("person_id", "topic", "helpfulness", "endorsements", "rank"), "table",
+             "Pass the table of graphkit.experts.experts(...).")
+    data = table.filter(pl.col("topic") == topic).sort("rank").head(top)
+    if data.height == 0:
+        raise GraphkitError(f"no experts on topic {topic!r}")
+    ax = _axes(ax)
+    y = np.arange(data.height)[::-1]
+    h, e = data["helpfulness"].to_numpy(), data["endorsements"].to_numpy()
+    ax.barh(y, h, color="#009E73", label="helpfulness of their reviews")
+    ax.barh(y, e, left=h, color="#E69F00", label="positive mentions, replies, shares received")
+    ax.set_yticks(y, data["person_id"].to_list(), fontsize=8)
+    ax.set_xlabel("expertise")
+    ax.set_title(f"Top {data.height} experts on {topic}")
+    ax.legend(fontsize=7, frameon=False, loc="lower right")
+    return ax
+
+
+def recognition(shares: pl.DataFrame, *, ax: Any = None, top: int = 15) -> "Axes":
+    """How a recognition budget is split: one bar per person (the ``top`` largest), amount labelled.
+
+    >>> from graphkit.marketing import example_market
+    >>> from graphkit.experts import recognition_shares
+    >>> ax = recognition(recognition_shares(example_market(), budget=100, topics=["lego"]))
+    >>> len(ax.patches)
+    6
+    >>> import matplotlib.pyplot as plt; plt.close("all")
+    """
+    _require(shares, ("person_id", "amount", "share"), "shares", "Pass the table of recognition_shares(...).")
+    if shares.height == 0:
+        raise GraphkitError("no recognition shares to plot")
+    data = shares.sort("amount", descending=True).head(top)
+    total = shares["amount"].sum()
+    ax = _axes(ax)
+    y = np.arange(data.height)[::-1]
+    amounts = [float(a) for a in data["amount"].to_list()]
+    ax.barh(y, amounts, color="#56B4E9")
+    for yy, a in zip(y, data["amount"].to_list()):
+        ax.text(float(a), yy, f" {a}", va="center", fontsize=7)
+    ax.set_yticks(y, [_label(r) for r in data.iter_rows(named=True)], fontsize=8)
+    ax.set_xlabel("amount")
+    ax.set_title(f"Recognition: budget {total} split by participation ({shares.height:,} people)", fontsize=10)
+    return ax
+
+
+# ----------------------------------------------------------------- influence
+def top_influencers(influence: Any, topic: str, *, ax: Any = None, k: int = 10) -> "Axes":
+    """The ``k`` most influential people on a topic: bars of score, audience in the labels.
+
+    ``influence`` is :func:`~graphkit.influence.topic_influence`'s result or table.
+
+    >>> from graphkit.marketing import example_market
+    >>> from graphkit.influence import topic_influence
+    >>> ax = top_influencers(topic_influence(example_market()), "lego", k=3)
+    >>> [t.get_text() for t in ax.get_yticklabels()]
+    ['lea (6 followers)', 'zoe (5 followers)', 'f1 (0 followers)']
+    >>> import matplotlib.pyplot as plt; plt.close("all")
+    """
+    table = getattr(influence, "table", influence)
+    _require(table, ("person_id", "topic", "score"), "influence", "Pass topic_influence(...) or its .table.")
+    data = table.filter(pl.col("topic") == topic).sort(["score", "person_id"], descending=[True, False]).head(k)
+    if data.height == 0:
+        raise GraphkitError(f"no influence rows for topic {topic!r}")
+    ax = _axes(ax)
+    y = np.arange(data.height)[::-1]
+    ax.barh(y, data["score"].to_numpy(), color="#0072B2")
+    if "audience" in data.columns:
+        labels = [f"{r['person_id']} ({r['audience']:,} followers)" for r in data.iter_rows(named=True)]
+    else:
+        labels = data["person_id"].to_list()
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.set_xlabel("topic influence score (personalised PageRank)")
+    ax.set_title(f"Top {data.height} influencers on {topic}")
+    return ax
+
+
+def influential_loyal_customers(answers: pl.DataFrame, topic: str | None = None, *, ax: Any = None,
+                                top: int = 15) -> "Axes":
+    """The answer to the flagship query (:func:`~graphkit.loyalty.influential_loyal_customers`) as bars.
+
+    One bar per customer (the ``top`` best of ``topic``, or of the only topic
+    in the table) at its ``fit`` (influence percentile x loyalty score), the
+    loyalty score and influence rank in the label: influence and loyalty
+    together, never influence alone.
+
+    >>> from graphkit.marketing import example_market
+    >>> from graphkit.loyalty import influential_loyal_customers as query
+    >>> answers = query(example_market(), topics="lego", top_percentile=25, min_loyalty=0.5)
+    >>> ax = influential_loyal_customers(answers)
+    >>> [t.get_text() for t in ax.get_yticklabels()]
+    ['zoe (loyalty 0.67, influence rank 2)']
+    >>> import matplotlib.pyplot as plt; plt.close("all")
+    """
+    _require(answers, ("topic", "loyal_rank", "person_id", "fit", "rank", "loyalty_score"), "answers",
+             "Pass the table of graphkit.loyalty.influential_loyal_customers(...).")
+    topics = answers["topic"].unique().sort().to_list()
+    if topic is None:
+        if len(topics) != 1:
+            raise GraphkitError(f"the answers cover several topics {topics[:5]}; pass topic=")
+        topic = topics[0]
+    data = answers.filter(pl.col("topic") == topic).sort("loyal_rank").head(top)
+    if data.height == 0:
+        raise GraphkitError(f"no influential loyal customers on {topic!r}: try a lower min_loyalty or a larger top_percentile")
+    ax = _axes(ax)
+    y = np.arange(data.height)[::-1]
+    ax.barh(y, data["fit"].to_numpy(), color="#009E73")
+    labels = [f"{r['person_id']} (loyalty {r['loyalty_score']:.2f}, influence rank {r['rank']:,})"
+              for r in data.iter_rows(named=True)]
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("fit = influence percentile / 100 x loyalty score")
+    ax.set_title(f"Influential loyal customers on {topic}")
+    return ax
+
+
+def explanation(table: pl.DataFrame, *, ax: Any = None) -> "Axes":
+    """The terms of an influence score (:func:`~graphkit.explain.explain_influence`) as bars of their share.
+
+    >>> from graphkit.marketing import example_market
+    >>> from graphkit.explain import explain_influence
+    >>> ax = explanation(explain_influence(example_market(), "lea", "lego"))
+    >>> len(ax.patches), ax.get_title()
+    (5, 'What makes lea influential on lego')
+    >>> import matplotlib.pyplot as plt; plt.close("all")
+    """
+    _require(table, ("person_id", "topic", "term", "giver", "via", "share"), "table",
+             "Pass the table of explain_influence(...).")
+    if table.height == 0 or table["share"].is_null().all():
+        raise GraphkitError("this person has no influence on the topic: nothing to explain")
+    ax = _axes(ax)
+    y = np.arange(table.height)[::-1]
+    colours = {"attention": "#0072B2", "other attention": "#56B4E9", "own activity": "#E69F00"}
+    ax.barh(y, table["share"].fill_null(0.0).to_numpy(), color=[colours.get(t, "#999999") for t in table["term"]])
+    labels = [f"{r['giver']} via {r['via']}" if r["giver"] else r["term"] for r in table.iter_rows(named=True)]
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.set_xlabel("share of the score")
+    who, topic = table["person_id"][0], table["topic"][0]
+    ax.set_title(f"What makes {who} influential on {topic}")
+    return ax

@@ -1,0 +1,943 @@
+"""Neo4j as the store of record for batch jobs. All of graphkit's Cypher lives here.
+
+A :class:`Neo4jStore` talks to a Neo4j 5 server (or anything that speaks Bolt
+and openCypher, such as ArcadeDB) through the official ``neo4j`` driver:
+
+- :meth:`~Neo4jStore.setup_schema`: uniqueness constraints and indexes
+  (idempotent: ``IF NOT EXISTS``).
+- :meth:`~Neo4jStore.load`: a dataset folder or a :class:`~graphkit.graph.TopicGraph`
+  into the database, in batched ``UNWIND $rows ... MERGE`` transactions.
+  Loading twice leaves one copy: every node has its key, every relationship a
+  ``key`` derived from its content (and its position among identical rows).
+- :meth:`~Neo4jStore.read`: the same ``TopicGraph`` back (round trip exact).
+- :meth:`~Neo4jStore.write_scores`: influence, communities and loyalty under a
+  run id, with the parameters and the graphkit version; readers only see a
+  run once it is complete (see "Runs" below).
+- :meth:`~Neo4jStore.influential_loyal_customers`: the flagship query in
+  Cypher over ``PURCHASED`` edges; it returns the same rows as
+  :func:`graphkit.loyalty.influential_loyal_customers`.
+
+Graph model
+-----------
+``(:Person {person_id, customer_id, name, brand, joined, last_active})``, with
+the extra label ``:Customer`` when ``customer_id`` is set;
+``(:Item {item_id, topic, brand, name})``; ``(:Community {community_id, topic,
+brand, name})``; ``(:Topic {name})``; ``(:Person)-[:HAS_HANDLE]->(:Handle
+{key, channel, handle})``. Edges of kind *k* are relationships of type
+``K`` (``FOLLOWS``, ``MENTIONS``, ``REPLIES``, ``SHARES``, ``REVIEWS`` to an
+Item, ``MEMBER_OF`` to a Community, ``REFERRED``) with ``{topic, weight, sign,
+ts, channel}``; purchases are ``(:Customer)-[:PURCHASED {amount, ts,
+order_id}]->(:Item)``. Nodes and relationships also carry ``seq`` (their row
+in the source table) so :meth:`read` returns rows in the original order.
+
+Scores: ``(:Person)-[:INFLUENCE {run_id, score, rank, percentile, audience,
+active_audience, credibility}]->(:Topic)``, ``(:Person)-[:IN_COMMUNITY
+{run_id, community}]->(:Topic)`` and ``(:Customer)-[:LOYALTY {recency_days,
+...}]->(:ScoreRun)``.
+
+Safety
+------
+Labels, relationship types and property names are fixed in this module;
+nothing that comes from data (topic names, ids) ever becomes one. Data
+values travel only as query parameters, so a topic named
+``x'}) DETACH DELETE n //`` is just a string.
+
+Runs
+----
+:meth:`~Neo4jStore.write_scores` writes every row under the new run id while
+the ``(:GraphkitState {name: 'scores'})`` pointer still names the previous run,
+then in ONE transaction marks the run complete and moves the pointer. Readers
+resolve the pointer first, so they see the old run or the new one, never a
+mix. The previous run is kept (``keep_runs``) so a reader that resolved the
+pointer just before the switch still finds its rows; older runs and runs left
+incomplete by a killed job are deleted afterwards. Re-running a run id
+rewrites it from scratch (it is purged first unless it is the current run,
+which is merged in place: same rows, same values). One writer at a time.
+
+Connection
+----------
+Settings come from ``NEO4J_URI`` (default ``bolt://localhost:7687``),
+``NEO4J_USERNAME`` (default ``neo4j``), ``NEO4J_PASSWORD`` and
+``NEO4J_DATABASE`` (default: the server's default database). The password
+is never printed or logged. Writes and reads use the driver's managed
+transactions, which retry transient errors and dropped connections with
+exponential backoff (up to ``max_retry_time`` seconds). An unreachable
+server raises :class:`Neo4jUnavailableError` (``graphkit`` exits with 3);
+refused credentials raise :class:`~graphkit.errors.StoreError`.
+
+>>> s = Neo4jSettings.from_env({"NEO4J_URI": "bolt://db:7687", "NEO4J_PASSWORD": "s3cret"})
+>>> (s.uri, s.user, s.database), "s3cret" in repr(s)
+(('bolt://db:7687', 'neo4j', None), False)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
+
+import polars as pl
+
+from graphkit.errors import GraphkitError, MissingDependencyError, StoreError
+from graphkit.graph import TopicGraph
+from graphkit.loyalty import INFLUENCE_COLUMNS, LOYALTY_COLUMNS, RESULT_COLUMNS, resolve_as_of
+from graphkit.progress import track
+from graphkit.schema import TABLES, TIMESTAMP
+
+if TYPE_CHECKING:  # pragma: no cover
+    import neo4j
+
+__all__ = ["Neo4jStore", "Neo4jSettings", "Neo4jUnavailableError", "LoadReport", "WriteReport", "RunInfo"]
+
+#: Edge kind -> (relationship type, label of the target node, key property of the target).
+EDGE_TYPES: dict[str, tuple[str, str, str]] = {
+    "follows": ("FOLLOWS", "Person", "person_id"),
+    "mentions": ("MENTIONS", "Person", "person_id"),
+    "replies": ("REPLIES", "Person", "person_id"),
+    "shares": ("SHARES", "Person", "person_id"),
+    "referred": ("REFERRED", "Person", "person_id"),
+    "reviews": ("REVIEWS", "Item", "item_id"),
+    "member_of": ("MEMBER_OF", "Community", "community_id"),
+}
+STATE_NAME = "scores"
+_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_US_PER_DAY = 86_400_000_000
+
+
+class Neo4jUnavailableError(StoreError):
+    """The Neo4j server cannot be reached (down, wrong address, network): retry later."""
+
+    unavailable = True
+
+
+def _identifier(name: str) -> str:
+    """A label / type / property name for query text: only fixed, safe identifiers pass."""
+    if not _IDENTIFIER.match(name):
+        raise GraphkitError(f"{name!r} cannot be used as a Neo4j label or property name")
+    return name
+
+
+def _driver_module():
+    try:
+        import neo4j
+    except ImportError:  # pragma: no cover - neo4j is a declared dependency
+        raise MissingDependencyError("neo4j", purpose="the Neo4j store") from None
+    return neo4j
+
+
+# ------------------------------------------------------------------ settings
+@dataclass(frozen=True)
+class Neo4jSettings:
+    """Where and how to connect; the password is kept out of ``repr``."""
+
+    uri: str = "bolt://localhost:7687"
+    user: str = "neo4j"
+    password: str | None = field(default=None, repr=False)
+    database: str | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Neo4jSettings:
+        """Settings from ``NEO4J_URI``, ``NEO4J_USERNAME``, ``NEO4J_PASSWORD``, ``NEO4J_DATABASE``.
+
+        Keyword overrides (``uri=``, ``user=``, ``password=``, ``database=``)
+        win when not None.
+        """
+        env = os.environ if environ is None else environ
+        values = {
+            "uri": env.get("NEO4J_URI") or cls.uri,
+            "user": env.get("NEO4J_USERNAME") or cls.user,
+            "password": env.get("NEO4J_PASSWORD"),
+            "database": env.get("NEO4J_DATABASE") or None,
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    @property
+    def shown_uri(self) -> str:
+        """The URI without any user:password@ part, safe to print."""
+        return re.sub(r"//[^/@]*@", "//", self.uri)
+
+
+# ------------------------------------------------------------------- reports
+@dataclass(frozen=True)
+class LoadReport:
+    """What :meth:`Neo4jStore.load` wrote: rows per table, batch size, seconds (in all and per table)."""
+
+    rows: dict[str, int]
+    batch_size: int
+    seconds: float
+    seconds_by_table: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.rows.values())
+
+
+@dataclass(frozen=True)
+class WriteReport:
+    """What :meth:`Neo4jStore.write_scores` wrote under ``run_id``."""
+
+    run_id: str
+    rows: dict[str, int]
+    parameters: dict
+    version: str
+    seconds: float
+    batch_size: int
+
+    @property
+    def total(self) -> int:
+        return sum(self.rows.values())
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """A score run as recorded in the database."""
+
+    run_id: str
+    status: str
+    parameters: dict
+    version: str
+    started: dt.datetime | None
+    finished: dt.datetime | None
+    rows: dict[str, int]
+
+
+# ------------------------------------------------------------ value helpers
+def _utc(value: Any) -> dt.datetime | None:
+    """A driver temporal value as an aware UTC datetime (ArcadeDB returns stored ones without zone)."""
+    if value is None:
+        return None
+    if hasattr(value, "to_native"):
+        value = value.to_native()
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+    raise StoreError(f"expected a datetime from Neo4j, got {type(value).__name__} {value!r}")
+
+
+def _records(df: pl.DataFrame) -> list[dict]:
+    """Rows as dicts for ``$rows``; datetimes as aware UTC datetimes (stored as Neo4j DateTime)."""
+    out = df.to_dicts()
+    dt_cols = [c for c, t in df.schema.items() if isinstance(t, pl.Datetime)]
+    if dt_cols:
+        for row in out:
+            for c in dt_cols:
+                v = row[c]
+                if v is not None:
+                    row[c] = v.replace(tzinfo=dt.timezone.utc)
+    return out
+
+
+def _chunks(rows: list, size: int) -> Iterator[list]:
+    for i in range(0, len(rows), size):
+        yield rows[i:i + size]
+
+
+def _occurrence_key(df: pl.DataFrame, parts: Sequence[str], group: Sequence[str]) -> pl.Expr:
+    """A key naming a row by its content plus its position among identical rows (for idempotent MERGE)."""
+    texts = []
+    for c in parts:
+        col = pl.col(c)
+        if isinstance(df.schema[c], pl.Datetime):
+            col = col.dt.epoch("us")
+        texts.append(pl.concat_str(pl.lit("="), col.cast(pl.String)).fill_null("~"))
+    n = pl.int_range(pl.len()).over(list(group)).cast(pl.String)
+    return pl.concat_str([*texts, pl.concat_str(pl.lit("#"), n)], separator="|")
+
+
+def epoch_us_cypher(var: str) -> str:
+    """Cypher expression: microseconds since 1970 of the UTC datetime ``var``.
+
+    Built from the date and time components (days-from-civil arithmetic) so it
+    works on Neo4j 5 and on ArcadeDB, which lacks ``epochMillis`` and
+    ``duration.inSeconds`` on stored values. ``var`` must be an identifier.
+
+    >>> "146097" in epoch_us_cypher("x")
+    True
+    """
+    v = _identifier(var)
+    y = f"({v}.year - CASE WHEN {v}.month <= 2 THEN 1 ELSE 0 END)"
+    era = f"({y} / 400)"
+    yoe = f"({y} - {era} * 400)"
+    doy = f"((153 * (({v}.month + 9) % 12) + 2) / 5 + {v}.day - 1)"
+    doe = f"({yoe} * 365 + {yoe} / 4 - {yoe} / 100 + {doy})"
+    days = f"({era} * 146097 + {doe} - 719468)"
+    return f"({days} * 86400000000 + (({v}.hour * 60 + {v}.minute) * 60 + {v}.second) * 1000000 + {v}.microsecond)"
+
+
+# -------------------------------------------------------------------- Cypher
+SCHEMA_STATEMENTS: tuple[str, ...] = (
+    "CREATE CONSTRAINT graphkit_person IF NOT EXISTS FOR (n:Person) REQUIRE n.person_id IS UNIQUE",
+    "CREATE CONSTRAINT graphkit_customer IF NOT EXISTS FOR (n:Customer) REQUIRE n.customer_id IS UNIQUE",
+    "CREATE CONSTRAINT graphkit_item IF NOT EXISTS FOR (n:Item) REQUIRE n.item_id IS UNIQUE",
+    "CREATE CONSTRAINT graphkit_community IF NOT EXISTS FOR (n:Community) REQUIRE n.community_id IS UNIQUE",
+    "CREATE CONSTRAINT graphkit_topic IF NOT EXISTS FOR (n:Topic) REQUIRE n.name IS UNIQUE",
+    "CREATE CONSTRAINT graphkit_handle IF NOT EXISTS FOR (n:Handle) REQUIRE n.key IS UNIQUE",
+    "CREATE CONSTRAINT graphkit_run IF NOT EXISTS FOR (n:ScoreRun) REQUIRE n.run_id IS UNIQUE",
+    "CREATE CONSTRAINT graphkit_state IF NOT EXISTS FOR (n:GraphkitState) REQUIRE n.name IS UNIQUE",
+    "CREATE INDEX graphkit_item_topic IF NOT EXISTS FOR (n:Item) ON (n.topic)",
+)
+
+Q_TOPICS = "UNWIND $rows AS r MERGE (t:Topic {name: r.name}) RETURN count(*) AS n"
+Q_PEOPLE = """
+UNWIND $rows AS r
+MERGE (p:Person {person_id: r.person_id})
+SET p.seq = r.seq, p.customer_id = r.customer_id, p.name = r.name, p.brand = r.brand,
+    p.joined = r.joined, p.last_active = r.last_active
+RETURN count(*) AS n
+"""
+# A separate transaction from the one that created the node: ArcadeDB refuses
+# (ConstraintError) to add a label to a node created in the same transaction.
+Q_CUSTOMER_LABEL = """
+UNWIND $rows AS r
+MATCH (p:Person) WHERE p.person_id = r.person_id
+FOREACH (_ IN CASE WHEN p:Customer THEN [] ELSE [1] END | SET p:Customer)
+RETURN count(*) AS n
+"""
+# Lookups by a data value use WHERE, not an inline {key: value} map: ArcadeDB
+# resolves a value such as "$rows" inside an inline map as the parameter of
+# that name (the MATCH then finds nothing; write_rows would report it).
+Q_HANDLES = """
+UNWIND $rows AS r
+MATCH (p:Person) WHERE p.person_id = r.person_id
+MERGE (h:Handle {key: r.key})
+SET h.seq = r.seq, h.channel = r.channel, h.handle = r.handle
+MERGE (p)-[:HAS_HANDLE]->(h)
+RETURN count(*) AS n
+"""
+Q_ITEMS = """
+UNWIND $rows AS r
+MERGE (i:Item {item_id: r.item_id})
+SET i.seq = r.seq, i.topic = r.topic, i.brand = r.brand, i.name = r.name
+RETURN count(*) AS n
+"""
+Q_COMMUNITIES = """
+UNWIND $rows AS r
+MERGE (c:Community {community_id: r.community_id})
+SET c.seq = r.seq, c.topic = r.topic, c.brand = r.brand, c.name = r.name
+RETURN count(*) AS n
+"""
+Q_EDGES = """
+UNWIND $rows AS r
+MATCH (a:Person) WHERE a.person_id = r.src
+MATCH (b:{label}) WHERE b.{key} = r.dst
+MERGE (a)-[e:{rtype} {{key: r.key}}]->(b)
+SET e.seq = r.seq, e.topic = r.topic, e.weight = r.weight, e.sign = r.sign, e.ts = r.ts, e.channel = r.channel
+RETURN count(*) AS n
+"""
+Q_PURCHASES = """
+UNWIND $rows AS r
+MATCH (c:Customer) WHERE c.customer_id = r.customer_id
+MATCH (i:Item) WHERE i.item_id = r.item_id
+MERGE (c)-[b:PURCHASED {key: r.key}]->(i)
+SET b.seq = r.seq, b.amount = r.amount, b.ts = r.ts, b.order_id = r.order_id
+RETURN count(*) AS n
+"""
+
+R_PEOPLE = """
+MATCH (p:Person)
+RETURN p.person_id AS person_id, p.customer_id AS customer_id, p.name AS name, p.brand AS brand,
+       p.joined AS joined, p.last_active AS last_active
+ORDER BY p.seq, p.person_id
+"""
+R_HANDLES = """
+MATCH (p:Person)-[:HAS_HANDLE]->(h:Handle)
+RETURN p.person_id AS person_id, h.channel AS channel, h.handle AS handle
+ORDER BY h.seq, h.key
+"""
+R_ITEMS = "MATCH (i:Item) RETURN i.item_id AS item_id, i.topic AS topic, i.brand AS brand, i.name AS name ORDER BY i.seq, i.item_id"
+R_COMMUNITIES = """
+MATCH (c:Community)
+RETURN c.community_id AS community_id, c.topic AS topic, c.brand AS brand, c.name AS name
+ORDER BY c.seq, c.community_id
+"""
+R_EDGES = """
+MATCH (a:Person)-[e:{rtype}]->(b:{label})
+RETURN e.seq AS seq, a.person_id AS src, b.{key} AS dst, e.topic AS topic, e.weight AS weight,
+       e.sign AS sign, e.ts AS ts, e.channel AS channel
+"""
+R_PURCHASES = """
+MATCH (c:Customer)-[b:PURCHASED]->(i:Item)
+RETURN c.customer_id AS customer_id, i.item_id AS item_id, b.amount AS amount, b.ts AS ts, b.order_id AS order_id
+ORDER BY b.seq, b.key
+"""
+
+# --- score runs
+Q_RUN_START = """
+MERGE (r:ScoreRun {run_id: $run_id})
+SET r.status = CASE WHEN r.status = 'complete' THEN r.status ELSE 'writing' END,
+    r.parameters = $parameters, r.graphkit_version = $version, r.started = $started
+RETURN count(*) AS n
+"""
+Q_STATE = "OPTIONAL MATCH (s:GraphkitState) WHERE s.name = $state RETURN s.current_run AS current, s.previous_run AS previous"
+Q_SWITCH = """
+MATCH (r:ScoreRun) WHERE r.run_id = $run_id
+SET r.status = 'complete', r.finished = $finished, r.rows = $rows
+MERGE (s:GraphkitState {name: $state})
+SET s.previous_run = CASE WHEN s.current_run = $run_id THEN s.previous_run ELSE s.current_run END,
+    s.current_run = $run_id
+RETURN count(*) AS n
+"""
+Q_RUNS = """
+MATCH (r:ScoreRun)
+RETURN r.run_id AS run_id, r.status AS status, r.parameters AS parameters, r.graphkit_version AS version,
+       r.started AS started, r.finished AS finished, r.rows AS rows
+ORDER BY r.started, r.run_id
+"""
+Q_WRITE_INFLUENCE = """
+UNWIND $rows AS r
+MATCH (p:Person) WHERE p.person_id = r.person_id
+MATCH (t:Topic) WHERE t.name = r.topic
+MERGE (p)-[s:INFLUENCE {run_id: $run_id}]->(t)
+SET s.score = r.score, s.rank = r.rank, s.percentile = r.percentile, s.audience = r.audience,
+    s.active_audience = r.active_audience, s.credibility = r.credibility
+RETURN count(*) AS n
+"""
+Q_WRITE_COMMUNITY = """
+UNWIND $rows AS r
+MATCH (p:Person) WHERE p.person_id = r.person_id
+MATCH (t:Topic) WHERE t.name = r.topic
+MERGE (p)-[m:IN_COMMUNITY {run_id: $run_id}]->(t)
+SET m.community = r.community
+RETURN count(*) AS n
+"""
+Q_WRITE_LOYALTY = """
+MATCH (run:ScoreRun) WHERE run.run_id = $run_id
+UNWIND $rows AS r
+MATCH (c:Customer) WHERE c.customer_id = r.customer_id
+MERGE (c)-[l:LOYALTY]->(run)
+SET l.recency_days = r.recency_days, l.frequency = r.frequency, l.monetary = r.monetary,
+    l.tenure_days = r.tenure_days, l.r_score = r.r_score, l.f_score = r.f_score, l.m_score = r.m_score,
+    l.loyalty_score = r.loyalty_score
+RETURN count(*) AS n
+"""
+# deletions of one run, a batch at a time (each its own transaction)
+Q_PURGE = {
+    "influence": "MATCH (:Topic)<-[s:INFLUENCE]-() WHERE s.run_id = $run_id WITH s LIMIT $limit DELETE s RETURN count(*) AS n",
+    "communities": "MATCH (:Topic)<-[s:IN_COMMUNITY]-() WHERE s.run_id = $run_id WITH s LIMIT $limit DELETE s RETURN count(*) AS n",
+    "loyalty": "MATCH (r:ScoreRun)<-[s:LOYALTY]-() WHERE r.run_id = $run_id WITH s LIMIT $limit DELETE s "
+                "RETURN count(*) AS n",
+}
+Q_DELETE_RUN = "MATCH (r:ScoreRun) WHERE r.run_id = $run_id DETACH DELETE r RETURN count(*) AS n"
+
+R_INFLUENCE = """
+MATCH (p:Person)-[s:INFLUENCE]->(t:Topic)
+WHERE s.run_id = $run_id AND ($topics IS NULL OR t.name IN $topics)
+RETURN p.person_id AS person_id, t.name AS topic, s.score AS score, s.rank AS rank, s.percentile AS percentile,
+       s.audience AS audience, s.active_audience AS active_audience, s.credibility AS credibility
+"""
+R_COMMUNITIES_RUN = """
+MATCH (p:Person)-[m:IN_COMMUNITY]->(t:Topic)
+WHERE m.run_id = $run_id
+RETURN p.person_id AS person_id, t.name AS topic, m.community AS community
+"""
+R_LOYALTY = """
+MATCH (c:Customer)-[l:LOYALTY]->(r:ScoreRun) WHERE r.run_id = $run_id
+RETURN c.customer_id AS customer_id, c.person_id AS person_id, l.recency_days AS recency_days,
+       l.frequency AS frequency, l.monetary AS monetary, l.tenure_days AS tenure_days, l.r_score AS r_score,
+       l.f_score AS f_score, l.m_score AS m_score, l.loyalty_score AS loyalty_score
+"""
+R_LAST_PURCHASE = "MATCH (:Customer)-[b:PURCHASED]->(:Item) RETURN max(b.ts) AS last"
+
+# The flagship query. Loyalty follows graphkit.loyalty exactly: quantile
+# score = 1 + number of quintile cut points strictly below the value, the cut
+# points being the values at positions ceil(s*n/5) - 1 (s = 1..4) of the
+# sorted values; that equals 1 + floor(5 * below / n) with ties sharing.
+Q_INFLUENTIAL_LOYAL = """
+MATCH (c:Customer)-[b:PURCHASED]->(:Item)
+WHERE b.ts <= $as_of
+WITH c, b, ($start IS NULL OR b.ts > $start) AS inw
+WITH c,
+     max(CASE WHEN inw THEN b.ts END) AS last,
+     count(DISTINCT CASE WHEN inw THEN coalesce('o:' + b.order_id, 'line:' + elementId(b)) END) AS frequency,
+     sum(CASE WHEN inw THEN b.amount END) AS amount_sum,
+     count(CASE WHEN inw THEN b.amount END) AS known
+WHERE last IS NOT NULL
+WITH c, last, frequency, CASE WHEN known > 0 THEN amount_sum END AS monetary
+ORDER BY last
+WITH collect({c: c, last: last, f: frequency, m: monetary}) AS rows
+WITH rows, size(rows) AS n
+WITH rows, n, [s IN range(1, 4) | rows[(s * n + 4) / 5 - 1].last] AS rcut
+UNWIND rows AS x
+WITH rows, n, rcut, x ORDER BY x.f
+WITH rows, n, rcut, collect(x.f) AS fs
+WITH rows, rcut, [s IN range(1, 4) | fs[(s * n + 4) / 5 - 1]] AS fcut
+UNWIND rows AS x
+WITH rows, rcut, fcut, x ORDER BY x.m
+WITH rows, rcut, fcut, collect(x.m) AS ms
+WITH rows, rcut, fcut, ms, size(ms) AS nm
+WITH rows, rcut, fcut, [s IN range(1, 4) WHERE nm > 0 | ms[(s * nm + 4) / 5 - 1]] AS mcut
+UNWIND rows AS x
+WITH x, 1 + size([v IN rcut WHERE v < x.last]) AS r_score,
+     1 + size([v IN fcut WHERE v < x.f]) AS f_score,
+     CASE WHEN x.m IS NULL THEN null ELSE 1 + size([v IN mcut WHERE v < x.m]) END AS m_score
+WITH x, CASE WHEN m_score IS NULL THEN toFloat(r_score + f_score - 2) / 8.0
+             ELSE toFloat(r_score + f_score + m_score - 3) / 12.0 END AS loyalty_score
+WHERE loyalty_score >= $min_loyalty
+WITH x.c AS c, x.last AS last, x.f AS frequency, x.m AS monetary, loyalty_score
+MATCH (c)-[s:INFLUENCE]->(t:Topic)
+WHERE s.run_id = $run_id AND t.name IN $topics AND s.percentile > $cut
+WITH t.name AS topic, c, last, frequency, monetary, loyalty_score, s,
+     s.percentile / 100.0 * loyalty_score AS fit
+ORDER BY topic, fit DESC, s.score DESC, c.person_id
+WITH topic, collect({person_id: c.person_id, customer_id: c.customer_id, fit: fit, score: s.score, rank: s.rank,
+                     percentile: s.percentile, audience: s.audience, active_audience: s.active_audience,
+                     credibility: s.credibility, last: last, frequency: frequency, monetary: monetary,
+                     loyalty_score: loyalty_score}) AS hits
+UNWIND range(0, size(hits) - 1) AS i
+WITH topic, i + 1 AS loyal_rank, hits[i] AS h
+WHERE $limit IS NULL OR loyal_rank <= $limit
+WITH topic, loyal_rank, h, h.last AS last
+RETURN topic, loyal_rank, h.person_id AS person_id, h.customer_id AS customer_id, h.fit AS fit, h.score AS score,
+       h.rank AS rank, h.percentile AS percentile, h.audience AS audience, h.active_audience AS active_audience,
+       h.credibility AS credibility,
+       toFloat($as_of_us - {epoch_last}) / 86400000000.0 AS recency_days,
+       h.frequency AS frequency, h.monetary AS monetary, h.loyalty_score AS loyalty_score
+""".replace("{epoch_last}", epoch_us_cypher("last"))
+
+_RESULT_SCHEMA: dict[str, pl.DataType] = {
+    "topic": pl.String(), "loyal_rank": pl.UInt32(), "person_id": pl.String(), "customer_id": pl.String(),
+    "fit": pl.Float64(), **{c: t for c, t in INFLUENCE_COLUMNS.items() if c not in ("person_id", "topic")},
+    "recency_days": pl.Float64(), "frequency": pl.Int64(), "monetary": pl.Float64(), "loyalty_score": pl.Float64(),
+}
+_LOYALTY_SCHEMA: dict[str, pl.DataType] = {
+    "customer_id": pl.String(), "person_id": pl.String(), "recency_days": pl.Float64(), "frequency": pl.Int64(),
+    "monetary": pl.Float64(), "tenure_days": pl.Float64(), "r_score": pl.Int8(), "f_score": pl.Int8(),
+    "m_score": pl.Int8(), "loyalty_score": pl.Float64(),
+}
+_COMMUNITY_SCHEMA: dict[str, pl.DataType] = {"person_id": pl.String(), "topic": pl.String(), "community": pl.Int64()}
+
+
+# ------------------------------------------------------------------- store
+class Neo4jStore:
+    """A graphkit dataset and its score runs in a Neo4j database.
+
+    Create one with keyword settings or from the environment
+    (:meth:`Neo4jSettings.from_env`); ``driver=`` reuses an open driver. Use
+    it as a context manager, or call :meth:`close`. ``batch_size`` rows go in
+    each write transaction; ``progress`` prints batch progress on stderr.
+    """
+
+    def __init__(
+        self,
+        settings: Neo4jSettings | None = None,
+        *,
+        driver: "neo4j.Driver | None" = None,
+        batch_size: int = 5000,
+        progress: bool = False,
+        max_retry_time: float = 30.0,
+        connection_timeout: float = 10.0,
+    ) -> None:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise GraphkitError(f"batch_size must be a positive integer, got {batch_size!r}")
+        self.settings = settings or Neo4jSettings.from_env()
+        self.batch_size = batch_size
+        self.progress = progress
+        self._own_driver = driver is None
+        if driver is None:
+            nj = _driver_module()
+            auth = (self.settings.user, self.settings.password) if self.settings.password is not None else None
+            with self._errors():
+                driver = nj.GraphDatabase.driver(
+                    self.settings.uri, auth=auth, max_transaction_retry_time=max_retry_time,
+                    connection_timeout=connection_timeout, connection_acquisition_timeout=connection_timeout,
+                )
+        self._driver = driver
+
+    # -------------------------------------------------------------- plumbing
+    def __enter__(self) -> Neo4jStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the driver (when this store opened it)."""
+        if self._own_driver and self._driver is not None:
+            self._driver.close()
+        self._driver = None
+
+    def __repr__(self) -> str:
+        db = f", database={self.settings.database!r}" if self.settings.database else ""
+        return f"Neo4jStore({self.settings.shown_uri!r}{db})"
+
+    def _errors(self):
+        return _translate_errors(self.settings)
+
+    def verify(self) -> None:
+        """Check the server answers and accepts the credentials; raise a one-line StoreError if not."""
+        with self._errors():
+            self._driver.verify_connectivity()
+            with self._session() as s:
+                s.run("RETURN 1 AS ok").consume()
+
+    def _session(self):
+        return self._driver.session(database=self.settings.database) if self.settings.database else self._driver.session()
+
+    def _write(self, query: str, params: dict | None = None) -> int:
+        """One managed write transaction (retried on transient errors); returns column ``n`` of the single row."""
+        with self._errors(), self._session() as s:
+            return s.execute_write(_count_rows, query, params or {})
+
+    def _read(self, query: str, params: dict | None = None) -> list[dict]:
+        with self._errors(), self._session() as s:
+            return s.execute_read(_fetch, query, params or {})
+
+    def _write_rows(self, query: str, rows: list[dict], label: str, params: dict | None = None,
+                    *, batch_size: int | None = None) -> int:
+        """``rows`` in batches of ``batch_size``, each batch one managed transaction; every row must land."""
+        size = batch_size or self.batch_size
+        written = 0
+        batches = list(_chunks(rows, size))
+        with self._errors(), self._session() as s:
+            for batch in track(batches, label, total=len(batches), enabled=self.progress and len(batches) > 1):
+                n = s.execute_write(_count_rows, query, {**(params or {}), "rows": batch})
+                if n != len(batch):
+                    raise StoreError(
+                        f"{label}: {len(batch) - n} of {len(batch)} rows found no matching node (an id that is not "
+                        f"in the database); load the graph first with graphkit score --source PATH --write neo4j "
+                        f"or Neo4jStore.load"
+                    )
+                written += n
+        return written
+
+    # ---------------------------------------------------------------- schema
+    def setup_schema(self) -> None:
+        """Create graphkit's uniqueness constraints and indexes if they are not there (idempotent)."""
+        for statement in SCHEMA_STATEMENTS:
+            with self._errors(), self._session() as s:
+                s.run(statement).consume()
+
+    # ------------------------------------------------------------------ load
+    def load(self, source: TopicGraph | str | os.PathLike, *, batch_size: int | None = None) -> LoadReport:
+        """Load a graph (or a dataset folder) into the database, idempotently.
+
+        Nodes are merged on their ids; relationships on a key made of their
+        content and their position among identical rows, so loading the same
+        data again changes nothing. Data already in the database that is not
+        in ``source`` is left alone (use :meth:`clear` to start afresh).
+        """
+        if not isinstance(source, TopicGraph):
+            from graphkit.store.files import read_dataset
+
+            source = read_dataset(source)
+        g = source
+        start = time.perf_counter()
+        self.setup_schema()
+        rows: dict[str, int] = {}
+        seconds: dict[str, float] = {}
+
+        def put(name: str, query: str, records: list[dict]) -> None:
+            t0 = time.perf_counter()
+            rows[name] = rows.get(name, 0) + self._write_rows(query, records, name, batch_size=batch_size)
+            seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - t0
+
+        seq = pl.int_range(pl.len(), dtype=pl.Int64).alias("seq")
+        put("topics", Q_TOPICS, [{"name": t} for t in g.topics])
+        put("people", Q_PEOPLE, _records(g.people.select(*_columns("people"), seq)))
+        put("customer labels", Q_CUSTOMER_LABEL,
+            _records(g.people.filter(pl.col("customer_id").is_not_null()).select("person_id")))
+        put("items", Q_ITEMS, _records(g.items.select(*_columns("items"), seq)))
+        put("communities", Q_COMMUNITIES, _records(g.communities.select(*_columns("communities"), seq)))
+        handles = g.handles.select(*_columns("handles"), seq).with_columns(
+            key=pl.concat_str(pl.col("channel"), pl.lit("\u241f"), pl.col("handle")))
+        put("handles", Q_HANDLES, _records(handles))
+        identity = ["src", "dst", "kind", "topic", "ts", "channel"]
+        edges = g.edges.select(*_columns("edges"), seq).with_columns(
+            key=_occurrence_key(g.edges, ["topic", "ts", "channel"], identity))
+        rows["edges"], seconds["edges"] = 0, 0.0
+        for kind, (rtype, label, key) in EDGE_TYPES.items():
+            part = edges.filter(pl.col("kind") == kind).drop("kind")
+            if part.height:
+                q = Q_EDGES.format(label=_identifier(label), key=_identifier(key), rtype=_identifier(rtype))
+                put("edges", q, _records(part))
+        tx = g.transactions.select(*_columns("transactions"), seq).with_columns(
+            key=_occurrence_key(g.transactions, ["item_id", "ts", "order_id", "amount"],
+                                ["customer_id", "item_id", "ts", "order_id", "amount"]))
+        put("transactions", Q_PURCHASES, _records(tx))
+        rows.pop("customer labels")  # a second pass over people, not rows of its own (its time is kept)
+        return LoadReport(rows=rows, batch_size=batch_size or self.batch_size, seconds=time.perf_counter() - start,
+                          seconds_by_table=seconds)
+
+    def clear(self, *, batch_size: int | None = None) -> int:
+        """Delete every node graphkit wrote (dataset, scores, runs), in batches; returns nodes deleted."""
+        labels = ("Person", "Item", "Community", "Topic", "Handle", "ScoreRun", "GraphkitState")
+        deleted = 0
+        for label in labels:
+            q = f"MATCH (n:{_identifier(label)}) WITH n LIMIT $limit DETACH DELETE n RETURN count(*) AS n"
+            while True:
+                n = self._write(q, {"limit": batch_size or self.batch_size})
+                deleted += n
+                if n == 0:
+                    break
+        return deleted
+
+    # ------------------------------------------------------------------ read
+    def read(self, *, lenient: bool = False) -> TopicGraph:
+        """Build the :class:`TopicGraph` stored in the database (validated like a file dataset)."""
+        tables: dict[str, pl.DataFrame] = {
+            "people": _frame(self._read(R_PEOPLE), "people"),
+            "handles": _frame(self._read(R_HANDLES), "handles"),
+            "items": _frame(self._read(R_ITEMS), "items"),
+            "communities": _frame(self._read(R_COMMUNITIES), "communities"),
+        }
+        parts = []
+        for kind, (rtype, label, key) in EDGE_TYPES.items():
+            q = R_EDGES.format(rtype=_identifier(rtype), label=_identifier(label), key=_identifier(key))
+            recs = self._read(q)
+            if recs:
+                parts.append(_frame(recs, "edges", extra={"seq": pl.Int64()}).with_columns(kind=pl.lit(kind)))
+        if not parts:
+            raise StoreError(f"no graphkit edges in the Neo4j database at {self.settings.shown_uri}; load a dataset first")
+        edges = pl.concat(parts, how="diagonal").sort("seq", nulls_last=True, maintain_order=True)
+        tables["edges"] = edges.select(TABLES["edges"].names)
+        tables["transactions"] = _frame(self._read(R_PURCHASES), "transactions")
+        return TopicGraph.from_tables(**tables, lenient=lenient, source=f"neo4j:{self.settings.shown_uri}")
+
+    # ---------------------------------------------------------------- scores
+    def write_scores(
+        self,
+        *,
+        influence: pl.DataFrame,
+        communities: pl.DataFrame | None = None,
+        loyalty: pl.DataFrame | None = None,
+        run_id: str | None = None,
+        parameters: Mapping[str, Any] | None = None,
+        keep_runs: int = 2,
+        batch_size: int | None = None,
+    ) -> WriteReport:
+        """Write a score run; switch readers to it only once it is complete.
+
+        ``influence`` has the columns of ``topic_influence(...).table``;
+        ``communities`` has ``person_id, topic, community``; ``loyalty`` the
+        columns of :func:`graphkit.loyalty.loyalty`. ``parameters`` (how the
+        scores were made) are stored as JSON on the run with the graphkit
+        version. ``keep_runs`` complete runs are kept (the current one and
+        the ones before it); older runs and abandoned partial runs are
+        deleted after the switch.
+        """
+        from graphkit import __version__
+
+        if isinstance(keep_runs, bool) or not isinstance(keep_runs, int) or keep_runs < 1:
+            raise GraphkitError(f"keep_runs must be a positive integer, got {keep_runs!r}")
+        run_id = run_id or new_run_id()
+        if not isinstance(run_id, str) or not run_id.strip():
+            raise GraphkitError(f"run_id must be non-empty text, got {run_id!r}")
+        infl = _check_columns(influence, INFLUENCE_COLUMNS, "influence")
+        comm = _check_columns(communities, _COMMUNITY_SCHEMA, "communities") if communities is not None else None
+        loyal = _check_columns(loyalty, _LOYALTY_SCHEMA, "loyalty") if loyalty is not None else None
+        params_json = json.dumps(dict(parameters or {}), sort_keys=True, default=str)
+        start = time.perf_counter()
+        self.setup_schema()
+        state = self.current_run_id()
+        if state != run_id:
+            self._purge_run(run_id, keep_node=False, batch_size=batch_size)  # a run id names one complete write
+        self._write(Q_RUN_START, {"run_id": run_id, "parameters": params_json, "version": __version__,
+                                  "started": dt.datetime.now(dt.timezone.utc)})
+        topics = sorted(set(infl["topic"].to_list()) | (set(comm["topic"].to_list()) if comm is not None else set()))
+        self._write_rows(Q_TOPICS, [{"name": t} for t in topics], "topics")
+        rows = {"influence": self._write_rows(Q_WRITE_INFLUENCE, _records(infl), "influence", {"run_id": run_id},
+                                              batch_size=batch_size)}
+        if comm is not None:
+            rows["communities"] = self._write_rows(Q_WRITE_COMMUNITY, _records(comm), "communities",
+                                                   {"run_id": run_id}, batch_size=batch_size)
+        if loyal is not None:
+            rows["loyalty"] = self._write_rows(Q_WRITE_LOYALTY, _records(loyal.drop("person_id")), "loyalty",
+                                               {"run_id": run_id}, batch_size=batch_size)
+        self._write(Q_SWITCH, {"run_id": run_id, "state": STATE_NAME, "finished": dt.datetime.now(dt.timezone.utc),
+                               "rows": json.dumps(rows, sort_keys=True)})
+        self._prune(keep_runs, batch_size=batch_size)
+        return WriteReport(run_id=run_id, rows=rows, parameters=json.loads(params_json), version=__version__,
+                           seconds=time.perf_counter() - start, batch_size=batch_size or self.batch_size)
+
+    def _purge_run(self, run_id: str, *, keep_node: bool, batch_size: int | None = None) -> None:
+        for query in Q_PURGE.values():
+            while self._write(query, {"run_id": run_id, "limit": batch_size or self.batch_size}):
+                pass
+        if not keep_node:
+            self._write(Q_DELETE_RUN, {"run_id": run_id})
+
+    def _prune(self, keep_runs: int, *, batch_size: int | None = None) -> None:
+        """Delete all but the ``keep_runs`` latest complete runs, and every incomplete run."""
+        current = self.current_run_id()
+        runs = self.runs()
+        complete = [r for r in runs if r.status == "complete" and r.run_id != current]
+        complete.sort(key=lambda r: (r.finished or dt.datetime.min.replace(tzinfo=dt.timezone.utc), r.run_id))
+        keep = {current} | {r.run_id for r in complete[len(complete) - (keep_runs - 1):]} if keep_runs > 1 else {current}
+        for r in runs:
+            if r.run_id not in keep:
+                self._purge_run(r.run_id, keep_node=False, batch_size=batch_size)
+
+    def current_run_id(self) -> str | None:
+        """The run readers see now (None before the first complete write)."""
+        recs = self._read(Q_STATE, {"state": STATE_NAME})
+        return recs[0]["current"] if recs else None
+
+    def runs(self) -> list[RunInfo]:
+        """Every score run in the database, oldest first."""
+        out = []
+        for r in self._read(Q_RUNS):
+            out.append(RunInfo(
+                run_id=r["run_id"], status=r["status"], parameters=json.loads(r["parameters"] or "{}"),
+                version=r["version"], started=_utc(r["started"]), finished=_utc(r["finished"]),
+                rows=json.loads(r["rows"]) if r["rows"] else {},
+            ))
+        return out
+
+    def _resolve_run(self, run_id: str | None) -> str:
+        if run_id is not None:
+            return run_id
+        current = self.current_run_id()
+        if current is None:
+            raise StoreError("no complete score run in Neo4j yet; write one with graphkit score --write neo4j")
+        return current
+
+    def read_scores(self, *, run_id: str | None = None, topics: Sequence[str] | None = None) -> pl.DataFrame:
+        """Influence rows of a run (default: the current run), sorted by topic then rank."""
+        run = self._resolve_run(run_id)
+        recs = self._read(R_INFLUENCE, {"run_id": run, "topics": list(topics) if topics is not None else None})
+        return pl.DataFrame(recs, schema=INFLUENCE_COLUMNS, orient="row").sort("topic", "rank", "person_id") \
+            if recs else pl.DataFrame(schema=INFLUENCE_COLUMNS)
+
+    def read_communities(self, *, run_id: str | None = None) -> pl.DataFrame:
+        """Community membership rows of a run (default: the current run)."""
+        recs = self._read(R_COMMUNITIES_RUN, {"run_id": self._resolve_run(run_id)})
+        return pl.DataFrame(recs, schema=_COMMUNITY_SCHEMA, orient="row").sort("topic", "community", "person_id") \
+            if recs else pl.DataFrame(schema=_COMMUNITY_SCHEMA)
+
+    def read_loyalty(self, *, run_id: str | None = None) -> pl.DataFrame:
+        """Loyalty rows of a run (default: the current run), like :func:`graphkit.loyalty.loyalty`."""
+        recs = self._read(R_LOYALTY, {"run_id": self._resolve_run(run_id)})
+        df = pl.DataFrame(recs, schema=_LOYALTY_SCHEMA, orient="row") if recs else pl.DataFrame(schema=_LOYALTY_SCHEMA)
+        return df.select(LOYALTY_COLUMNS).sort("customer_id")
+
+    # --------------------------------------------------------- the flagship
+    def influential_loyal_customers(
+        self,
+        *,
+        topics: str | Sequence[str],
+        top_percentile: float = 10.0,
+        min_loyalty: float = 0.5,
+        as_of: dt.datetime | dt.date | str | None = None,
+        window_days: float | None = None,
+        limit: int | None = None,
+        run_id: str | None = None,
+    ) -> pl.DataFrame:
+        """The influential-loyal-customers query, run inside Neo4j over ``PURCHASED`` edges.
+
+        Same arguments, definitions and columns as
+        :func:`graphkit.loyalty.influential_loyal_customers`, with the
+        influence of score run ``run_id`` (default: the current run) and
+        ``as_of`` defaulting to the latest purchase in the database.
+        """
+        from graphkit.loyalty import _check_query_arguments, _check_window
+
+        topic_list = _check_query_arguments(topics, top_percentile, min_loyalty, limit)
+        _check_window(window_days)
+        run = self._resolve_run(run_id)
+        if as_of is None:
+            last = self._read(R_LAST_PURCHASE)
+            if not last or last[0]["last"] is None:
+                raise StoreError("no PURCHASED relationships in Neo4j: load transactions first, or pass as_of")
+            as_of = _utc(last[0]["last"])
+        when = resolve_as_of(None, as_of)
+        start = when - dt.timedelta(days=window_days) if window_days is not None else None
+        as_of_us = (when - dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)) // dt.timedelta(microseconds=1)
+        params = {
+            "as_of": when, "start": start, "as_of_us": as_of_us, "min_loyalty": float(min_loyalty),
+            "cut": 100.0 - top_percentile, "topics": topic_list, "limit": limit, "run_id": run,
+        }
+        recs = self._read(Q_INFLUENTIAL_LOYAL, params)
+        if not recs:
+            return pl.DataFrame(schema=_RESULT_SCHEMA).select(RESULT_COLUMNS)
+        return pl.DataFrame(recs, schema=_RESULT_SCHEMA, orient="row").select(RESULT_COLUMNS).sort("topic", "loyal_rank")
+
+
+# ----------------------------------------------------------------- helpers
+def new_run_id() -> str:
+    """A fresh run id: UTC time plus a short unique suffix, e.g. ``20240101T120000Z-1a2b3c4d``.
+
+    >>> len(new_run_id().split("-")[1])
+    8
+    """
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
+
+
+def _count_rows(tx: "neo4j.ManagedTransaction", query: str, params: dict) -> int:
+    record = tx.run(query, params).single()
+    return int(record["n"]) if record is not None else 0
+
+
+def _fetch(tx: "neo4j.ManagedTransaction", query: str, params: dict) -> list[dict]:
+    return [r.data() for r in tx.run(query, params)]
+
+
+def _columns(table: str) -> list[str]:
+    return TABLES[table].names
+
+
+def _frame(records: list[dict], table: str, extra: Mapping[str, pl.DataType] | None = None) -> pl.DataFrame:
+    """Records from Neo4j as a table with the declared columns; datetimes made aware UTC."""
+    schema = {c.name: c.dtype for c in TABLES[table].columns}
+    schema.update(extra or {})
+    if not records:
+        return pl.DataFrame(schema=schema)
+    cols = {}
+    for name, dtype in schema.items():
+        values = [r.get(name) for r in records]
+        if dtype == TIMESTAMP:
+            values = [_utc(v) for v in values]
+        cols[name] = pl.Series(name, values, dtype=dtype)
+    return pl.DataFrame(cols)
+
+
+def _check_columns(df: pl.DataFrame, schema: Mapping[str, pl.DataType], what: str) -> pl.DataFrame:
+    if not isinstance(df, pl.DataFrame):
+        raise GraphkitError(f"{what} must be a polars DataFrame, got {type(df).__name__}")
+    missing = [c for c in schema if c not in df.columns]
+    if missing:
+        raise GraphkitError(f"the {what} table lacks column(s) {missing}; expected {list(schema)}")
+    try:
+        return df.select(pl.col(c).cast(t) for c, t in schema.items())
+    except Exception as exc:  # polars raises several types for impossible casts
+        raise GraphkitError(f"the {what} table has a column of the wrong type ({str(exc).splitlines()[0]})") from None
+
+
+class _translate_errors:
+    """Turn driver exceptions into one-line graphkit errors that say what to do (never the password)."""
+
+    def __init__(self, settings: Neo4jSettings) -> None:
+        self.settings = settings
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc is None or isinstance(exc, GraphkitError) or not isinstance(exc, Exception):
+            return False
+        nj = _driver_module()
+        where = self.settings.shown_uri
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        if isinstance(exc, nj.exceptions.AuthError):
+            raise StoreError(
+                f"Neo4j at {where} refused the credentials of user {self.settings.user!r}: "
+                f"check NEO4J_USERNAME and NEO4J_PASSWORD"
+            ) from None
+        if isinstance(exc, (nj.exceptions.ServiceUnavailable, nj.exceptions.SessionExpired, OSError)):
+            raise Neo4jUnavailableError(
+                f"cannot reach Neo4j at {where} ({type(exc).__name__}); is the server running? "
+                f"Set NEO4J_URI to its bolt:// or neo4j:// address"
+            ) from None
+        if isinstance(exc, (nj.exceptions.ConfigurationError, ValueError)) and "uri" in first.lower():
+            raise StoreError(f"NEO4J_URI {where!r} is not a Neo4j address ({first})") from None
+        if isinstance(exc, nj.exceptions.Neo4jError):
+            code = getattr(exc, "code", None) or type(exc).__name__
+            message = " ".join((getattr(exc, "message", None) or first).split())[:500]
+            raise StoreError(f"Neo4j at {where} failed: {code}: {message}") from None
+        if isinstance(exc, nj.exceptions.DriverError):
+            raise StoreError(f"Neo4j driver error talking to {where}: {first}") from None
+        return False

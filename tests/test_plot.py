@@ -1,0 +1,169 @@
+"""Figures: rendered to PNG with Agg, checked for content (labels, number of marks, not blank)."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import polars as pl  # noqa: E402
+import pytest  # noqa: E402
+
+from graphkit import GraphkitError, TopicGraph, plot  # noqa: E402
+from graphkit.behaviour import audience, behaviour_vs_audience, inactive_accounts  # noqa: E402
+from graphkit.experts import experts, recognition_shares  # noqa: E402
+from graphkit.explain import explain_influence  # noqa: E402
+from graphkit.influence import topic_influence  # noqa: E402
+from graphkit.marketing import (  # noqa: E402
+    advocate_segments,
+    engagement_kpis,
+    example_market,
+    segment_overlaps,
+    value_influence_matrix,
+)
+
+
+@pytest.fixture(scope="module")
+def market() -> TopicGraph:
+    return example_market()
+
+
+@pytest.fixture(autouse=True)
+def _close():
+    yield
+    plt.close("all")
+
+
+def rendered(ax, path) -> np.ndarray:
+    """Save the Axes' figure as PNG; return its pixels (and check the file is there)."""
+    ax.figure.savefig(path, dpi=60)
+    assert path.exists() and path.stat().st_size > 2000
+    return plt.imread(path)
+
+
+def not_blank(pixels: np.ndarray) -> bool:
+    """Some pixels carry colour (0.05%, ~55 pixels at this size): the marks, not only the black frame,
+    grey text and white background (an empty Axes has none)."""
+    rgb = pixels[..., :3]
+    return float(((rgb.max(axis=-1) - rgb.min(axis=-1)) > 0.2).mean()) > 0.0005
+
+
+def test_not_blank_rejects_an_empty_axes(tmp_path):
+    _, ax = plt.subplots()
+    assert not not_blank(rendered(ax, tmp_path / "empty.png"))
+
+
+def n_points(ax) -> int:
+    return sum(len(c.get_offsets()) for c in ax.collections)
+
+
+def test_value_influence_scatter(market, tmp_path):
+    m = value_influence_matrix(market, topic="lego")
+    ax = plot.value_influence(m, label_top=2)
+    assert not_blank(rendered(ax, tmp_path / "matrix.png"))
+    assert n_points(ax) == m.height == 10
+    assert ax.get_title() == "Value x influence on lego (10 customers)"
+    assert ax.get_xlabel() == "value percentile among customers (monetary)"
+    assert ax.get_ylabel() == "influence percentile (100 = top)"
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["champions: 1", "loyalists: 4", "hidden advocates: 1", "occasional: 4"]
+    assert [t.get_text() for t in ax.texts] == ["Lea", "Zoe"]
+    lines = {(tuple(line.get_xdata()), tuple(line.get_ydata())) for line in ax.lines}
+    assert ((50.0, 50.0), (0, 1)) in lines and ((0, 1), (90.0, 90.0)) in lines  # the quadrant lines
+    with pytest.raises(GraphkitError, match="empty"):
+        plot.value_influence(m.clear())
+
+
+def test_segment_upset(market, tmp_path):
+    o = segment_overlaps(advocate_segments(market))
+    ax = plot.segment_upset(o)
+    assert not_blank(rendered(ax, tmp_path / "upset.png"))
+    combos = o.filter(pl.col("combination") != "none")
+    assert len(ax.patches) == combos.height  # one bar per combination
+    assert sorted(p.get_height() for p in ax.patches) == sorted(combos["people"].to_list())
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert "influential customer (2)" in labels and "fan follower (1)" in labels
+    assert n_points(ax) == combos.height * 6  # the dot matrix
+    assert len(plot.segment_upset(o, include_none=True).patches) == o.height
+    assert len(plot.segment_upset(o, max_bars=2).patches) == 2
+
+
+def test_engagement_figure(market, tmp_path):
+    k = engagement_kpis(market)
+    ax = plot.engagement(k, "lea")
+    assert not_blank(rendered(ax, tmp_path / "engagement.png"))
+    assert len(ax.patches) == 4
+    widths = [p.get_width() for p in ax.patches]
+    lea = k.filter(pl.col("person_id") == "lea").row(0, named=True)
+    assert widths == [lea[f"{kpi}_percentile"] for kpi in ("involvement", "interaction", "intimacy", "influence")]
+    assert ax.get_title() == "Engagement of Lea vs 10 customers"
+    assert [t.get_text().split("\n")[0] for t in ax.get_yticklabels()] == ["involvement", "interaction", "intimacy",
+                                                                            "influence"]
+    with pytest.raises(GraphkitError, match="not in the KPI table"):
+        plot.engagement(k, "ivy")  # not a customer
+
+
+def test_behaviour_and_audience_figures(market, tmp_path):
+    t = behaviour_vs_audience(market, topics=["lego"], window_days=30)
+    ax = plot.behaviour_vs_audience(t, topic="lego")
+    assert not_blank(rendered(ax, tmp_path / "behaviour.png"))
+    assert len(ax.collections[0].get_offsets()) == t.height
+    assert ax.get_xlabel() == "audience (followers)" and ax.get_ylabel() == "followers who adopted after them"
+    assert "Spearman with adopters" in ax.get_title()
+    a = audience(market)
+    ax = plot.audience_activity(a, summary=inactive_accounts(market))
+    assert not_blank(rendered(ax, tmp_path / "audience.png"))
+    assert n_points(ax) == a.filter(pl.col("audience") > 0).height == 4
+    assert "44% of accounts did not post in the window, 44% never did" in ax.get_title()
+
+
+def test_experts_recognition_influencers_and_explanation(market, tmp_path):
+    ax = plot.experts(experts(market), "lego", top=3)
+    assert not_blank(rendered(ax, tmp_path / "experts.png"))
+    assert len(ax.patches) == 6  # helpfulness and endorsements, stacked, for three people
+    assert ax.get_title() == "Top 3 experts on lego"
+    r = recognition_shares(market, budget=100, topics=["lego"])
+    ax = plot.recognition(r)
+    assert not_blank(rendered(ax, tmp_path / "recognition.png"))
+    assert len(ax.patches) == r.height and "budget 100.00" in ax.get_title()
+    ax = plot.top_influencers(topic_influence(market), "cooking", k=2)
+    assert not_blank(rendered(ax, tmp_path / "top.png"))
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["ivy (2 followers)", "cook1 (0 followers)"]
+    ex = explain_influence(market, "lea", "lego", top=2)
+    ax = plot.explanation(ex)
+    assert not_blank(rendered(ax, tmp_path / "explain.png"))
+    assert len(ax.patches) == 4 and ax.get_title() == "What makes lea influential on lego"
+    with pytest.raises(GraphkitError, match="nothing to explain"):
+        plot.explanation(explain_influence(market, "tom", "lego"))
+
+
+def test_figures_compose_on_given_axes(market):
+    fig, (left, right) = plt.subplots(1, 2)
+    assert plot.value_influence(value_influence_matrix(market, topic="lego"), ax=left) is left
+    assert plot.engagement(engagement_kpis(market), "lea", ax=right) is right
+    assert len(fig.axes) == 2
+
+
+def test_ciao_matrix_figure(ciao, tmp_path):
+    m = value_influence_matrix(ciao, topic="Books", influence=topic_influence(ciao, topics=["Books"]))
+    ax = plot.value_influence(m)
+    assert not_blank(rendered(ax, tmp_path / "ciao_matrix.png"))
+    assert n_points(ax) == 7375
+    assert ax.get_xlabel() == "value percentile among customers (loyalty_score)"
+    assert len(ax.texts) == 5
+
+
+def test_influential_loyal_customers_figure(market, tmp_path):
+    from graphkit.loyalty import influential_loyal_customers
+
+    answers = influential_loyal_customers(market, topics=["lego", "cooking"], top_percentile=25, min_loyalty=0.3)
+    ax = plot.influential_loyal_customers(answers, "lego")
+    assert not_blank(rendered(ax, tmp_path / "ilc.png"))
+    lego = answers.filter(pl.col("topic") == "lego")
+    assert len(ax.patches) == lego.height and [p.get_width() for p in ax.patches] == lego["fit"].to_list()
+    assert ax.get_title() == "Influential loyal customers on lego"
+    assert len(plot.influential_loyal_customers(lego).patches) == 2  # one topic: no need to name it
+    with pytest.raises(GraphkitError, match="several topics"):
+        plot.influential_loyal_customers(pl.concat([lego, lego.with_columns(topic=pl.lit("cooking"))]))
