@@ -9,7 +9,7 @@ transition is one CSR matrix over all states (row = receiving state, entries
 = probability that the walk moves there from a giving state of the same
 topic). It is built from the shared parts of :func:`graphkit.topics.topic_structure`
 (one ``general`` matrix for all topics, an n x T scaling, the labelled
-interactions) in two vectorised passes, never one matrix per topic.
+interactions) in one numba pass, one topic per thread, never one matrix per topic.
 
 Why live states rather than an n x T dense block times one shared matrix:
 a person is live on few topics (2.9 of 16 on average in the synthetic graphs,
@@ -23,7 +23,7 @@ swept by one thread):
   ``x = d P^T x + v`` then each topic normalised to sum 1. Dangling mass goes
   back to the teleport vector ``v`` (igraph / PRPACK): with that convention the
   stationary scores are proportional to the solution of this system, and
-  Gauss-Seidel needs about half the iterations of power iteration.
+  Gauss-Seidel needs fewer sweeps than power iteration (29 vs 48 at 100k people).
 * :func:`solve_gds` -- Neo4j GDS PageRank semantics (Pregel, see there).
 
 >>> import numpy as np, scipy.sparse as sp
