@@ -8,7 +8,8 @@ For each dataset (bundled Ciao, synthetic graphs of ``--sizes`` people with
 by every engine, timed apart as "prep"), then runs, in this process:
 
 * ``batched-f64`` / ``batched-f32`` -- graphkit's engine: one sparse system for
-  all topics (build) and Gauss-Seidel sweeps over it (solve);
+  all topics (build) and Gauss-Seidel sweeps over it (solve); ``batched-f64-1thread``
+  the same on one thread (the loops below are single-threaded);
 * ``igraph-loop`` -- graphkit's reference engine: per topic, the weighted layer
   as an igraph graph and PRPACK ``personalized_pagerank``;
 * ``scipy-loop`` -- per topic, the layer as a row-stochastic scipy matrix and
@@ -35,6 +36,7 @@ import threading
 import time
 from pathlib import Path
 
+import numba
 import numpy as np
 import scipy.sparse as sp
 
@@ -122,7 +124,14 @@ def best_of(fn, repeat: int):
 
 
 # ------------------------------------------------------------------------------ engines
-def batched(structure, topic_idx, dtype):
+def batched(structure, topic_idx, dtype, threads=None):
+    if threads is not None:  # one thread: what the engine does without parallelism, less hurt by a busy machine
+        before = numba.get_num_threads()
+        numba.set_num_threads(threads)
+        try:
+            return batched(structure, topic_idx, dtype)
+        finally:
+            numba.set_num_threads(before)
     t = time.perf_counter()
     system = topic_system(structure, topic_idx, dtype=dtype)
     build = time.perf_counter() - t
@@ -205,6 +214,7 @@ def run_dataset(name, graph, args, bandwidth, rows):
 
     engines = [("batched-f64", lambda: batched(structure, topic_idx, "float64")),
                ("batched-f32", lambda: batched(structure, topic_idx, "float32")),
+               ("batched-f64-1thread", lambda: batched(structure, topic_idx, "float64", threads=1)),
                ("igraph-loop", lambda: igraph_loop(structure, topic_idx)),
                ("scipy-loop", lambda: scipy_loop(structure, topic_idx))]
     if graph.n_people <= args.networkx_max:
@@ -292,6 +302,9 @@ def main() -> int:
     p.add_argument("--networkx-max", type=int, default=100_000, help="largest graph networkx runs on")
     args = p.parse_args()
 
+    warm = topic_structure(load_ciao())  # load the compiled kernels (both dtypes) before timing anything
+    for dtype in ("float64", "float32"):
+        batched(warm, [0], dtype)
     bandwidth = memory_bandwidth()
     print(f"memory bandwidth (numpy copy, best of 5): {bandwidth / 1e9:.1f} GB/s; cores: {os.cpu_count()}; "
           f"load average: {os.getloadavg()[0]:.1f}", flush=True)

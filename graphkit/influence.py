@@ -255,9 +255,13 @@ def topic_system(structure: TopicStructure, topic_idx: Sequence[int], *, dtype: 
     col_of[topic_idx] = np.arange(len(topic_idx))
     col = col_of[structure.topical_topic]
     keep = col >= 0
-    topical = (structure.topical_src[keep], structure.topical_dst[keep], col[keep], structure.topical_weight[keep])
-    return TopicSystem.build(structure.general, structure.follow_scale_t[topic_idx], topical,
-                             restart=structure.activity_t[topic_idx], out=structure.out_weight_t[topic_idx],
+    topical = (structure.topical_src, structure.topical_dst, col, structure.topical_weight)
+    if not keep.all():
+        topical = tuple(a[keep] for a in topical)
+    # consecutive topics are a view of the topic-major arrays, not a copy
+    rows = slice(topic_idx[0], topic_idx[-1] + 1) if topic_idx == list(range(topic_idx[0], topic_idx[-1] + 1)) else topic_idx
+    return TopicSystem.build(structure.general, structure.follow_scale_t[rows], topical,
+                             restart=structure.activity_t[rows], out=structure.out_weight_t[rows],
                              dtype=dtype, topic_major=True)
 
 

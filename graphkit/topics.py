@@ -308,7 +308,9 @@ def topic_layer(graph: TopicGraph, topic: str, *, window: Window | None = None) 
     unlabelled interactions) scaled by the receiver's activity and credibility
     on the topic, plus positive interactions labelled with the topic; rows of
     inactive people are empty; no self-loops. Rows and columns follow
-    ``graph.people``.
+    ``graph.people``. These are the weights that *pass* influence; a giver's
+    row may sum to less than all the attention they pay on the topic
+    (``topic_structure(graph).out_weight``), the rest passing nothing.
 
     >>> from graphkit.datasets import load_ciao
     >>> g = load_ciao()
