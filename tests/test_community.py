@@ -176,14 +176,15 @@ def test_modularity_matches_igraph_and_beats_singletons(ciao, ciao_result):
 
 
 def test_higher_resolution_gives_more_communities(ciao):
-    coarse = topic_communities(ciao, topics=["Games"], resolution=0.5, influence=_no_scores(["Games"]))
-    fine = topic_communities(ciao, topics=["Games"], resolution=2.0, influence=_no_scores(["Games"]))
+    coarse = topic_communities(ciao, topics=["Games"], resolution=0.5, influence=_no_scores(ciao, ["Games"]))
+    fine = topic_communities(ciao, topics=["Games"], resolution=2.0, influence=_no_scores(ciao, ["Games"]))
     assert fine.summary.height > coarse.summary.height
     assert fine.parameters["resolution"] == 2.0
 
 
-def _no_scores(topics: list[str]) -> pl.DataFrame:
-    return pl.DataFrame({"person_id": ["-"] * len(topics), "topic": topics, "score": [0.0] * len(topics)})
+def _no_scores(graph: TopicGraph, topics: list[str]) -> pl.DataFrame:
+    """Equal (zero) influence for everyone: top influencers are then the smallest person_ids."""
+    return pl.concat([graph.people.select("person_id", topic=pl.lit(t), score=pl.lit(0.0)) for t in topics])
 
 
 # ---------------------------------------------------------------- the summary
@@ -214,6 +215,22 @@ def test_summary_of_a_hand_built_graph(hand_built):
     assert res.method == "leiden" and res.seed == 0 and res.version
 
 
+def test_people_without_a_score_come_last_and_brand_ties_go_to_the_smaller_id(hand_built):
+    extra = pl.DataFrame({"src": ["b2"], "dst": ["aclub"], "kind": ["member_of"], "weight": [1.0], "sign": [1]})
+    edges = pl.concat([hand_built.edges, extra],
+                      how="diagonal_relaxed")
+    communities = pl.DataFrame({"community_id": ["frogclub", "bclub", "aclub"], "topic": ["frogs"] * 3})
+    graph = hand_built.replace(edges=edges, communities=communities)
+    partial = HAND_SCORES.filter(pl.col("person_id") != "a3")  # a3 has the best frogs score otherwise
+    res = topic_communities(graph, topics=["frogs"], influence=partial)
+    first, second = res.summary.iter_rows(named=True)
+    assert first["top_influencers"] == ["a1", "a2", "a3"]
+    # bclub {b1} and aclub {b2} both overlap {b1, b2} with Jaccard 1/2
+    assert (second["brand_community"], second["brand_jaccard"]) == ("aclub", 0.5)
+    none = topic_communities(graph, topics=["frogs"], influence=partial, n_influencers=0)
+    assert none.summary["top_influencers"].to_list() == [[], []]
+
+
 def test_summary_without_brand_members_has_null_brand(hand_built):
     graph = hand_built.replace(edges=hand_built.edges.filter(pl.col("kind") != "member_of"))
     res = topic_communities(graph, influence=HAND_SCORES)
@@ -240,9 +257,10 @@ def test_equal_sized_communities_are_numbered_by_smallest_member():
         pl.DataFrame({"src": [s for s, _ in pairs], "dst": [d for _, d in pairs], "kind": "mentions", "topic": "t"}),
     )
     for seed in range(3):
-        res = topic_communities(graph, seed=seed, influence=_no_scores(["t"]))
+        res = topic_communities(graph, seed=seed, influence=_no_scores(graph, ["t"]))
         zero = res.membership.filter(pl.col("community") == 0)["person_id"].to_list()
         assert zero == ["c1", "c2", "c3"]
+        assert res.summary["top_influencers"].to_list() == [["c1", "c2", "c3"], ["x1", "x2", "x3"]]
 
 
 def test_window_leaves_out_attention_outside_it():
@@ -251,8 +269,8 @@ def test_window_leaves_out_attention_outside_it():
         pl.DataFrame({"src": ["a", "b", "c"], "dst": ["b", "a", "d"], "kind": "shares", "topic": "t",
                       "ts": ["2024-01-05", "2024-01-06", "2023-06-01"]}),
     )
-    every = topic_communities(graph, influence=_no_scores(["t"]))
-    recent = topic_communities(graph, window=("2024-01-01", None), influence=_no_scores(["t"]))
+    every = topic_communities(graph, influence=_no_scores(graph, ["t"]))
+    recent = topic_communities(graph, window=("2024-01-01", None), influence=_no_scores(graph, ["t"]))
     assert sorted(every.membership["person_id"]) == ["a", "b", "c", "d"]
     assert sorted(recent.membership["person_id"]) == ["a", "b"]
     assert recent.parameters["window"][0].year == 2024
@@ -325,6 +343,8 @@ def test_compare_partitions_per_topic_and_errors(ciao_result):
         ({"topics": []}, "topics is empty"),
         ({"influence": HAND_SCORES.filter(pl.col("topic") == "frogs")}, r"no scores for topic\(s\) \['cooking'\]"),
         ({"influence": HAND_SCORES.drop("score")}, "lacks column"),
+        ({"influence": pl.concat([HAND_SCORES, pl.DataFrame({"person_id": ["nobody"], "topic": ["frogs"], "score": [1.0]})])},
+         r"not in the graph, e.g. \['nobody'\]"),
     ],
 )
 def test_bad_arguments_are_refused(hand_built, kwargs, message):

@@ -25,8 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same partition (0)")
     p.add_argument("--resolution", type=float, default=1.0, metavar="R",
                    help="modularity resolution; higher gives more, smaller communities (1.0)")
-    p.add_argument("--n-iterations", type=int, default=2, metavar="N",
-                   help="Leiden iterations per topic; negative: until stable, slow on large data (2)")
+    p.add_argument("--n-iterations", type=int, default=1, metavar="N",
+                   help="Leiden iterations per topic; more is slower and slightly better; negative: until "
+                        "stable, slow on large data (1)")
     p.add_argument("--jobs", type=int, metavar="N",
                    help="worker processes (default: every core on large graphs, in-process on small ones)")
     p.add_argument("--start", metavar="DATE", help="window start (ISO date or datetime, UTC)")
