@@ -782,9 +782,10 @@ class Neo4jStore:
                            seconds=time.perf_counter() - start, batch_size=batch_size or self.batch_size)
 
     def _purge_run(self, run_id: str, *, keep_node: bool, batch_size: int | None = None) -> None:
-        for query in Q_PURGE.values():
-            while self._write(query, {"run_id": run_id, "limit": batch_size or self.batch_size}):
-                pass
+        for query in Q_PURGE.values():  # delete in batches until a batch finds nothing left
+            deleted = True
+            while deleted:
+                deleted = self._write(query, {"run_id": run_id, "limit": batch_size or self.batch_size})
         if not keep_node:
             self._write(Q_DELETE_RUN, {"run_id": run_id})
 
