@@ -64,10 +64,13 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 import polars as pl
 
+from graphkit.behaviour import first_adoptions
 from graphkit.errors import GraphkitError
 from graphkit.graph import PERSON_KINDS, TopicGraph
 from graphkit.progress import step
-from graphkit.reach import adoptions, audiences, events
+from graphkit.reach import data_end
+from graphkit.results import _version
+from graphkit.topics import topic_activity as activity_matrix, topic_structure
 
 #: Scorers available by name (see :func:`builtin_scorer`).
 BUILTIN_SCORERS: tuple[str, ...] = (
@@ -254,11 +257,11 @@ def outcomes(
         .select(follower="src", person_id="dst")
         .unique()
     )
-    adopt = adoptions(graph)
-    pre = adopt.filter(pl.col("first_ts") < t0)
-    new = adopt.filter(pl.col("first_ts") >= t0)
+    adopt = first_adoptions(graph)
+    pre = adopt.filter(pl.col("adopted_at") < t0)
+    new = adopt.filter(pl.col("adopted_at") >= t0)
     if end is not None:
-        new = new.filter(pl.col("first_ts") < end)
+        new = new.filter(pl.col("adopted_at") < end)
 
     def followers_in(table: pl.DataFrame, name: str) -> pl.DataFrame:
         return (
@@ -289,14 +292,11 @@ def outcomes(
 
 # -------------------------------------------------------------------------- scorers
 def _audience_scores(graph: TopicGraph, *, topics: Sequence[str], active: bool) -> pl.DataFrame:
-    a = audiences(graph, window=_last_year(graph) if active else None)
-    col = "active_audience" if active else "audience"
-    return _broadcast(a.select("person_id", score=pl.col(col).cast(pl.Float64)), topics)
-
-
-def _last_year(graph: TopicGraph) -> tuple[datetime | None, None]:
-    last = events(graph)["ts"].max()
-    return (last - timedelta(days=365) if last is not None else None, None)
+    last = data_end(graph)
+    window = (last - timedelta(days=365), None) if active and last is not None else None
+    s = topic_structure(graph, window=window)
+    counts = s.active_audience if active else s.audience
+    return _broadcast(graph.people.select("person_id").with_columns(score=pl.Series(counts, dtype=pl.Float64)), topics)
 
 
 def _broadcast(per_person: pl.DataFrame, topics: Sequence[str]) -> pl.DataFrame:
@@ -349,7 +349,7 @@ def builtin_scorer(name: str, *, seed: int = 0, damping_factor: float = 0.85) ->
         return pagerank
     if name == "topic_activity":
         def topic_activity(graph: TopicGraph, *, topics: Sequence[str]) -> pl.DataFrame:
-            return _matrix_scores(graph, graph.activity().toarray(), topics)
+            return _matrix_scores(graph, activity_matrix(graph).toarray(), topics)
         return topic_activity
     if name == "topic_influence":
         def topic_influence(graph: TopicGraph, *, topics: Sequence[str]) -> pl.DataFrame:
@@ -360,7 +360,8 @@ def builtin_scorer(name: str, *, seed: int = 0, damping_factor: float = 0.85) ->
                     "the topic_influence scorer needs graphkit.influence, which this build does not have "
                     f"({exc}); leave it out of scorers"
                 ) from None
-            return run(graph, topics=list(topics), damping_factor=damping_factor).table
+            # every topic somebody is active on; a topic it cannot score ranks its people last
+            return run(graph, damping_factor=damping_factor).table
         return topic_influence
     if name == "expected_reach":
         def expected_reach(graph: TopicGraph, *, topics: Sequence[str]) -> pl.DataFrame:
@@ -533,7 +534,7 @@ class BacktestResult:
     splits: pl.DataFrame
     topics: pl.DataFrame
     parameters: dict[str, Any]
-    version: str = field(default="")
+    version: str = field(default_factory=_version)
 
     def plot(self, **kwargs: Any):
         """Shortcut for :func:`plot_backtest`."""
@@ -544,7 +545,8 @@ def backtest(
     graph: TopicGraph,
     *,
     cutoffs: Sequence[datetime | date | str],
-    scorers: Iterable[str | Scorer] | Mapping[str, str | Scorer] = ("random", "audience", "pagerank", "expected_reach"),
+    scorers: Iterable[str | Scorer] | Mapping[str, str | Scorer] = (
+        "random", "audience", "active_audience", "pagerank", "topic_influence", "expected_reach"),
     ks: Sequence[int] = (10, 50),
     horizon: timedelta | None = None,
     population: str = "active",
@@ -578,8 +580,6 @@ def backtest(
     >>> r.table.filter(outcome="count", metric="ndcg", k=10).sort("value")["scorer"].to_list()
     ['random', 'audience']
     """
-    from graphkit import __version__
-
     if not cutoffs:
         raise GraphkitError("give at least one cut-off, e.g. cutoffs=['2008-01-01']")
     if candidates not in CANDIDATES:
@@ -618,7 +618,7 @@ def backtest(
                   candidates=candidates, min_candidates=min_candidates, shrinkage=shrinkage, n_bootstrap=n_bootstrap,
                   level=level, seed=seed, damping_factor=damping_factor, source=graph.source)
     return BacktestResult(table=table, per_topic=per, splits=pl.DataFrame(splits), topics=pl.concat(topic_rows),
-                          parameters=params, version=__version__)
+                          parameters=params)
 
 
 def _mean_over_topics(values: list[np.ndarray]) -> np.ndarray:
@@ -633,7 +633,7 @@ def _evaluate(out: pl.DataFrame, scores: dict[str, pl.DataFrame], split: Split, 
               rng: np.random.Generator) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     cand = out.filter(pl.col("eligible") > 0)
     if candidates == "topic":
-        own = split.past.activity().tocoo()
+        own = activity_matrix(split.past).tocoo()
         active = pl.DataFrame({
             "person_id": split.past.people["person_id"].gather(own.row),
             "topic": pl.Series([split.past.topics[j] for j in own.col], dtype=pl.String),

@@ -53,12 +53,10 @@ def _window_days(window_days: float | None, *, allow_none: bool) -> dt.timedelta
 
 
 def _follows(graph: TopicGraph) -> pl.DataFrame:
-    """Distinct (follower, leader) pairs, self-follows left out."""
-    return (
-        graph.edges.filter((pl.col("kind") == "follows") & (pl.col("src") != pl.col("dst")))
-        .select(pl.col("src").alias("follower"), pl.col("dst").alias("leader"))
-        .unique()
-    )
+    """Distinct (follower, leader) person_id pairs, self-follows left out."""
+    follower, leader = _follower_pairs(graph, None)
+    ids = graph.people["person_id"]
+    return pl.DataFrame({"follower": ids.gather(follower), "leader": ids.gather(leader)})
 
 
 def _purchases(graph: TopicGraph) -> pl.DataFrame:

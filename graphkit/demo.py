@@ -8,7 +8,7 @@ and figures (PNG) into an output folder. ``graphkit demo`` is a thin wrapper.
 >>> import tempfile
 >>> report = run_demo(tempfile.mkdtemp(), topics=["Books"], top=3, progress=False)
 >>> sorted(p.name for p in report.files)[:2]
-['influence.parquet', 'influential_loyal_customers.parquet']
+['expected_reach.parquet', 'influence.parquet']
 >>> report.answers["topic"].unique().to_list()
 ['Books']
 """
@@ -28,6 +28,7 @@ from graphkit.graph import TopicGraph
 from graphkit.influence import topic_influence
 from graphkit.loyalty import influential_loyal_customers, loyalty
 from graphkit.progress import step
+from graphkit.scores import DEFAULT_SCORE, score_table
 from graphkit.store.files import write_table
 
 
@@ -67,7 +68,12 @@ def run_demo(
     graph: TopicGraph | None = None,
     progress: bool = True,
 ) -> DemoReport:
-    """Run the main job end to end and write its results into ``out``."""
+    """Run the main job end to end and write its results into ``out``.
+
+    Influence is scored on every topic; the influential loyal customers are
+    ranked by :data:`graphkit.scores.DEFAULT_SCORE` (expected reach, the score
+    the backtest supports), with topic influence written beside it.
+    """
     if top < 1:
         raise GraphkitError(f"top must be at least 1, got {top}")
     out = Path(out)
@@ -86,26 +92,31 @@ def run_demo(
     with timed(f"Topic influence on {len(graph.topics)} topics (batched engine)", "influence"):
         influence = topic_influence(graph)
     seconds["influence"] = time.perf_counter() - seconds["influence"]
+    with timed("Expected reach (the ranking the backtest supports)", "reach"):
+        ranking = score_table(graph, score=DEFAULT_SCORE)
+    seconds["reach"] = time.perf_counter() - seconds["reach"]
     with timed("Loyalty (recency, frequency, monetary, tenure)", "loyalty"):
         loyal = loyalty(graph)
     seconds["loyalty"] = time.perf_counter() - seconds["loyalty"]
     answers = influential_loyal_customers(
-        graph, topics=chosen, influence=influence.table, top_percentile=top_percentile,
+        graph, topics=chosen, influence=ranking, top_percentile=top_percentile,
         min_loyalty=min_loyalty, limit=top,
     )
     with timed(f"Writing results to {out}/", "write"):
         files = [
             write_table(influence.table, out / "influence.parquet"),
+            write_table(ranking, out / f"{DEFAULT_SCORE}.parquet"),
             write_table(loyal, out / "loyalty.parquet"),
             write_table(answers, out / "influential_loyal_customers.parquet"),
-            *_figures(graph, influence.table, loyal, chosen, out),
+            *_figures(graph, influence.table, ranking, loyal, chosen, out),
         ]
     seconds["write"] = time.perf_counter() - seconds["write"]
     return DemoReport(graph, tuple(chosen), answers, tuple(files), seconds, influence.iterations)
 
 
-def _figures(graph: TopicGraph, influence: pl.DataFrame, loyal: pl.DataFrame, topics: list[str], out: Path) -> list[Path]:
-    """Top influencers of the first topic, and the value x influence matrix."""
+def _figures(graph: TopicGraph, influence: pl.DataFrame, ranking: pl.DataFrame, loyal: pl.DataFrame,
+             topics: list[str], out: Path) -> list[Path]:
+    """Top influencers of the first topic, and its value x influence matrix (by the default ranking)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -121,7 +132,7 @@ def _figures(graph: TopicGraph, influence: pl.DataFrame, loyal: pl.DataFrame, to
     fig.savefig(files[-1], dpi=110, bbox_inches="tight")
     plt.close(fig)
 
-    matrix = value_influence_matrix(graph, topic=topics[0], influence=influence, loyalty=loyal)
+    matrix = value_influence_matrix(graph, topic=topics[0], influence=ranking, loyalty=loyal)
     fig, ax = plt.subplots(figsize=(7, 5.5))
     plot.value_influence(matrix, ax=ax)
     files.append(out / "value_influence.png")
@@ -137,7 +148,8 @@ def render(report: DemoReport, *, top_percentile: float, min_loyalty: float) -> 
         f"graphkit demo: bundled Ciao ({g.people.height:,} people, {len(g.topics)} topics, "
         f"{g.edges.filter(pl.col('kind') == 'follows').height:,} follows, {g.transactions.height:,} reviews)",
         f"topic influence: {len(g.topics)} topics in {report.seconds['influence']:.1f} s"
-        + (f", {report.iterations} iterations" if report.iterations else ""),
+        + (f", {report.iterations} iterations" if report.iterations else "")
+        + f"; expected reach in {report.seconds['reach']:.1f} s",
         "",
     ]
     cols = ["loyal_rank", "person_id", "score", "percentile", "audience", "active_audience",
@@ -147,7 +159,8 @@ def render(report: DemoReport, *, top_percentile: float, min_loyalty: float) -> 
             pl.col("score").round(5), pl.col("percentile").round(2), pl.col("recency_days").round(0).cast(pl.Int64),
             pl.col("loyalty_score").round(3),
         )
-        lines.append(f"Influential loyal customers on {t!r} (top {top_percentile:g}% influence, "
+        lines.append(f"Influential loyal customers on {t!r} (top {top_percentile:g}% by "
+                     f"{DEFAULT_SCORE.replace('_', ' ')}, "
                      f"loyalty >= {min_loyalty:g}): {rows.height} shown")
         with pl.Config(tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True, tbl_rows=50,
                        tbl_cols=-1, tbl_width_chars=200):

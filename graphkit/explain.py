@@ -6,11 +6,14 @@ Topic influence is personalised PageRank on a topic's attention layer (see
 
 - one term per attention giver *i*: ``d * score[i] * W[i, j] / out[i]``,
   the share of *i*'s own influence that *i*'s attention passes to *j*
-  (``W`` = the topic layer, ``out`` = its row sums, ``d`` = damping factor);
+  (``W`` = the topic layer of weights that pass influence, ``out[i]`` = all
+  the attention *i* pays on the topic, including what passes nothing such as
+  negative edges; ``d`` = damping factor);
 - one term for *j*'s own activity on the topic: ``restart[j] * ((1 - d) +
-  d * dangling)``, the teleport to active people (``dangling`` = the score
-  mass of people who give no attention on the topic, which the model sends
-  to the teleport as igraph / PRPACK do).
+  d * returned)``, the teleport to active people, where ``returned`` is the
+  score mass whose attention passed nothing (people who pay no attention on
+  the topic, and the unpassed part of everybody else's), which the model
+  sends back to the teleport.
 
 :func:`explain_influence` lists the largest terms with who gave them and
 through which kinds of edges, so an analyst can see whose attention makes a
@@ -32,7 +35,7 @@ import polars as pl
 from graphkit.errors import GraphkitError
 from graphkit.graph import TopicGraph
 from graphkit.marketing import _labels, _require
-from graphkit.topics import Window, normalize_window, restart_matrix, topic_layer
+from graphkit.topics import Window, normalize_window, topic_structure
 
 #: The terms must add up to the score within this relative tolerance, or within the
 #: solver's accuracy (an absolute error of about its ``tol``), whichever is larger.
@@ -102,15 +105,17 @@ def explain_influence(
     scores = np.zeros(graph.n_people)
     scores[graph.index_of(rows["person_id"])] = rows["score"].to_numpy()
 
-    w = topic_layer(graph, topic, window=window)
-    restart = restart_matrix(graph, [topic], window=window)[:, 0]
-    out = np.asarray(w.sum(axis=1)).ravel()
-    dangling = float(scores[out <= 0].sum())
+    structure = topic_structure(graph, window=window)
+    w = structure.layer(t)
+    restart = structure.restart([t])[:, 0]
+    out = structure.out_weight[:, t]
+    passed = np.divide(np.asarray(w.sum(axis=1)).ravel(), out, out=np.zeros_like(out), where=out > 0)
+    returned = float((scores * (1.0 - passed)).sum())  # mass whose attention passed nothing: back to teleport
     col = w[:, [j]].tocoo()
     givers = col.row.astype(np.int64)
     weights = col.data.astype(np.float64)
     contrib = d * scores[givers] * weights / out[givers]
-    own = float(restart[j] * ((1.0 - d) + d * dangling))
+    own = float(restart[j] * ((1.0 - d) + d * returned))
     total = float(contrib.sum()) + own
     score = float(scores[j])
     if abs(total - score) > max(ADDS_UP_RTOL * score, atol):

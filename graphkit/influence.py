@@ -46,7 +46,8 @@ def topic_influence(
     one row per (person, topic) for every person and every requested topic:
     ``person_id``, ``topic``, ``score`` (f64, sums to 1 per topic), ``rank``
     (u32, 1 = top; ties broken by person_id), ``percentile`` (f64,
-    ``100 * (1 - (rank - 1) / n_people)``, 100 = top), ``audience`` (u32,
+    ``100 * (1 - (r - 1) / n_people)`` with ``r`` the lowest rank among the
+    person's ties, 100 = top: people tied at 0 are never "top"), ``audience`` (u32,
     followers), ``active_audience`` (u32, followers active in the window) and
     ``credibility`` (f64, share of positive attention received on the topic;
     null when none was received).
@@ -110,20 +111,25 @@ def topic_influence(
     weights, and otherwise teleports to a person active on *t* in proportion
     to ``activity[:, t]`` (inactive people receive no teleport). A person with
     no outgoing attention on *t* (dangling) sends all their mass to that
-    teleport vector, as igraph / PRPACK do for ``reset``; scores therefore sum
-    to 1 on each topic.
+    teleport vector, as igraph / PRPACK do for ``reset``, and so does the
+    attention that passes nothing; scores therefore sum to 1 on each topic.
+    ``engine="igraph"`` obtains the same walk from PRPACK by sending that
+    attention to one extra sink vertex (see ``_igraph_engine``).
 
     On Ciao the interactions are reviews of items: they make people active
     on a category but carry no attention between people; follows do.
 
     ``variant="gds"`` gives, per topic, what
-    ``gds.pageRank.stream(g, {relationshipWeightProperty: <the topic's layer
-    weight>, sourceNodes: [[person, activity on t], ...], dampingFactor,
-    maxIterations: max_iter, tolerance: tol})`` returns on the topic's layer
-    (:func:`graphkit.topics.topic_layer`): GDS's Pregel iteration, where a
-    person starts at ``(1 - d) * activity``, passes on only the increase of
-    their score while it exceeds ``tol``, and dangling mass is lost
-    (:func:`graphkit.linalg.solve_gds`).
+    ``gds.pageRank.stream(g, {relationshipWeightProperty: 'weight',
+    sourceNodes: [[person, activity on t], ...], dampingFactor,
+    maxIterations: max_iter, tolerance: tol})`` returns when ``g`` is the
+    topic's layer (:func:`graphkit.topics.topic_layer`) plus one sink node
+    that receives, from each giver, the attention that passes nothing (so a
+    giver's weights add up to all the attention it pays, as in the standard
+    variant; the sink's own score is dropped). It is GDS's Pregel iteration
+    (:func:`graphkit.linalg.solve_gds`): a person starts at
+    ``(1 - d) * activity``, passes on only the increase of their score while
+    it exceeds ``tol``, dangling mass is lost, and scores are not normalised.
 
     Examples
     --------
@@ -195,7 +201,7 @@ def topic_influence(
 
 def _requested_topics(graph: TopicGraph, structure: TopicStructure, topics: Sequence[str] | None) -> list[int]:
     if topics is None:
-        return [t for t in range(len(structure.topics)) if structure.activity[:, t].sum() > 0]
+        return [t for t in range(len(structure.topics)) if structure.activity_t[t].sum() > 0]
     if isinstance(topics, str):
         raise GraphkitError(f"topics must be a list of topic names, not a single string; use topics=[{topics!r}]")
     idx = [graph.topic_of(t) for t in topics]
@@ -249,10 +255,14 @@ def topic_system(structure: TopicStructure, topic_idx: Sequence[int], *, dtype: 
     col_of[topic_idx] = np.arange(len(topic_idx))
     col = col_of[structure.topical_topic]
     keep = col >= 0
-    topical = (structure.topical_src[keep], structure.topical_dst[keep], col[keep], structure.topical_weight[keep])
-    return TopicSystem.build(structure.general, structure.follow_scale[:, topic_idx], topical,
-                             restart=structure.activity[:, topic_idx], out=structure.out_weight[:, topic_idx],
-                             dtype=dtype)
+    topical = (structure.topical_src, structure.topical_dst, col, structure.topical_weight)
+    if not keep.all():
+        topical = tuple(a[keep] for a in topical)
+    # consecutive topics are a view of the topic-major arrays, not a copy
+    rows = slice(topic_idx[0], topic_idx[-1] + 1) if topic_idx == list(range(topic_idx[0], topic_idx[-1] + 1)) else topic_idx
+    return TopicSystem.build(structure.general, structure.follow_scale_t[rows], topical,
+                             restart=structure.activity_t[rows], out=structure.out_weight_t[rows],
+                             dtype=dtype, topic_major=True)
 
 
 def _table(
@@ -274,7 +284,7 @@ def _table(
                     "topic": pl.Series([structure.topics[t]] * n, dtype=pl.String),
                     "score": s,
                     "rank": rank,
-                    "percentile": 100.0 * (1.0 - (rank.astype(np.float64) - 1.0) / n),
+                    "percentile": tie_floor_percentiles(s, rank, tie_rel=tie_rel),
                     "audience": structure.audience,
                     "active_audience": structure.active_audience,
                     "credibility": pl.Series(structure.credibility[:, t]).fill_nan(None),
@@ -282,6 +292,31 @@ def _table(
             )
         )
     return pl.concat(frames)
+
+
+def tie_floor_percentiles(scores: np.ndarray, rank: np.ndarray, *, tie_rel: float = 1e-9) -> np.ndarray:
+    """Percentiles (100 = top) where tied scores all take the percentile of the tie's lowest rank.
+
+    ``100 * (1 - (r - 1) / n)`` with ``r`` the last rank of the person's tie
+    group, so people with no influence on a topic (a large tie at 0) sit at
+    the bottom and are never "top", whatever their id.
+
+    >>> s = np.array([0.5, 0.0, 0.0, 0.5 - 1e-15])
+    >>> tie_floor_percentiles(s, rank_scores(s, np.arange(4))).tolist()
+    [75.0, 25.0, 25.0, 75.0]
+    """
+    n = len(scores)
+    order = np.argsort(rank, kind="stable")
+    s = scores[order]
+    new_group = np.empty(n, dtype=bool)
+    new_group[:1] = True
+    new_group[1:] = (s[:-1] - s[1:]) > tie_rel * s[:-1]
+    starts = np.flatnonzero(new_group)
+    ends = np.r_[starts[1:], n]  # last rank of each group = its exclusive end position
+    last = np.repeat(ends, np.diff(np.r_[starts, n]))
+    out = np.empty(n, dtype=np.float64)
+    out[order] = 100.0 * (1.0 - (last - 1.0) / n)
+    return out
 
 
 def rank_scores(scores: np.ndarray, tiebreak: np.ndarray, *, tie_rel: float = 1e-9) -> np.ndarray:

@@ -60,6 +60,7 @@ import polars as pl
 
 from graphkit.errors import GraphkitError
 from graphkit.graph import TopicGraph
+from graphkit.scores import DEFAULT_SCORE, score_table
 from graphkit.schema import TIMESTAMP
 
 __all__ = ["loyalty", "influential_loyal_customers", "quantile_score", "resolve_as_of",
@@ -264,6 +265,7 @@ def influential_loyal_customers(
     *,
     topics: str | Sequence[str],
     influence: pl.DataFrame | None = None,
+    score: str = DEFAULT_SCORE,
     top_percentile: float = 10.0,
     min_loyalty: float = 0.5,
     as_of: dt.datetime | dt.date | str | None = None,
@@ -282,8 +284,10 @@ def influential_loyal_customers(
     the first ``limit`` rows of each topic.
 
     ``influence`` is a precomputed table with the columns of
-    ``topic_influence(...).table`` (:data:`INFLUENCE_COLUMNS`); when None it is
-    computed with :func:`graphkit.influence.topic_influence` on ``topics``.
+    ``topic_influence(...).table`` (:data:`INFLUENCE_COLUMNS`); when None the
+    score named by ``score`` is computed on ``topics``: ``"expected_reach"``
+    (the default, because the backtest supports it; see
+    :mod:`graphkit.scores`) or ``"topic_influence"``.
     Returns :data:`RESULT_COLUMNS`, sorted by topic then ``loyal_rank``.
 
     >>> import polars as pl
@@ -306,12 +310,7 @@ def influential_loyal_customers(
     if influence is None:
         for t in topic_list:
             graph.topic_of(t)  # unknown topics raise with the list of choices
-        try:
-            from graphkit.influence import topic_influence
-        except ImportError:
-            raise GraphkitError("graphkit.influence is not available in this build; pass influence= "
-                                "(a table with columns " + ", ".join(INFLUENCE_COLUMNS) + ")") from None
-        influence = topic_influence(graph, topics=topic_list).table
+        influence = score_table(graph, score=score, topics=topic_list)
     infl = _check_influence(influence, topic_list)
     loyal = loyalty(graph, as_of=as_of, window_days=window_days)
     customers = graph.people.filter(pl.col("customer_id").is_not_null()).select("person_id", "customer_id")

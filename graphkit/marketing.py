@@ -25,6 +25,7 @@ import polars as pl
 
 from graphkit.errors import GraphkitError
 from graphkit.graph import ACTIVITY_KINDS, TopicGraph
+from graphkit.scores import DEFAULT_SCORE, score_table
 from graphkit.topics import Window, normalize_window
 
 #: Quadrants of the value x influence matrix, in display order.
@@ -67,9 +68,10 @@ def example_market() -> TopicGraph:
       cooking: an influencer on cooking (and nobody on lego).
     - ``f1`` ... ``f5`` are lego-fan customers: f1-f3 share lea and mention
       zoe the day after lea's review and buy within a week, f4 buys months
-      later, f5 bought (and disliked) a train before them all; ``cook1``, ``cook2`` post on cooking; ``fan``
-      follows the brand account and joined its community but never bought;
-      ``ghost`` follows lea and never posted anything.
+      later, f5 bought (and disliked) a train before them all.
+    - ``cook1`` and ``cook2`` post on cooking; ``sam`` buys cookware and
+      never posts; ``fan`` follows the brand account and joined its
+      community but never bought; ``ghost`` follows lea and never posted.
 
     >>> g = example_market()
     >>> g.people.height, g.transactions.height
@@ -336,6 +338,7 @@ def value_influence_matrix(
     *,
     topic: str | None = None,
     influence: Any = None,
+    score: str = DEFAULT_SCORE,
     loyalty: pl.DataFrame | None = None,
     value: Literal["auto", "monetary", "loyalty_score"] = "auto",
     value_threshold: float = HIGH_VALUE_PERCENTILE,
@@ -353,7 +356,9 @@ def value_influence_matrix(
     customers. ``loyalty`` defaults to :func:`graphkit.loyalty.loyalty` of
     the graph; customers without a purchase in it have value 0.
 
-    *Influence* is the customer's topic influence on ``topic``, or with
+    *Influence* is the ranking score named by ``score`` — ``"expected_reach"``
+    (default, the score the backtest supports; see :mod:`graphkit.scores`) or
+    ``"topic_influence"`` — or the table passed as ``influence``, on ``topic``, or with
     ``topic=None`` aggregated over topics (``aggregate="max"``: the best
     topic, named in ``topic``; ``"mean"``: mean over topics).
     ``influence_percentile`` is over everybody on the topic (see
@@ -372,10 +377,10 @@ def value_influence_matrix(
     value_threshold, influence_threshold. Sorted by quadrant, then influence.
 
     >>> g = example_market()
-    >>> m = value_influence_matrix(g, topic="lego")
+    >>> m = value_influence_matrix(g, score="topic_influence", topic="lego")
     >>> m.filter(pl.col("quadrant") != "occasional").select("name", "value", "quadrant").rows()
     [('Zoe', 400.0, 'champions'), ('F1', 45.0, 'loyalists'), ('F5', 50.0, 'loyalists'), ('Max', 500.0, 'loyalists'), ('Sam', 120.0, 'loyalists'), ('Lea', 10.0, 'hidden advocates')]
-    >>> value_influence_matrix(g, topic="cooking").filter(pl.col("name") == "Lea")["quadrant"].item()
+    >>> value_influence_matrix(g, score="topic_influence", topic="cooking").filter(pl.col("name") == "Lea")["quadrant"].item()
     'occasional'
     """
     vt = _check_threshold("value_threshold", value_threshold)
@@ -394,6 +399,8 @@ def value_influence_matrix(
         raise GraphkitError("loyalty has null loyalty_score values; recompute loyalty or fill them")
     if topic is not None:
         graph.topic_of(topic)
+    if influence is None:  # the backtest-supported score by default (graphkit.scores)
+        influence = score_table(graph, score=score, topics=None if topic is None else [topic])
     table = resolve_influence(graph, influence, topics=None if topic is None else [topic])
     infl = best_topic_influence(graph, table, topic=topic, aggregate=aggregate)
     high_v = pl.col("value_percentile") > vt
@@ -421,7 +428,7 @@ def value_influence_matrix(
 def quadrant_counts(matrix: pl.DataFrame) -> pl.DataFrame:
     """Customers per quadrant of a :func:`value_influence_matrix` (all four quadrants, zeros included).
 
-    >>> quadrant_counts(value_influence_matrix(example_market(), topic="lego")).rows()
+    >>> quadrant_counts(value_influence_matrix(example_market(), score="topic_influence", topic="lego")).rows()
     [('champions', 1, 0.1), ('loyalists', 4, 0.4), ('hidden advocates', 1, 0.1), ('occasional', 4, 0.4)]
     """
     _require(matrix, ("quadrant",), "matrix", "Pass the table of value_influence_matrix(...).")

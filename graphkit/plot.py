@@ -8,7 +8,7 @@ Every function takes the table a graphkit function returned, draws on ``ax``
     plot.engagement(kpis, "lea", ax=right)
 
 >>> from graphkit.marketing import example_market, value_influence_matrix
->>> ax = value_influence(value_influence_matrix(example_market(), topic="lego"))
+>>> ax = value_influence(value_influence_matrix(example_market(), score="topic_influence", topic="lego"))
 >>> ax.get_title()
 'Value x influence on lego (10 customers)'
 >>> import matplotlib.pyplot as plt; plt.close("all")
@@ -70,7 +70,7 @@ def value_influence(matrix: pl.DataFrame, *, ax: Any = None, label_top: int = 5)
     thresholds, and the ``label_top`` most influential customers named.
 
     >>> from graphkit.marketing import example_market, value_influence_matrix
-    >>> ax = value_influence(value_influence_matrix(example_market(), topic="lego"), label_top=2)
+    >>> ax = value_influence(value_influence_matrix(example_market(), score="topic_influence", topic="lego"), label_top=2)
     >>> [t.get_text() for t in ax.texts], [t.get_text() for t in ax.get_legend().get_texts()][0]
     (['Lea', 'Zoe'], 'champions: 1')
     >>> import matplotlib.pyplot as plt; plt.close("all")
@@ -366,7 +366,7 @@ def influential_loyal_customers(answers: pl.DataFrame, topic: str | None = None,
 
     >>> from graphkit.marketing import example_market
     >>> from graphkit.loyalty import influential_loyal_customers as query
-    >>> answers = query(example_market(), topics="lego", top_percentile=25, min_loyalty=0.5)
+    >>> answers = query(example_market(), topics="lego", score="topic_influence", top_percentile=25, min_loyalty=0.5)
     >>> ax = influential_loyal_customers(answers)
     >>> [t.get_text() for t in ax.get_yticklabels()]
     ['zoe (loyalty 0.67, influence rank 2)']

@@ -334,6 +334,9 @@ def _type_name(dtype: pl.DataType) -> str:
     return "text (or whole numbers)"
 
 
+#: Optional columns that name something (an id, a topic): null is allowed, blank text is not.
+_NAMES = frozenset({"customer_id", "order_id", "topic"})
+
 #: What each reference set holds: (key column, table it comes from).
 _REFS = {"people": ("person_id", "people"), "customers": ("customer_id", "people"),
          "items": ("item_id", "items"), "communities": ("community_id", "communities")}
@@ -396,6 +399,9 @@ def _validate_one(
             raw_null = raw.is_null()
         chk.flag(~raw_null & cast.is_null(), col.name, _type_name(col.dtype),
                  lambda rows, c=col.name: f"{rows[c].dtype} values " + _values(c)(rows))
+        if col.nullable and col.name in _NAMES and raw.dtype == pl.String:  # null is fine, blank names nothing
+            chk.flag(raw.str.strip_chars().str.len_chars() == 0, col.name,
+                     "a non-blank value or null", _values(col.name))
         if not col.nullable:
             chk.flag(raw_null, col.name, "a value (nulls not allowed)", _values(col.name))
         out[col.name] = cast

@@ -106,22 +106,44 @@ class TopicStructure:
 
     topics: tuple[str, ...]
     window: tuple[datetime | None, datetime | None]
-    activity: np.ndarray  # n x T float64, authored contributions per topic in the window
+    # Per-topic arrays are stored topic-major (T x n, one topic contiguous) for the solvers;
+    # the properties without _t give the n x T views.
+    activity_t: np.ndarray  # authored contributions per topic in the window
     active: np.ndarray  # n bool, any activity in the window
-    credibility: np.ndarray  # n x T float64, share of positive attention received; NaN when none
-    follow_scale: np.ndarray  # n x T float64
+    credibility_t: np.ndarray  # share of positive attention received; NaN when none
+    follow_scale_t: np.ndarray
     general: sp.csr_matrix  # n x n
     topical_src: np.ndarray  # int64
     topical_dst: np.ndarray  # int64
     topical_topic: np.ndarray  # int64
     topical_weight: np.ndarray  # float64
-    out_weight: np.ndarray  # n x T float64, all attention given on each topic
+    out_weight_t: np.ndarray  # all attention given on each topic
     audience: np.ndarray  # n uint32, followers (distinct people following)
     active_audience: np.ndarray  # n uint32, followers active in the window
 
     @property
     def n_people(self) -> int:
-        return self.activity.shape[0]
+        return self.activity_t.shape[1]
+
+    @property
+    def activity(self) -> np.ndarray:
+        """n x T authored contributions per topic (a view)."""
+        return self.activity_t.T
+
+    @property
+    def credibility(self) -> np.ndarray:
+        """n x T share of positive attention received per topic, NaN when none (a view)."""
+        return self.credibility_t.T
+
+    @property
+    def follow_scale(self) -> np.ndarray:
+        """n x T receiver-side scaling of follows per topic (a view)."""
+        return self.follow_scale_t.T
+
+    @property
+    def out_weight(self) -> np.ndarray:
+        """n x T attention each person gives per topic (a view)."""
+        return self.out_weight_t.T
 
     def topical(self, t: int) -> sp.csr_matrix:
         """n x n CSR of topic *t*'s positive labelled interactions."""
@@ -133,7 +155,7 @@ class TopicStructure:
 
     def layer(self, t: int) -> sp.csr_matrix:
         """n x n CSR of the weights that pass influence on topic *t* (row = giver, column = receiver)."""
-        w = (self.general @ sp.diags_array(self.follow_scale[:, t])).tocsr() + self.topical(t)
+        w = (self.general @ sp.diags_array(self.follow_scale_t[t])).tocsr() + self.topical(t)
         w = sp.csr_matrix(w)
         w.eliminate_zeros()
         w.sort_indices()
@@ -142,12 +164,12 @@ class TopicStructure:
     def unpassed(self, t: int, layer: sp.csr_matrix | None = None) -> np.ndarray:
         """Per giver, the attention on topic *t* that passes no influence (returns to teleport)."""
         layer = self.layer(t) if layer is None else layer
-        rest = self.out_weight[:, t] - np.asarray(layer.sum(axis=1)).ravel()
-        return np.where(rest > 1e-12 * self.out_weight[:, t], rest, 0.0)
+        rest = self.out_weight_t[t] - np.asarray(layer.sum(axis=1)).ravel()
+        return np.where(rest > 1e-12 * self.out_weight_t[t], rest, 0.0)
 
     def restart(self, topic_idx: Sequence[int]) -> np.ndarray:
         """n x len(topic_idx) teleport matrix: activity on each topic, columns summing to 1."""
-        a = self.activity[:, list(topic_idx)]
+        a = self.activity_t[list(topic_idx)].T
         totals = a.sum(axis=0)
         empty = [self.topics[t] for t, s in zip(topic_idx, totals) if s <= 0]
         if empty:
@@ -182,8 +204,8 @@ def topic_structure(graph: TopicGraph, *, window: Window | None = None) -> Topic
     n, topics = graph.n_people, graph.topics
     n_topics = len(topics)
 
-    activity = topic_activity(graph, window=(start, end)).toarray()
-    active = activity.sum(axis=1) > 0
+    activity_t = topic_activity(graph, window=(start, end)).T.toarray()  # T x n, C-ordered
+    active = activity_t.sum(axis=0) > 0
 
     e = graph.person_edges
     # A referral (src referred dst) means dst came to the brand through src: dst attends to src.
@@ -205,11 +227,12 @@ def topic_structure(graph: TopicGraph, *, window: Window | None = None) -> Topic
     t_top = topical["topic_idx"].to_numpy().astype(np.int64)
     t_w = topical["weight"].to_numpy()
     t_pos = topical["sign"].to_numpy() > 0
-    received_all = np.bincount(t_dst * n_topics + t_top, weights=t_w, minlength=n * n_topics).reshape(n, n_topics)
-    received_pos = np.bincount(t_dst * n_topics + t_top, weights=t_w * t_pos, minlength=n * n_topics)
+    cell = t_top * n + t_dst
+    received_all = np.bincount(cell, weights=t_w, minlength=n * n_topics).reshape(n_topics, n)
+    received_pos = np.bincount(cell, weights=t_w * t_pos, minlength=n * n_topics).reshape(n_topics, n)
     with np.errstate(divide="ignore", invalid="ignore"):
-        credibility = np.where(received_all > 0, received_pos.reshape(n, n_topics) / received_all, np.nan)
-    follow_scale = activity * np.where(np.isnan(credibility), NEUTRAL_CREDIBILITY, credibility)
+        credibility_t = np.where(received_all > 0, received_pos / received_all, np.nan)
+    follow_scale_t = activity_t * np.where(np.isnan(credibility_t), NEUTRAL_CREDIBILITY, credibility_t)
 
     # Attention given by active people; only its positive, credible part passes influence.
     general_edges = pl.concat([follows, untopical])
@@ -224,10 +247,12 @@ def topic_structure(graph: TopicGraph, *, window: Window | None = None) -> Topic
         m.sum_duplicates()
         m.eliminate_zeros()
     t_keep = active[t_src]
-    out_weight = np.asarray(given @ activity)
-    out_weight += np.bincount(t_src[t_keep] * n_topics + t_top[t_keep], weights=t_w[t_keep],
-                              minlength=n * n_topics).reshape(n, n_topics)
+    out_weight_t = np.ascontiguousarray(np.asarray(given @ activity_t.T).T)
+    out_weight_t += np.bincount(t_top[t_keep] * n + t_src[t_keep], weights=t_w[t_keep],
+                                minlength=n * n_topics).reshape(n_topics, n)
     t_keep &= t_pos
+    # Passing interactions sorted by topic, receiver, giver: the order the batched solver reads them in.
+    order = np.lexsort((t_src[t_keep], t_dst[t_keep], t_top[t_keep]))
 
     # Audience counts people, whatever the sign or the weight of their follow.
     followed = sp.csr_matrix((np.ones(follows.height), (follows["src_idx"].to_numpy(), follows["dst_idx"].to_numpy())),
@@ -240,16 +265,16 @@ def topic_structure(graph: TopicGraph, *, window: Window | None = None) -> Topic
     out = TopicStructure(
         topics=topics,
         window=(start, end),
-        activity=activity,
+        activity_t=activity_t,
         active=active,
-        credibility=credibility,
-        follow_scale=follow_scale,
+        credibility_t=credibility_t,
+        follow_scale_t=follow_scale_t,
         general=general,
-        topical_src=t_src[t_keep],
-        topical_dst=t_dst[t_keep],
-        topical_topic=t_top[t_keep],
-        topical_weight=t_w[t_keep].astype(np.float64),
-        out_weight=out_weight,
+        topical_src=t_src[t_keep][order],
+        topical_dst=t_dst[t_keep][order],
+        topical_topic=t_top[t_keep][order],
+        topical_weight=t_w[t_keep][order].astype(np.float64),
+        out_weight_t=out_weight_t,
         audience=audience,
         active_audience=active_audience,
     )
@@ -283,7 +308,9 @@ def topic_layer(graph: TopicGraph, topic: str, *, window: Window | None = None) 
     unlabelled interactions) scaled by the receiver's activity and credibility
     on the topic, plus positive interactions labelled with the topic; rows of
     inactive people are empty; no self-loops. Rows and columns follow
-    ``graph.people``.
+    ``graph.people``. These are the weights that *pass* influence; a giver's
+    row may sum to less than all the attention they pay on the topic
+    (``topic_structure(graph).out_weight``), the rest passing nothing.
 
     >>> from graphkit.datasets import load_ciao
     >>> g = load_ciao()

@@ -175,3 +175,21 @@ def test_ciao_acts_audience_and_inactive_accounts(ciao):
     a = audience(ciao, window=("2010-04-12", None))
     assert a["audience"].sum() == 111_781
     assert (a["active_audience"] <= a["audience"]).all()
+
+
+def test_synthetic_referrals_bring_revenue_never_counted_twice():
+    from graphkit.synthetic import generate
+
+    g = generate(n_people=2000, seed=3)
+    r = referrals(g)
+    assert r.height > 0 and r["referred_revenue"].sum() > 0
+    referred = g.edges.filter(pl.col("kind") == "referred")
+    buyers = g.people.join(referred.select(pl.col("dst").alias("person_id")).unique(), on="person_id")
+    their_spend = g.transactions.join(buyers.select("customer_id"), on="customer_id")["amount"].sum()
+    assert r["referred_revenue"].sum() <= their_spend + 1e-6
+    made = referred.group_by(pl.col("src").alias("person_id")).len("referred_people")
+    per = r.group_by("person_id").agg(pl.col("referred_buyers").max()).join(made, on="person_id")
+    assert per.height == r["person_id"].n_unique()  # every credited referrer made a referral
+    assert (per["referred_buyers"] <= per["referred_people"]).all()
+    inactive = inactive_accounts(g).row(0, named=True)
+    assert inactive["share_never_active"] == pytest.approx(0.44, abs=0.01)

@@ -44,13 +44,15 @@ def test_demo_writes_consistent_tables(demo_run, ciao):
     assert np.allclose(sums, 1.0, atol=1e-6)
 
     answers = pl.read_parquet(out / "influential_loyal_customers.parquet")
+    ranking = pl.read_parquet(out / "expected_reach.parquet")  # the default ranking (graphkit.scores)
     assert set(answers["topic"]) == {"Books", "DVDs"}
     assert answers.group_by("topic").len()["len"].max() <= 5
     assert (answers["percentile"] > 90.0).all() and (answers["loyalty_score"] >= 0.5).all()
-    # every answer is a real customer whose influence row matches the written influence table
-    joined = answers.join(influence, on=["person_id", "topic"], suffix="_infl")
+    # every answer is a real customer whose row matches the written ranking table
+    joined = answers.join(ranking, on=["person_id", "topic"], suffix="_rank")
     assert joined.height == answers.height
-    assert (joined["score"] == joined["score_infl"]).all()
+    assert (joined["score"] == joined["score_rank"]).all()
+    assert set(ranking.columns) == set(influence.columns)
     loyal = pl.read_parquet(out / "loyalty.parquet")
     assert loyal.height == ciao.transactions["customer_id"].n_unique()
 

@@ -73,7 +73,16 @@ def test_rank_and_percentile_follow_score_then_person_id():
     # a symmetric cycle: every score equal, so ranks follow person_id
     assert np.allclose(t["score"].to_numpy(), 0.25)
     assert t["person_id"].to_list() == ["a", "b", "c", "d"]
-    assert t["percentile"].to_list() == [100.0, 75.0, 50.0, 25.0]
+    # ... but a tie shares the percentile of its lowest rank: nobody in a tie is "top" by id
+    assert t["percentile"].to_list() == [25.0, 25.0, 25.0, 25.0]
+
+
+def test_people_tied_at_zero_are_never_top_percentile(ciao):
+    t = topic_influence(ciao, topics=["Adult Products"]).table
+    zero = t.filter(pl.col("score") == 0)
+    assert zero.height > 0.5 * t.height  # few people are active on this topic
+    assert zero["percentile"].max() <= 100.0 * (1 - (t.height - zero.height) / t.height) + 1e-9
+    assert t.filter(pl.col("percentile") > 90)["score"].min() > 0
 
 
 def test_unknown_topic_engine_and_bad_options_raise(tiny):

@@ -311,3 +311,66 @@ def test_query_bad_input(shop):
         influential_loyal_customers(shop, topics=[], influence=infl)
     with pytest.raises(GraphkitError, match="unknown topic"):
         influential_loyal_customers(shop, topics="knitting")
+
+
+# --------------------------------------------------- the batch commands (files)
+def _cli(args: list[str]) -> tuple[int, str, str]:
+    import contextlib
+    import io
+
+    from graphkit.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(args)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_score_to_a_folder_and_loyal_from_it(tmp_path):
+    import json
+
+    from graphkit.datasets import load_ciao
+    from graphkit.influence import topic_influence
+
+    scores = tmp_path / "scores"
+    code, out, err = _cli(["score", "--source", "bundled", "--write", str(scores), "--topics", "DVDs", "Books",
+                           "--run-id", "r1", "--json"])
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["run_id"] == "r1" and summary["rows"]["influence"] == 2 * 7375 and "loyalty" in summary["rows"]
+    first = (scores / "CURRENT").read_text().strip()
+    assert first.startswith("r1.") and json.loads((scores / "runs" / first / "run.json").read_text())["run_id"] == "r1"
+    for run in ("r2", "r3"):
+        assert _cli(["score", "--source", "bundled", "--write", str(scores), "--topics", "DVDs", "--run-id", run,
+                     "--quiet"])[0] == 0
+    kept = sorted(d.name.split(".")[0] for d in (scores / "runs").iterdir())
+    assert kept == ["r2", "r3"]  # keep_runs=2: the current run and the one before
+    assert (scores / "CURRENT").read_text().startswith("r3.")
+
+    code, out, err = _cli(["loyal", "--topic", "DVDs", "--scores", str(scores), "--top-percentile", "5", "--json",
+                           "--quiet"])
+    assert code == 0, err
+    got = json.loads(out)
+    g = load_ciao()
+    expected = influential_loyal_customers(g, topics="DVDs", top_percentile=5)  # default ranking, as the job
+    assert json.loads((scores / "runs" / (scores / "CURRENT").read_text().strip() / "run.json").read_text()
+                      )["parameters"]["score"] == "expected_reach"
+    assert got["count"] == expected.height > 0
+    assert [r["person_id"] for r in got["rows"]] == expected["person_id"].to_list()
+
+    target = tmp_path / "rows.csv"
+    code, out, _ = _cli(["loyal", "--topic", "DVDs", "--scores", str(scores), "--out", str(target), "--quiet"])
+    assert code == 0 and pl.read_csv(target).height == int(out.split()[0])
+
+
+def test_batch_commands_refuse_bad_arguments(tmp_path):
+    code, _, err = _cli(["score", "--source", "bundled", "--write", str(tmp_path / "s"), "--topics", "DVDs",
+                         "--run-id", "../escape"])
+    assert code == 1 and "cannot name a folder" in err
+    code, _, err = _cli(["loyal", "--topic", "DVDs", "--run-id", "r1"])
+    assert code == 1 and err.startswith("Error: --run-id is for --source neo4j")
+    code, _, err = _cli(["loyal", "--topic", "DVDs", "--scores", str(tmp_path)])
+    assert code == 1 and "is not a score folder" in err
+    code, _, err = _cli(["loyal", "--topic", "no such topic", "--quiet"])
+    assert code == 1 and "unknown topic 'no such topic'" in err
+    assert _cli(["loyal"])[0] == 2  # --topic is required

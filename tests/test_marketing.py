@@ -34,8 +34,8 @@ def quadrant_of(matrix: pl.DataFrame, person: str) -> str:
 
 # ------------------------------------------------------------------- matrix
 def test_lego_fan_is_a_hidden_advocate_on_lego_only(market):
-    lego = value_influence_matrix(market, topic="lego")
-    cooking = value_influence_matrix(market, topic="cooking")
+    lego = value_influence_matrix(market, score="topic_influence", topic="lego")
+    cooking = value_influence_matrix(market, score="topic_influence", topic="cooking")
     # buys little (10.0, second lowest spend) but five lego fans follow her and three share her posts
     assert quadrant_of(lego, "lea") == "hidden advocates"
     assert quadrant_of(cooking, "lea") == "occasional"
@@ -47,7 +47,7 @@ def test_lego_fan_is_a_hidden_advocate_on_lego_only(market):
 
 
 def test_matrix_has_one_row_per_customer_and_counts_add_up(market):
-    m = value_influence_matrix(market, topic="lego")
+    m = value_influence_matrix(market, score="topic_influence", topic="lego")
     customers = market.people.filter(pl.col("customer_id").is_not_null())
     assert sorted(m["person_id"].to_list()) == sorted(customers["person_id"].to_list())
     counts = quadrant_counts(m)
@@ -61,7 +61,7 @@ def test_matrix_has_one_row_per_customer_and_counts_add_up(market):
 
 
 def test_thresholds_are_stated_and_settable(market):
-    m = value_influence_matrix(market, topic="lego", influence_threshold=60.0, value_threshold=80.0)
+    m = value_influence_matrix(market, score="topic_influence", topic="lego", influence_threshold=60.0, value_threshold=80.0)
     assert m["influence_threshold"].unique().to_list() == [60.0]
     assert m["value_threshold"].unique().to_list() == [80.0]
     # f1 (influence percentile 75) is now high influence; only the top 20% of spend is high value
@@ -70,50 +70,50 @@ def test_thresholds_are_stated_and_settable(market):
     assert quadrant_of(m, "max") == "loyalists"
     for bad in (100.0, -1.0, "high"):
         with pytest.raises(GraphkitError, match="percentile in"):
-            value_influence_matrix(market, topic="lego", value_threshold=bad)
+            value_influence_matrix(market, score="topic_influence", topic="lego", value_threshold=bad)
 
 
 def test_best_topic_aggregate_names_the_topic(market):
-    m = value_influence_matrix(market)  # topic=None: best topic per customer
+    m = value_influence_matrix(market, score="topic_influence")  # topic=None: best topic per customer
     row = m.filter(pl.col("person_id") == "lea").row(0, named=True)
     assert row["topic"] == "lego" and row["quadrant"] == "hidden advocates"
-    mean = value_influence_matrix(market, aggregate="mean")
+    mean = value_influence_matrix(market, score="topic_influence", aggregate="mean")
     assert mean["topic"].unique().to_list() == ["mean"]
     with pytest.raises(GraphkitError, match="aggregate"):
-        value_influence_matrix(market, aggregate="median")
+        value_influence_matrix(market, score="topic_influence", aggregate="median")
 
 
 def test_value_falls_back_to_loyalty_score_when_prices_are_unknown(market):
     unpriced = market.replace(transactions=market.transactions.with_columns(amount=pl.lit(None, dtype=pl.Float64)))
-    m = value_influence_matrix(unpriced, topic="lego")
+    m = value_influence_matrix(unpriced, score="topic_influence", topic="lego")
     assert m["value_basis"].unique().to_list() == ["loyalty_score"]
     lo = loyalty(unpriced)
     expected = dict(lo.select("person_id", "loyalty_score").iter_rows())
     assert dict(m.select("person_id", "value").iter_rows()) == expected
     with pytest.raises(GraphkitError, match="no monetary value"):
-        value_influence_matrix(unpriced, topic="lego", value="monetary")
+        value_influence_matrix(unpriced, score="topic_influence", topic="lego", value="monetary")
 
 
 def test_precomputed_scores_of_any_kind_are_accepted(market):
     # e.g. an "expected reach" score from the backtest helper: same columns, another ranking
     reach = pl.DataFrame({"person_id": ["tom"], "topic": ["lego"], "score": [0.9]})
-    m = value_influence_matrix(market, topic="lego", influence=reach, loyalty=loyalty(market))
+    m = value_influence_matrix(market, score="topic_influence", topic="lego", influence=reach, loyalty=loyalty(market))
     assert quadrant_of(m, "tom") == "hidden advocates"
     assert quadrant_of(m, "lea") == "occasional"  # absent from the table: no influence
 
 
 def test_bad_influence_and_loyalty_tables_are_refused(market):
     with pytest.raises(GraphkitError, match=r"lacks column\(s\) \['score'\]"):
-        value_influence_matrix(market, topic="lego", influence=pl.DataFrame({"person_id": ["lea"], "topic": ["lego"]}))
+        value_influence_matrix(market, score="topic_influence", topic="lego", influence=pl.DataFrame({"person_id": ["lea"], "topic": ["lego"]}))
     with pytest.raises(GraphkitError, match="not in the graph.*zed"):
         resolve_influence(market, pl.DataFrame({"person_id": ["zed"], "topic": ["lego"], "score": [1.0]}))
     with pytest.raises(GraphkitError, match="topic.*not in the graph"):
         resolve_influence(market, pl.DataFrame({"person_id": ["lea"], "topic": ["toads"], "score": [1.0]}))
     with pytest.raises(GraphkitError, match="no rows for topic"):
-        value_influence_matrix(market, topic="cooking",
+        value_influence_matrix(market, score="topic_influence", topic="cooking",
                                influence=pl.DataFrame({"person_id": ["lea"], "topic": ["lego"], "score": [1.0]}))
     with pytest.raises(GraphkitError, match="unknown topic 'toads'"):
-        value_influence_matrix(market, topic="toads")
+        value_influence_matrix(market, score="topic_influence", topic="toads")
     with pytest.raises(GraphkitError, match="customer_id.*not in the people table"):
         resolve_loyalty(market, pl.DataFrame({"customer_id": ["c_zed"], "loyalty_score": [1.0]}))
     with pytest.raises(GraphkitError, match="lacks column"):
@@ -121,10 +121,9 @@ def test_bad_influence_and_loyalty_tables_are_refused(market):
 
 
 def test_people_without_influence_are_never_top_whatever_the_engine_percentile(market):
-    # the engine orders tied scores by person_id, so on a topic few people are active on, people with
-    # score 0 can carry a high `percentile`; our influence_percentile puts every tie at its lowest
+    # ties sit at their lowest percentile, in the engine's table and in influence_percentile alike
     table = topic_influence(market).table
-    assert table.filter((pl.col("score") == 0) & (pl.col("percentile") > 60)).height > 0
+    assert table.filter((pl.col("score") == 0) & (pl.col("percentile") > 60)).height == 0
     resolved = resolve_influence(market, table)
     zero = resolved.filter(pl.col("score") == 0)
     assert zero["influence_percentile"].max() < 50
@@ -136,7 +135,7 @@ def test_customers_missing_from_the_loyalty_table_have_value_zero(market):
     lo = loyalty(market).filter(pl.col("customer_id") != "c_max")
     resolved = resolve_loyalty(market, lo)
     assert resolved.filter(pl.col("person_id") == "max").select("monetary", "loyalty_score").row(0) == (0.0, 0.0)
-    assert quadrant_of(value_influence_matrix(market, topic="lego", loyalty=lo), "max") == "occasional"
+    assert quadrant_of(value_influence_matrix(market, score="topic_influence", topic="lego", loyalty=lo), "max") == "occasional"
 
 
 # ----------------------------------------------------------------- segments
@@ -223,3 +222,62 @@ def test_ciao_matrix_segments_and_kpis(ciao):
     assert set(high["person_id"].to_list()) < influential
     k = engagement_kpis(ciao, influence=infl)
     assert k.height == 7375 and k["interaction"].sum() == 284_086
+
+
+def test_synthetic_brand_ecosystem_fills_every_segment_and_uses_money():
+    from graphkit.synthetic import generate
+
+    g = generate(n_people=2000, seed=3)
+    infl = topic_influence(g)
+    m = value_influence_matrix(g, score="topic_influence", topic=g.topics[0], influence=infl)
+    assert m["value_basis"].unique().to_list() == ["monetary"]  # prices known: value is money
+    spend = g.transactions.group_by("customer_id").agg(pl.col("amount").sum())
+    joined = m.join(spend, on="customer_id", how="left").with_columns(pl.col("amount").fill_null(0.0))
+    assert (joined["value"] - joined["amount"]).abs().max() < 1e-6
+    s = advocate_segments(g, influence=infl)
+    for seg in SEGMENTS:
+        assert s[seg].any(), seg
+    # fans and influencers are never customers; influential and loyal customers always are
+    assert s.filter(pl.col("fan_follower") | pl.col("influencer"))["customer_id"].is_null().all()
+    assert s.filter(pl.col("influential_customer") | pl.col("loyal_customer"))["customer_id"].is_not_null().all()
+
+
+# ---------------------------------------------------------------- command line
+def test_cli_commands_write_tables_and_figures(tmp_path, capsys):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from graphkit.cli import main
+    from graphkit.store.files import write_dataset
+
+    folder = write_dataset(example_market(), tmp_path / "market")
+    out, png = tmp_path / "m.csv", tmp_path / "m.png"
+    assert main(["matrix", str(folder), "--topic", "lego", "--score", "topic_influence", "--out", str(out),
+                 "--png", str(png), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "value = monetary" in printed and "Lea" in printed
+    m = pl.read_csv(out)
+    assert m.filter(pl.col("person_id") == "lea")["quadrant"].item() == "hidden advocates"
+    assert png.stat().st_size > 10_000
+    assert main(["segments", str(folder), "--topics", "lego", "--quiet"]) == 0
+    assert "fan_follower+community_member" in capsys.readouterr().out
+    assert main(["experts", str(folder), "--topic", "lego", "--budget", "99.99", "--quiet", "--out",
+                 str(tmp_path / "r.parquet")]) == 0
+    assert str(pl.read_parquet(tmp_path / "r.parquet")["amount"].sum()) == "99.99"
+    assert main(["acts", str(folder), "--topics", "lego", "--window-days", "30", "--quiet"]) == 0
+    assert main(["explain", str(folder), "lea", "lego", "--quiet"]) == 0
+    assert "follows+referred+shares" in capsys.readouterr().out
+
+
+def test_cli_errors_are_one_line_with_exit_1(tmp_path, capsys):
+    from graphkit.cli import main
+    from graphkit.store.files import write_dataset
+
+    folder = write_dataset(example_market(), tmp_path / "market")
+    assert main(["experts", str(folder), "--topic", "lego", "--budget", "1.005", "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == "Error: budget '1.005' has fractions of a cent; round it to 2 decimals"
+    assert main(["matrix", str(folder), "--topic", "toads", "--quiet"]) == 1
+    assert "unknown topic 'toads'" in capsys.readouterr().err
+    assert main(["explain", str(folder), "zed", "lego", "--quiet"]) == 1
+    assert main(["matrix"]) == 2  # usage

@@ -5,13 +5,16 @@ from __future__ import annotations
 import argparse
 import sys
 
+from graphkit.errors import GraphkitError
 from graphkit.schema import rejects_summary
 from graphkit.store.files import read_dataset
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("validate", help="check a dataset folder against the schemas",
-                       description="Check every table of a dataset folder; strict unless --lenient.")
+                       description="Check every table of a dataset folder; strict unless --lenient. "
+                                   "Exit code 0 when every row is valid, 1 when a row is bad (strict) "
+                                   "or was rejected (--lenient), or a file cannot be read.")
     p.add_argument("path", help="dataset folder (people, edges, ... as .parquet or .csv)")
     p.add_argument("--lenient", action="store_true", help="move bad rows to a rejects file instead of failing")
     p.add_argument("--rejects", metavar="FILE", help="where --lenient writes rejected rows (default PATH/rejects.csv)")
@@ -25,7 +28,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    g = read_dataset(args.path, lenient=args.lenient, rejects_path=args.rejects)
+    try:
+        g = read_dataset(args.path, lenient=args.lenient, rejects_path=args.rejects)
+    except GraphkitError as exc:
+        if not args.verbose:
+            raise  # main() prints it on one line
+        print(f"Error: {exc}", file=sys.stderr)  # the whole message, offending rows included
+        return 1
     if g.rejects.height:
         target = args.rejects or f"{args.path}/rejects.csv"
         print(f"{args.path}: {g.rejects.height} row(s) rejected, written to {target}")

@@ -8,5 +8,6 @@ tables keyed by the caller's ids; nothing outside ``store/`` does I/O on data.
 """
 
 from graphkit.store.files import read_dataset, write_dataset, write_table
+from graphkit.store.neo4j import Neo4jStore  # noqa: F401  (the neo4j driver loads only when a store opens)
 
 __all__ = ["read_dataset", "write_dataset", "write_table"]

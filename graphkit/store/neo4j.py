@@ -105,6 +105,8 @@ EDGE_TYPES: dict[str, tuple[str, str, str]] = {
     "member_of": ("MEMBER_OF", "Community", "community_id"),
 }
 STATE_NAME = "scores"
+#: URI schemes of the Bolt protocol (the driver's preview HTTP transport is not supported).
+BOLT_SCHEMES: tuple[str, ...] = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
 _IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _US_PER_DAY = 86_400_000_000
 
@@ -166,11 +168,12 @@ class Neo4jSettings:
 # ------------------------------------------------------------------- reports
 @dataclass(frozen=True)
 class LoadReport:
-    """What :meth:`Neo4jStore.load` wrote: rows per table, batch size, seconds."""
+    """What :meth:`Neo4jStore.load` wrote: rows per table, batch size, seconds (in all and per table)."""
 
     rows: dict[str, int]
     batch_size: int
     seconds: float
+    seconds_by_table: dict[str, float] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -204,6 +207,7 @@ class RunInfo:
     started: dt.datetime | None
     finished: dt.datetime | None
     rows: dict[str, int]
+    topics: tuple[str, ...] = ()
 
 
 # ------------------------------------------------------------ value helpers
@@ -293,13 +297,16 @@ RETURN count(*) AS n
 # (ConstraintError) to add a label to a node created in the same transaction.
 Q_CUSTOMER_LABEL = """
 UNWIND $rows AS r
-MATCH (p:Person {person_id: r.person_id})
+MATCH (p:Person) WHERE p.person_id = r.person_id
 FOREACH (_ IN CASE WHEN p:Customer THEN [] ELSE [1] END | SET p:Customer)
 RETURN count(*) AS n
 """
+# Lookups by a data value use WHERE, not an inline {key: value} map: ArcadeDB
+# resolves a value such as "$rows" inside an inline map as the parameter of
+# that name (the MATCH then finds nothing; write_rows would report it).
 Q_HANDLES = """
 UNWIND $rows AS r
-MATCH (p:Person {person_id: r.person_id})
+MATCH (p:Person) WHERE p.person_id = r.person_id
 MERGE (h:Handle {key: r.key})
 SET h.seq = r.seq, h.channel = r.channel, h.handle = r.handle
 MERGE (p)-[:HAS_HANDLE]->(h)
@@ -319,16 +326,16 @@ RETURN count(*) AS n
 """
 Q_EDGES = """
 UNWIND $rows AS r
-MATCH (a:Person {{person_id: r.src}})
-MATCH (b:{label} {{{key}: r.dst}})
+MATCH (a:Person) WHERE a.person_id = r.src
+MATCH (b:{label}) WHERE b.{key} = r.dst
 MERGE (a)-[e:{rtype} {{key: r.key}}]->(b)
 SET e.seq = r.seq, e.topic = r.topic, e.weight = r.weight, e.sign = r.sign, e.ts = r.ts, e.channel = r.channel
 RETURN count(*) AS n
 """
 Q_PURCHASES = """
 UNWIND $rows AS r
-MATCH (c:Customer {customer_id: r.customer_id})
-MATCH (i:Item {item_id: r.item_id})
+MATCH (c:Customer) WHERE c.customer_id = r.customer_id
+MATCH (i:Item) WHERE i.item_id = r.item_id
 MERGE (c)-[b:PURCHASED {key: r.key}]->(i)
 SET b.seq = r.seq, b.amount = r.amount, b.ts = r.ts, b.order_id = r.order_id
 RETURN count(*) AS n
@@ -367,27 +374,27 @@ Q_RUN_START = """
 MERGE (r:ScoreRun {run_id: $run_id})
 SET r.status = CASE WHEN r.status = 'complete' THEN r.status ELSE 'writing' END,
     r.parameters = $parameters, r.graphkit_version = $version, r.started = $started
-RETURN r.status AS status
+RETURN count(*) AS n
 """
-Q_STATE = "OPTIONAL MATCH (s:GraphkitState {name: $state}) RETURN s.current_run AS current, s.previous_run AS previous"
+Q_STATE = "OPTIONAL MATCH (s:GraphkitState) WHERE s.name = $state RETURN s.current_run AS current, s.previous_run AS previous"
 Q_SWITCH = """
-MATCH (r:ScoreRun {run_id: $run_id})
-SET r.status = 'complete', r.finished = $finished, r.rows = $rows
+MATCH (r:ScoreRun) WHERE r.run_id = $run_id
+SET r.status = 'complete', r.finished = $finished, r.rows = $rows, r.topics = $topics
 MERGE (s:GraphkitState {name: $state})
 SET s.previous_run = CASE WHEN s.current_run = $run_id THEN s.previous_run ELSE s.current_run END,
     s.current_run = $run_id
-RETURN s.current_run AS current
+RETURN count(*) AS n
 """
 Q_RUNS = """
 MATCH (r:ScoreRun)
 RETURN r.run_id AS run_id, r.status AS status, r.parameters AS parameters, r.graphkit_version AS version,
-       r.started AS started, r.finished AS finished, r.rows AS rows
+       r.started AS started, r.finished AS finished, r.rows AS rows, r.topics AS topics
 ORDER BY r.started, r.run_id
 """
 Q_WRITE_INFLUENCE = """
 UNWIND $rows AS r
-MATCH (p:Person {person_id: r.person_id})
-MATCH (t:Topic {name: r.topic})
+MATCH (p:Person) WHERE p.person_id = r.person_id
+MATCH (t:Topic) WHERE t.name = r.topic
 MERGE (p)-[s:INFLUENCE {run_id: $run_id}]->(t)
 SET s.score = r.score, s.rank = r.rank, s.percentile = r.percentile, s.audience = r.audience,
     s.active_audience = r.active_audience, s.credibility = r.credibility
@@ -395,16 +402,16 @@ RETURN count(*) AS n
 """
 Q_WRITE_COMMUNITY = """
 UNWIND $rows AS r
-MATCH (p:Person {person_id: r.person_id})
-MATCH (t:Topic {name: r.topic})
+MATCH (p:Person) WHERE p.person_id = r.person_id
+MATCH (t:Topic) WHERE t.name = r.topic
 MERGE (p)-[m:IN_COMMUNITY {run_id: $run_id}]->(t)
 SET m.community = r.community
 RETURN count(*) AS n
 """
 Q_WRITE_LOYALTY = """
-MATCH (run:ScoreRun {run_id: $run_id})
+MATCH (run:ScoreRun) WHERE run.run_id = $run_id
 UNWIND $rows AS r
-MATCH (c:Customer {customer_id: r.customer_id})
+MATCH (c:Customer) WHERE c.customer_id = r.customer_id
 MERGE (c)-[l:LOYALTY]->(run)
 SET l.recency_days = r.recency_days, l.frequency = r.frequency, l.monetary = r.monetary,
     l.tenure_days = r.tenure_days, l.r_score = r.r_score, l.f_score = r.f_score, l.m_score = r.m_score,
@@ -415,9 +422,10 @@ RETURN count(*) AS n
 Q_PURGE = {
     "influence": "MATCH (:Topic)<-[s:INFLUENCE]-() WHERE s.run_id = $run_id WITH s LIMIT $limit DELETE s RETURN count(*) AS n",
     "communities": "MATCH (:Topic)<-[s:IN_COMMUNITY]-() WHERE s.run_id = $run_id WITH s LIMIT $limit DELETE s RETURN count(*) AS n",
-    "loyalty": "MATCH (:ScoreRun {run_id: $run_id})<-[s:LOYALTY]-() WITH s LIMIT $limit DELETE s RETURN count(*) AS n",
+    "loyalty": "MATCH (r:ScoreRun)<-[s:LOYALTY]-() WHERE r.run_id = $run_id WITH s LIMIT $limit DELETE s "
+                "RETURN count(*) AS n",
 }
-Q_DELETE_RUN = "MATCH (r:ScoreRun {run_id: $run_id}) DETACH DELETE r RETURN count(*) AS n"
+Q_DELETE_RUN = "MATCH (r:ScoreRun) WHERE r.run_id = $run_id DETACH DELETE r RETURN count(*) AS n"
 
 R_INFLUENCE = """
 MATCH (p:Person)-[s:INFLUENCE]->(t:Topic)
@@ -431,55 +439,53 @@ WHERE m.run_id = $run_id
 RETURN p.person_id AS person_id, t.name AS topic, m.community AS community
 """
 R_LOYALTY = """
-MATCH (c:Customer)-[l:LOYALTY]->(:ScoreRun {run_id: $run_id})
+MATCH (c:Customer)-[l:LOYALTY]->(r:ScoreRun) WHERE r.run_id = $run_id
 RETURN c.customer_id AS customer_id, c.person_id AS person_id, l.recency_days AS recency_days,
        l.frequency AS frequency, l.monetary AS monetary, l.tenure_days AS tenure_days, l.r_score AS r_score,
        l.f_score AS f_score, l.m_score AS m_score, l.loyalty_score AS loyalty_score
 """
 R_LAST_PURCHASE = "MATCH (:Customer)-[b:PURCHASED]->(:Item) RETURN max(b.ts) AS last"
 
-# The flagship query. Loyalty follows graphkit.loyalty exactly: quantile
-# score = 1 + number of quintile cut points strictly below the value, the cut
-# points being the values at positions ceil(s*n/5) - 1 (s = 1..4) of the
-# sorted values; that equals 1 + floor(5 * below / n) with ties sharing.
-Q_INFLUENTIAL_LOYAL = """
-MATCH (c:Customer)-[b:PURCHASED]->(:Item)
-WHERE b.ts <= $as_of
-WITH c, b, ($start IS NULL OR b.ts > $start) AS inw
-WITH c,
-     max(CASE WHEN inw THEN b.ts END) AS last,
-     count(DISTINCT CASE WHEN inw THEN coalesce('o:' + b.order_id, 'line:' + elementId(b)) END) AS frequency,
-     sum(CASE WHEN inw THEN b.amount END) AS amount_sum,
-     count(CASE WHEN inw THEN b.amount END) AS known
-WHERE last IS NOT NULL
-WITH c, last, frequency, CASE WHEN known > 0 THEN amount_sum END AS monetary
-ORDER BY last
-WITH collect({c: c, last: last, f: frequency, m: monetary}) AS rows
-WITH rows, size(rows) AS n
-WITH rows, n, [s IN range(1, 4) | rows[(s * n + 4) / 5 - 1].last] AS rcut
-UNWIND rows AS x
-WITH rows, n, rcut, x ORDER BY x.f
-WITH rows, n, rcut, collect(x.f) AS fs
-WITH rows, rcut, [s IN range(1, 4) | fs[(s * n + 4) / 5 - 1]] AS fcut
-UNWIND rows AS x
-WITH rows, rcut, fcut, x ORDER BY x.m
-WITH rows, rcut, fcut, collect(x.m) AS ms
-WITH rows, rcut, fcut, ms, size(ms) AS nm
-WITH rows, rcut, fcut, [s IN range(1, 4) WHERE nm > 0 | ms[(s * nm + 4) / 5 - 1]] AS mcut
-UNWIND rows AS x
-WITH x, 1 + size([v IN rcut WHERE v < x.last]) AS r_score,
-     1 + size([v IN fcut WHERE v < x.f]) AS f_score,
-     CASE WHEN x.m IS NULL THEN null ELSE 1 + size([v IN mcut WHERE v < x.m]) END AS m_score
-WITH x, CASE WHEN m_score IS NULL THEN toFloat(r_score + f_score - 2) / 8.0
-             ELSE toFloat(r_score + f_score + m_score - 3) / 12.0 END AS loyalty_score
+# The flagship query: statements run in ONE read transaction. Loyalty follows
+# graphkit.loyalty exactly: quantile score = 1 + number of quintile cut points
+# strictly below the value, the cut points being the values at positions
+# ceil(s*n/5) - 1 (s = 1..4) of the sorted values (n = customers with a
+# value); that equals 1 + floor(5 * below / n) with ties sharing. The cut
+# points of recency, frequency and monetary are computed first, one small
+# statement each, then passed to the main statement: sorting three ways in one
+# statement means carrying the customer list through a sort, which ArcadeDB
+# charges to every buffered row (it ran out of query heap on Ciao).
+Q_RFM = """
+MATCH (c:Customer)-[b:PURCHASED]->()
+WHERE b.ts <= $as_of AND ($start IS NULL OR b.ts > $start)
+WITH c.customer_id AS cid, b.ts AS ts, b.amount AS amount,
+     CASE WHEN b.order_id IS NULL THEN 'line:' + elementId(b) ELSE 'o:' + b.order_id END AS order_key
+WITH cid, max(ts) AS last, count(DISTINCT order_key) AS frequency, sum(amount) AS amount_sum,
+     count(amount) AS known
+WITH cid, last, frequency, CASE WHEN known > 0 THEN amount_sum END AS monetary
+"""
+Q_CUTS = Q_RFM + """
+WITH {value} AS v WHERE v IS NOT NULL
+WITH v ORDER BY v
+WITH collect(v) AS vs
+RETURN [s IN range(1, 4) WHERE size(vs) > 0 | vs[(s * size(vs) + 4) / 5 - 1]] AS cuts
+"""
+Q_INFLUENTIAL_LOYAL = Q_RFM + """
+WITH cid, last, frequency, monetary,
+     1 + size([v IN $rcut WHERE v < last]) AS r_score,
+     1 + size([v IN $fcut WHERE v < frequency]) AS f_score,
+     CASE WHEN monetary IS NULL THEN null ELSE 1 + size([v IN $mcut WHERE v < monetary]) END AS m_score
+WITH cid, last, frequency, monetary,
+     CASE WHEN m_score IS NULL THEN toFloat(r_score + f_score - 2) / 8.0
+          ELSE toFloat(r_score + f_score + m_score - 3) / 12.0 END AS loyalty_score
 WHERE loyalty_score >= $min_loyalty
-WITH x.c AS c, x.last AS last, x.f AS frequency, x.m AS monetary, loyalty_score
+MATCH (c:Customer) WHERE c.customer_id = cid
 MATCH (c)-[s:INFLUENCE]->(t:Topic)
 WHERE s.run_id = $run_id AND t.name IN $topics AND s.percentile > $cut
-WITH t.name AS topic, c, last, frequency, monetary, loyalty_score, s,
+WITH t.name AS topic, c.person_id AS person_id, cid, last, frequency, monetary, loyalty_score, s,
      s.percentile / 100.0 * loyalty_score AS fit
-ORDER BY topic, fit DESC, s.score DESC, c.person_id
-WITH topic, collect({person_id: c.person_id, customer_id: c.customer_id, fit: fit, score: s.score, rank: s.rank,
+ORDER BY topic, fit DESC, s.score DESC, person_id
+WITH topic, collect({person_id: person_id, customer_id: cid, fit: fit, score: s.score, rank: s.rank,
                      percentile: s.percentile, audience: s.audience, active_audience: s.active_audience,
                      credibility: s.credibility, last: last, frequency: frequency, monetary: monetary,
                      loyalty_score: loyalty_score}) AS hits
@@ -515,6 +521,24 @@ class Neo4jStore:
     (:meth:`Neo4jSettings.from_env`); ``driver=`` reuses an open driver. Use
     it as a context manager, or call :meth:`close`. ``batch_size`` rows go in
     each write transaction; ``progress`` prints batch progress on stderr.
+    Opening a store does not connect; the first query (or :meth:`verify`) does.
+
+    With a server (see ``docs/neo4j.md``)::
+
+        with Neo4jStore(batch_size=5000) as store:   # NEO4J_URI, NEO4J_USERNAME, ...
+            store.load(graph)
+            store.write_scores(influence=topic_influence(graph).table, run_id="nightly-1")
+            store.influential_loyal_customers(topics=["DVDs"], top_percentile=10, min_loyalty=0.5)
+
+    Without one, errors are one line and say what to do:
+
+    >>> store = Neo4jStore(Neo4jSettings(uri="bolt://127.0.0.1:1", password="secret"), connection_timeout=2)
+    >>> try:
+    ...     store.verify()
+    ... except Neo4jUnavailableError as exc:
+    ...     print(exc)
+    cannot reach Neo4j at bolt://127.0.0.1:1 (ServiceUnavailable); is the server running? Set NEO4J_URI to its bolt:// or neo4j:// address
+    >>> store.close()
     """
 
     def __init__(
@@ -534,6 +558,13 @@ class Neo4jStore:
         self.progress = progress
         self._own_driver = driver is None
         if driver is None:
+            scheme = self.settings.uri.split("://", 1)[0] if "://" in self.settings.uri else ""
+            if self.settings.shown_uri != self.settings.uri:
+                raise StoreError(f"NEO4J_URI {self.settings.shown_uri!r} carries a user name or password: put them "
+                                 f"in NEO4J_USERNAME and NEO4J_PASSWORD instead")
+            if scheme not in BOLT_SCHEMES:
+                raise StoreError(f"NEO4J_URI {self.settings.shown_uri!r} is not a Bolt address: use "
+                                 f"bolt://host:7687 or neo4j://host:7687 (schemes: {', '.join(BOLT_SCHEMES)})")
             nj = _driver_module()
             auth = (self.settings.user, self.settings.password) if self.settings.password is not None else None
             with self._errors():
@@ -624,35 +655,39 @@ class Neo4jStore:
         start = time.perf_counter()
         self.setup_schema()
         rows: dict[str, int] = {}
+        seconds: dict[str, float] = {}
+
+        def put(name: str, query: str, records: list[dict]) -> None:
+            t0 = time.perf_counter()
+            rows[name] = rows.get(name, 0) + self._write_rows(query, records, name, batch_size=batch_size)
+            seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - t0
+
         seq = pl.int_range(pl.len(), dtype=pl.Int64).alias("seq")
-        rows["topics"] = self._write_rows(Q_TOPICS, [{"name": t} for t in g.topics], "topics", batch_size=batch_size)
-        rows["people"] = self._write_rows(Q_PEOPLE, _records(g.people.select(*_columns("people"), seq)), "people",
-                                          batch_size=batch_size)
-        customers = g.people.filter(pl.col("customer_id").is_not_null()).select("person_id")
-        self._write_rows(Q_CUSTOMER_LABEL, _records(customers), "customers", batch_size=batch_size)
-        rows["items"] = self._write_rows(Q_ITEMS, _records(g.items.select(*_columns("items"), seq)), "items",
-                                         batch_size=batch_size)
-        rows["communities"] = self._write_rows(
-            Q_COMMUNITIES, _records(g.communities.select(*_columns("communities"), seq)), "communities",
-            batch_size=batch_size)
+        put("topics", Q_TOPICS, [{"name": t} for t in g.topics])
+        put("people", Q_PEOPLE, _records(g.people.select(*_columns("people"), seq)))
+        put("customer labels", Q_CUSTOMER_LABEL,
+            _records(g.people.filter(pl.col("customer_id").is_not_null()).select("person_id")))
+        put("items", Q_ITEMS, _records(g.items.select(*_columns("items"), seq)))
+        put("communities", Q_COMMUNITIES, _records(g.communities.select(*_columns("communities"), seq)))
         handles = g.handles.select(*_columns("handles"), seq).with_columns(
             key=pl.concat_str(pl.col("channel"), pl.lit("\u241f"), pl.col("handle")))
-        rows["handles"] = self._write_rows(Q_HANDLES, _records(handles), "handles", batch_size=batch_size)
+        put("handles", Q_HANDLES, _records(handles))
         identity = ["src", "dst", "kind", "topic", "ts", "channel"]
         edges = g.edges.select(*_columns("edges"), seq).with_columns(
             key=_occurrence_key(g.edges, ["topic", "ts", "channel"], identity))
-        n_edges = 0
+        rows["edges"], seconds["edges"] = 0, 0.0
         for kind, (rtype, label, key) in EDGE_TYPES.items():
             part = edges.filter(pl.col("kind") == kind).drop("kind")
             if part.height:
                 q = Q_EDGES.format(label=_identifier(label), key=_identifier(key), rtype=_identifier(rtype))
-                n_edges += self._write_rows(q, _records(part), f"edges {kind}", batch_size=batch_size)
-        rows["edges"] = n_edges
+                put("edges", q, _records(part))
         tx = g.transactions.select(*_columns("transactions"), seq).with_columns(
             key=_occurrence_key(g.transactions, ["item_id", "ts", "order_id", "amount"],
                                 ["customer_id", "item_id", "ts", "order_id", "amount"]))
-        rows["transactions"] = self._write_rows(Q_PURCHASES, _records(tx), "transactions", batch_size=batch_size)
-        return LoadReport(rows=rows, batch_size=batch_size or self.batch_size, seconds=time.perf_counter() - start)
+        put("transactions", Q_PURCHASES, _records(tx))
+        rows.pop("customer labels")  # a second pass over people, not rows of its own (its time is kept)
+        return LoadReport(rows=rows, batch_size=batch_size or self.batch_size, seconds=time.perf_counter() - start,
+                          seconds_by_table=seconds)
 
     def clear(self, *, batch_size: int | None = None) -> int:
         """Delete every node graphkit wrote (dataset, scores, runs), in batches; returns nodes deleted."""
@@ -740,15 +775,17 @@ class Neo4jStore:
             rows["loyalty"] = self._write_rows(Q_WRITE_LOYALTY, _records(loyal.drop("person_id")), "loyalty",
                                                {"run_id": run_id}, batch_size=batch_size)
         self._write(Q_SWITCH, {"run_id": run_id, "state": STATE_NAME, "finished": dt.datetime.now(dt.timezone.utc),
-                               "rows": json.dumps(rows, sort_keys=True)})
+                               "rows": json.dumps(rows, sort_keys=True),
+                               "topics": sorted(set(infl["topic"].to_list()))})
         self._prune(keep_runs, batch_size=batch_size)
         return WriteReport(run_id=run_id, rows=rows, parameters=json.loads(params_json), version=__version__,
                            seconds=time.perf_counter() - start, batch_size=batch_size or self.batch_size)
 
     def _purge_run(self, run_id: str, *, keep_node: bool, batch_size: int | None = None) -> None:
-        for query in Q_PURGE.values():
-            while self._write(query, {"run_id": run_id, "limit": batch_size or self.batch_size}):
-                pass
+        for query in Q_PURGE.values():  # delete in batches until a batch finds nothing left
+            deleted = True
+            while deleted:
+                deleted = self._write(query, {"run_id": run_id, "limit": batch_size or self.batch_size})
         if not keep_node:
             self._write(Q_DELETE_RUN, {"run_id": run_id})
 
@@ -775,7 +812,7 @@ class Neo4jStore:
             out.append(RunInfo(
                 run_id=r["run_id"], status=r["status"], parameters=json.loads(r["parameters"] or "{}"),
                 version=r["version"], started=_utc(r["started"]), finished=_utc(r["finished"]),
-                rows=json.loads(r["rows"]) if r["rows"] else {},
+                rows=json.loads(r["rows"]) if r["rows"] else {}, topics=tuple(r["topics"] or ()),
             ))
         return out
 
@@ -830,6 +867,13 @@ class Neo4jStore:
         topic_list = _check_query_arguments(topics, top_percentile, min_loyalty, limit)
         _check_window(window_days)
         run = self._resolve_run(run_id)
+        info = {r.run_id: r for r in self.runs()}.get(run)
+        if info is None or info.status != "complete":
+            raise StoreError(f"no complete score run {run!r} in Neo4j; runs: {[r.run_id for r in self.runs()]}")
+        absent = [t for t in topic_list if t not in info.topics]
+        if absent:
+            raise GraphkitError(f"score run {run!r} has no rows for topic(s) {absent}; compute influence on them "
+                                f"first (graphkit score --topics ...); its topics: {list(info.topics)}")
         if as_of is None:
             last = self._read(R_LAST_PURCHASE)
             if not last or last[0]["last"] is None:
@@ -842,7 +886,8 @@ class Neo4jStore:
             "as_of": when, "start": start, "as_of_us": as_of_us, "min_loyalty": float(min_loyalty),
             "cut": 100.0 - top_percentile, "topics": topic_list, "limit": limit, "run_id": run,
         }
-        recs = self._read(Q_INFLUENTIAL_LOYAL, params)
+        with self._errors(), self._session() as session:
+            recs = session.execute_read(_influential_loyal, params)
         if not recs:
             return pl.DataFrame(schema=_RESULT_SCHEMA).select(RESULT_COLUMNS)
         return pl.DataFrame(recs, schema=_RESULT_SCHEMA, orient="row").select(RESULT_COLUMNS).sort("topic", "loyal_rank")
@@ -865,6 +910,16 @@ def _count_rows(tx: "neo4j.ManagedTransaction", query: str, params: dict) -> int
 
 def _fetch(tx: "neo4j.ManagedTransaction", query: str, params: dict) -> list[dict]:
     return [r.data() for r in tx.run(query, params)]
+
+
+def _influential_loyal(tx: "neo4j.ManagedTransaction", params: dict) -> list[dict]:
+    """The cut points, then the query, in one read transaction (a consistent view where the server gives one)."""
+    cuts = {}
+    for name, value in (("rcut", "last"), ("fcut", "frequency"), ("mcut", "monetary")):
+        record = tx.run(Q_CUTS.format(value=_identifier(value)), params).single()
+        cuts[name] = list(record["cuts"]) if record is not None else []
+    cuts["rcut"] = [_utc(v) for v in cuts["rcut"]]  # ArcadeDB returns stored datetimes without their zone
+    return [r.data() for r in tx.run(Q_INFLUENTIAL_LOYAL, {**params, **cuts})]
 
 
 def _columns(table: str) -> list[str]:
@@ -907,12 +962,17 @@ class _translate_errors:
     def __enter__(self) -> None:
         return None
 
+    def _scrub(self, text: str) -> str:
+        """Server and driver messages without the password, should one of them quote it."""
+        text = text.replace(self.settings.uri, self.settings.shown_uri)
+        return text.replace(self.settings.password, "***") if self.settings.password else text
+
     def __exit__(self, exc_type, exc, tb) -> bool:
         if exc is None or isinstance(exc, GraphkitError) or not isinstance(exc, Exception):
             return False
         nj = _driver_module()
         where = self.settings.shown_uri
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        first = (self._scrub(str(exc)).strip().splitlines() or [type(exc).__name__])[0]
         if isinstance(exc, nj.exceptions.AuthError):
             raise StoreError(
                 f"Neo4j at {where} refused the credentials of user {self.settings.user!r}: "
@@ -927,7 +987,7 @@ class _translate_errors:
             raise StoreError(f"NEO4J_URI {where!r} is not a Neo4j address ({first})") from None
         if isinstance(exc, nj.exceptions.Neo4jError):
             code = getattr(exc, "code", None) or type(exc).__name__
-            message = " ".join((getattr(exc, "message", None) or first).split())[:500]
+            message = " ".join(self._scrub(getattr(exc, "message", None) or first).split())[:500]
             raise StoreError(f"Neo4j at {where} failed: {code}: {message}") from None
         if isinstance(exc, nj.exceptions.DriverError):
             raise StoreError(f"Neo4j driver error talking to {where}: {first}") from None

@@ -52,7 +52,8 @@ def arcadedb_home() -> Path | None:
 class ArcadeDBServer:
     """One ArcadeDB server process with Bolt on 127.0.0.1; stop it with :meth:`stop`."""
 
-    def __init__(self, *, heap: str = "768m", password: str | None = None) -> None:
+    def __init__(self, *, databases: tuple[str, ...] = (DATABASE,), heap: str = "768m",
+                 password: str | None = None) -> None:
         home = arcadedb_home()
         if home is None:
             raise RuntimeError("arcadedb-embedded is not installed: pip install 'graphkit[test]'")
@@ -62,6 +63,7 @@ class ArcadeDBServer:
         self.http_port = _free_port()
         self.folder = Path(tempfile.mkdtemp(prefix="graphkit-arcadedb-"))
         self.uri = f"bolt://127.0.0.1:{self.bolt_port}"
+        self.databases = databases
         self.log_path = self.folder / "server.log"
         cmd = [
             str(home / "jre" / "bin" / "java"), f"-Xmx{heap}", "-cp", str(home / "jars") + "/*",
@@ -70,7 +72,7 @@ class ArcadeDBServer:
             "-Darcadedb.server.plugins=Bolt:com.arcadedb.bolt.BoltProtocolPlugin",
             "-Darcadedb.bolt.host=127.0.0.1", f"-Darcadedb.bolt.port={self.bolt_port}",
             "-Darcadedb.server.httpIncomingHost=127.0.0.1", f"-Darcadedb.server.httpIncomingPort={self.http_port}",
-            f"-Darcadedb.server.defaultDatabases={DATABASE}[{USER}]",
+            "-Darcadedb.server.defaultDatabases=" + ";".join(f"{db}[{USER}]" for db in databases),
             "-Darcadedb.server.mode=development",
             "com.arcadedb.server.ArcadeDBServer",
         ]
@@ -83,7 +85,7 @@ class ArcadeDBServer:
         return self.process.pid
 
     def wait_ready(self, timeout: float = 120.0) -> None:
-        """Wait until Bolt answers a query on the graphkit database."""
+        """Wait until Bolt answers a query on every database."""
         import neo4j
 
         deadline = time.monotonic() + timeout
@@ -93,8 +95,9 @@ class ArcadeDBServer:
                 raise RuntimeError(f"ArcadeDB exited with {self.process.returncode}:\n{self.log_tail()}")
             try:
                 with neo4j.GraphDatabase.driver(self.uri, auth=(USER, self.password)) as d:
-                    with d.session(database=DATABASE) as s:
-                        s.run("RETURN 1 AS ok").consume()
+                    for db in self.databases:
+                        with d.session(database=db) as s:
+                            s.run("RETURN 1 AS ok").consume()
                 return
             except Exception as exc:  # not up yet: refused, or the database is still being created
                 last = exc

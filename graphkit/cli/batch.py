@@ -1,0 +1,280 @@
+"""``graphkit score`` and ``graphkit loyal``: the batch jobs, on files or on Neo4j.
+
+``score`` reads a graph (a dataset folder, ``bundled`` Ciao, or ``neo4j``),
+computes topic influence, topic communities (when this build has them) and
+loyalty, and writes them as one run: into a score folder
+(``runs/<run_id>.<suffix>/*.parquet`` + ``run.json``, then a ``CURRENT``
+pointer file renamed into place) or into Neo4j (see :mod:`graphkit.store.neo4j`).
+``loyal`` answers the influential-loyal-customers query: embedded on a
+dataset folder, or in Cypher on Neo4j over the current score run.
+
+Neo4j settings come from NEO4J_URI, NEO4J_USERNAME, NEO4J_PASSWORD and
+NEO4J_DATABASE. Exit codes: 0 done, 1 error, 2 usage, 3 server unreachable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import polars as pl
+
+from graphkit.errors import GraphkitError
+from graphkit.progress import step
+from graphkit.scores import DEFAULT_SCORE, SCORES, score_table
+
+NEO4J = "neo4j"
+BUNDLED = "bundled"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "score", help="compute influence, communities and loyalty and write them as one run",
+        description="Read a graph, score topic influence, topic communities (when available) and loyalty, and "
+                    "write them as one run into a folder or into Neo4j (settings from NEO4J_URI, NEO4J_USERNAME, "
+                    "NEO4J_PASSWORD, NEO4J_DATABASE). Exit codes: 0 done, 1 error, 2 usage, 3 server unreachable.",
+    )
+    p.add_argument("--source", required=True, metavar="PATH|neo4j|bundled",
+                   help="dataset folder, 'neo4j' (read the graph from Neo4j) or 'bundled' (Ciao)")
+    p.add_argument("--write", required=True, metavar="PATH|neo4j",
+                   help="score folder (runs/<run>/*.parquet + a CURRENT pointer), or 'neo4j' "
+                        "(use ./neo4j for a folder of that name)")
+    p.add_argument("--topics", nargs="+", metavar="TOPIC", help="topics to score (default: every active topic)")
+    p.add_argument("--run-id", help="name of the run (default: UTC time + a short unique suffix)")
+    p.add_argument("--engine", default="batched", help="influence engine: batched (default) or igraph")
+    p.add_argument("--score", choices=SCORES, default=DEFAULT_SCORE,
+                   help=f"ranking score written for the flagship query (default {DEFAULT_SCORE}, the score the "
+                        "backtest supports; topic_influence for undated data)")
+    p.add_argument("--damping-factor", type=float, default=0.85, help="PageRank damping factor (default 0.85)")
+    p.add_argument("--as-of", help="loyalty reference date, ISO 8601 (default: the latest purchase)")
+    p.add_argument("--window-days", type=float, help="loyalty window in days (default: all history)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the community detection (default 0)")
+    p.add_argument("--batch-size", type=int, default=5000, help="rows per Neo4j transaction (default 5000)")
+    p.add_argument("--keep-runs", type=int, default=2, help="complete runs kept, the current one included (default 2)")
+    p.add_argument("--no-load", action="store_true",
+                   help="with --write neo4j and a dataset --source: do not (re)load the dataset into Neo4j first")
+    p.add_argument("--json", action="store_true", help="print a one-line JSON summary on stdout")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.set_defaults(handler=_score)
+
+    p = sub.add_parser(
+        "loyal", help="influential loyal customers on a topic (embedded or in Neo4j)",
+        description="Customers in the top influence percentile on a topic whose loyalty score is at least a "
+                    "threshold, ranked by fit = percentile/100 * loyalty. On a dataset folder it runs embedded "
+                    "(influence from --scores or computed now); on neo4j it runs in Cypher over the current run.",
+    )
+    p.add_argument("--topic", required=True, action="append", metavar="TOPIC", help="topic (repeat for several)")
+    p.add_argument("--source", default=BUNDLED, metavar="PATH|neo4j|bundled", help="where the graph is (default bundled)")
+    p.add_argument("--scores", metavar="PATH", help="a folder written by 'graphkit score --write PATH' (embedded only)")
+    p.add_argument("--run-id", help="score run to use on Neo4j (default: the current run)")
+    p.add_argument("--top-percentile", type=float, default=10.0, help="influence percentile kept (default 10: top 10%%)")
+    p.add_argument("--min-loyalty", type=float, default=0.5, help="minimum loyalty score, 0..1 (default 0.5)")
+    p.add_argument("--as-of", help="loyalty reference date, ISO 8601 (default: the latest purchase)")
+    p.add_argument("--window-days", type=float, help="loyalty window in days (default: all history)")
+    p.add_argument("--limit", type=int, help="rows per topic (default: all)")
+    p.add_argument("--score", choices=SCORES, default=DEFAULT_SCORE,
+                   help=f"ranking score when computed here (default {DEFAULT_SCORE}); "
+                        "with --scores or Neo4j the written run's score is used")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print one JSON line: count, seconds, rows")
+    out.add_argument("--out", metavar="FILE", help="write the rows to FILE (.parquet or .csv)")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.set_defaults(handler=_loyal)
+
+
+# ------------------------------------------------------------------ helpers
+def _store(batch_size: int = 5000, *, progress: bool = False):
+    from graphkit.store.neo4j import Neo4jStore
+
+    store = Neo4jStore(batch_size=batch_size, progress=progress)
+    store.verify()
+    return store
+
+
+def _read_graph(source: str, *, quiet: bool):
+    if source == NEO4J:
+        with step("reading the graph from Neo4j", enabled=not quiet), _store() as store:
+            return store.read()
+    if source == BUNDLED:
+        from graphkit.datasets import load_ciao
+
+        return load_ciao()
+    from graphkit.store.files import read_dataset
+
+    with step(f"reading {source}", enabled=not quiet):
+        return read_dataset(source)
+
+
+def _communities(graph, topics, seed: int, influence) -> tuple[pl.DataFrame, pl.DataFrame] | None:
+    """(membership, summary) from graphkit.community when this build has it, else None."""
+    try:
+        from graphkit.community import topic_communities
+    except ImportError:
+        return None
+    result = topic_communities(graph, topics=topics, seed=seed, influence=influence)
+    return result.membership.select("person_id", "topic", pl.col("community").cast(pl.Int64)), result.summary
+
+
+def _write_run_folder(root: str, run_id: str, tables: dict[str, pl.DataFrame], meta: dict, keep_runs: int) -> Path:
+    """Write a run as ``root/runs/<run_id>.<suffix>/`` and then point ``root/CURRENT`` at it.
+
+    The same scheme as in Neo4j: a run is written whole under a fresh name,
+    then one atomic rename of the pointer file switches readers to it, so they
+    never see a mix. ``keep_runs`` run folders are kept, the current one included.
+    """
+    from graphkit.store.files import write_table
+
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._:+-]*", run_id):
+        raise GraphkitError(f"run id {run_id!r} cannot name a folder: use letters, digits and . _ : + -")
+    runs = Path(root) / "runs"
+    runs.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".writing-", dir=runs))
+    try:
+        for name, df in tables.items():
+            write_table(df, tmp / f"{name}.parquet")
+        (tmp / "run.json").write_text(json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n")
+        os.chmod(tmp, 0o755)
+        final = runs / f"{run_id}.{uuid.uuid4().hex[:8]}"
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    pointer = Path(root) / "CURRENT"
+    staged = pointer.with_name(f".CURRENT.{os.getpid()}")
+    staged.write_text(final.name + "\n")
+    os.replace(staged, pointer)
+    done = sorted((d for d in runs.iterdir() if d.is_dir() and not d.name.startswith(".") and d != final),
+                  key=lambda d: d.stat().st_mtime)
+    for old in done[: max(0, len(done) - (keep_runs - 1))]:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def _current_run_folder(path: str) -> Path:
+    """The run folder a --scores PATH names: PATH/CURRENT's run, or PATH itself when it is a run folder."""
+    root = Path(path)
+    pointer = root / "CURRENT"
+    if pointer.exists():
+        return root / "runs" / pointer.read_text().strip()
+    if (root / "influence.parquet").exists():
+        return root
+    raise GraphkitError(f"{path} is not a score folder (no CURRENT pointer, no influence.parquet); "
+                        f"write one with graphkit score --write {path}")
+
+
+# --------------------------------------------------------------------- score
+def _score(args: argparse.Namespace) -> int:
+    from graphkit import __version__
+    from graphkit.influence import topic_influence
+    from graphkit.loyalty import loyalty
+    from graphkit.store.neo4j import new_run_id
+
+    start = time.perf_counter()
+    quiet = args.quiet
+    store = _store(args.batch_size, progress=not quiet) if args.write == NEO4J else None
+    try:
+        graph = _read_graph(args.source, quiet=quiet)
+        with step("topic influence", enabled=not quiet):
+            result = topic_influence(graph, topics=args.topics, engine=args.engine, damping_factor=args.damping_factor)
+        topics = sorted(result.table["topic"].unique().to_list())
+        ranking = result.table
+        if args.score != "topic_influence":
+            with step(args.score.replace("_", " "), enabled=not quiet):
+                ranking = score_table(graph, score=args.score, topics=topics)
+        with step("topic communities", enabled=not quiet):
+            found = _communities(graph, topics, args.seed, result)
+        communities, community_summary = found if found is not None else (None, None)
+        with step("loyalty", enabled=not quiet):
+            loyal = loyalty(graph, as_of=args.as_of, window_days=args.window_days)
+        run_id = args.run_id or new_run_id()
+        parameters = {
+            "source": args.source, "topics": topics, "score": args.score, "engine": args.engine,
+            "damping_factor": args.damping_factor,
+            "influence": result.parameters, "iterations": result.iterations, "converged": result.converged,
+            "as_of": args.as_of, "window_days": args.window_days, "seed": args.seed,
+            "communities": communities is not None,
+        }
+        if store is not None:
+            if args.source != NEO4J and not args.no_load:
+                with step("loading the graph into Neo4j", enabled=not quiet):
+                    store.load(graph)
+            with step(f"writing run {run_id} to Neo4j", enabled=not quiet):
+                report = store.write_scores(influence=ranking, communities=communities, loyalty=loyal,
+                                            run_id=run_id, parameters=parameters, keep_runs=args.keep_runs)
+            rows = report.rows
+        else:
+            tables = {"influence": ranking, "loyalty": loyal}
+            if communities is not None:
+                tables["communities"] = communities
+                tables["community_summary"] = community_summary
+            rows = {k: v.height for k, v in tables.items()}
+            meta = {"run_id": run_id, "parameters": parameters, "graphkit_version": __version__, "rows": rows}
+            with step(f"writing run {run_id} to {args.write}", enabled=not quiet):
+                _write_run_folder(args.write, run_id, tables, meta, args.keep_runs)
+    finally:
+        if store is not None:
+            store.close()
+    seconds = round(time.perf_counter() - start, 3)
+    summary = {"run_id": run_id, "rows": rows, "rows_written": sum(rows.values()), "seconds": seconds,
+               "source": args.source, "write": args.write, "communities": communities is not None}
+    if args.json:
+        print(json.dumps(summary, sort_keys=True))
+    else:
+        parts = ", ".join(f"{n} {k}" for k, n in rows.items())
+        print(f"run {run_id}: wrote {parts} to {args.write} in {seconds:.1f} s")
+        if communities is None:
+            print("communities: not computed (graphkit.community is not in this build)")
+    return 0
+
+
+# --------------------------------------------------------------------- loyal
+def _loyal(args: argparse.Namespace) -> int:
+    from graphkit.loyalty import influential_loyal_customers
+
+    start = time.perf_counter()
+    options = dict(top_percentile=args.top_percentile, min_loyalty=args.min_loyalty, as_of=args.as_of,
+                   window_days=args.window_days, limit=args.limit)
+    run_id = None
+    if args.source == NEO4J:
+        if args.scores:
+            raise GraphkitError("--scores is for a dataset folder; on Neo4j the query uses a score run (--run-id)")
+        with step("influential loyal customers in Neo4j", enabled=not args.quiet), _store() as store:
+            run_id = args.run_id or store.current_run_id()
+            rows = store.influential_loyal_customers(topics=args.topic, run_id=run_id, **options)
+    else:
+        if args.run_id:
+            raise GraphkitError("--run-id is for --source neo4j; for a dataset folder pass --scores PATH")
+        graph = _read_graph(args.source, quiet=args.quiet)
+        influence = None
+        if args.scores:
+            from graphkit.store.files import read_table
+
+            influence = read_table(_current_run_folder(args.scores) / "influence.parquet")
+        with step("influential loyal customers", enabled=not args.quiet):
+            rows = influential_loyal_customers(graph, topics=args.topic, influence=influence, score=args.score,
+                                               **options)
+    seconds = round(time.perf_counter() - start, 3)
+    if args.out:
+        from graphkit.store.files import write_table
+
+        write_table(rows, args.out)
+        print(f"{rows.height} rows written to {args.out}")
+    elif args.json:
+        print(json.dumps({"count": rows.height, "run_id": run_id, "seconds": seconds, "topics": args.topic,
+                          "rows": rows.to_dicts()}, default=str))
+    else:
+        with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=200, tbl_hide_dataframe_shape=True,
+                       tbl_hide_column_data_types=True, fmt_str_lengths=30):
+            shown = rows.with_columns(pl.col("fit", "score", "percentile", "credibility", "recency_days",
+                                             "loyalty_score").round(4))
+            print(shown)
+        print(f"{rows.height} influential loyal customer(s) on {', '.join(args.topic)}", file=sys.stderr)
+    return 0
