@@ -52,7 +52,7 @@ def busiest_topics(graph: TopicGraph, k: int = 3) -> list[str]:
     """
     counts = (
         graph.activity_edges.group_by("topic_idx").agg(pl.col("src_idx").n_unique().alias("people"))
-        .with_columns(topic=pl.col("topic_idx").map_elements(lambda i: graph.topics[i], return_dtype=pl.String))
+        .join(graph.topic_index, on="topic_idx")
         .sort(["people", "topic"], descending=[True, False])
     )
     return counts["topic"].head(k).to_list()

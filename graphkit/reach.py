@@ -296,7 +296,7 @@ def expected_reach(
     >>> r.top("Books", 3).select("rank").to_series().to_list()
     [1, 2, 3]
     """
-    from graphkit.influence import _table as influence_table
+    from graphkit.influence import influence_table
 
     if isinstance(topics, str):
         raise GraphkitError(f"topics must be a list of topic names, not a single string; use topics=[{topics!r}]")

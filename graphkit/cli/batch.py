@@ -113,12 +113,10 @@ def _read_graph(source: str, *, quiet: bool):
         return read_dataset(source)
 
 
-def _communities(graph, topics, seed: int, influence) -> tuple[pl.DataFrame, pl.DataFrame] | None:
-    """(membership, summary) from graphkit.community when this build has it, else None."""
-    try:
-        from graphkit.community import topic_communities
-    except ImportError:
-        return None
+def _communities(graph, topics, seed: int, influence) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(membership, summary) of the topics' Leiden communities."""
+    from graphkit.community import topic_communities
+
     result = topic_communities(graph, topics=topics, seed=seed, influence=influence)
     return result.membership.select("person_id", "topic", pl.col("community").cast(pl.Int64)), result.summary
 
@@ -190,8 +188,7 @@ def _score(args: argparse.Namespace) -> int:
             with step(args.score.replace("_", " "), enabled=not quiet):
                 ranking = score_table(graph, score=args.score, topics=topics)
         with step("topic communities", enabled=not quiet):
-            found = _communities(graph, topics, args.seed, result)
-        communities, community_summary = found if found is not None else (None, None)
+            communities, community_summary = _communities(graph, topics, args.seed, result)
         with step("loyalty", enabled=not quiet):
             loyal = loyalty(graph, as_of=args.as_of, window_days=args.window_days)
         run_id = args.run_id or new_run_id()
@@ -200,7 +197,7 @@ def _score(args: argparse.Namespace) -> int:
             "damping_factor": args.damping_factor,
             "influence": result.parameters, "iterations": result.iterations, "converged": result.converged,
             "as_of": args.as_of, "window_days": args.window_days, "seed": args.seed,
-            "communities": communities is not None,
+            "communities": True,
         }
         if store is not None:
             if args.source != NEO4J and not args.no_load:
@@ -211,10 +208,8 @@ def _score(args: argparse.Namespace) -> int:
                                             run_id=run_id, parameters=parameters, keep_runs=args.keep_runs)
             rows = report.rows
         else:
-            tables = {"influence": ranking, "loyalty": loyal}
-            if communities is not None:
-                tables["communities"] = communities
-                tables["community_summary"] = community_summary
+            tables = {"influence": ranking, "loyalty": loyal, "communities": communities,
+                      "community_summary": community_summary}
             rows = {k: v.height for k, v in tables.items()}
             meta = {"run_id": run_id, "parameters": parameters, "graphkit_version": __version__, "rows": rows}
             with step(f"writing run {run_id} to {args.write}", enabled=not quiet):
@@ -224,14 +219,12 @@ def _score(args: argparse.Namespace) -> int:
             store.close()
     seconds = round(time.perf_counter() - start, 3)
     summary = {"run_id": run_id, "rows": rows, "rows_written": sum(rows.values()), "seconds": seconds,
-               "source": args.source, "write": args.write, "communities": communities is not None}
+               "source": args.source, "write": args.write, "communities": True}
     if args.json:
         print(json.dumps(summary, sort_keys=True))
     else:
         parts = ", ".join(f"{n} {k}" for k, n in rows.items())
         print(f"run {run_id}: wrote {parts} to {args.write} in {seconds:.1f} s")
-        if communities is None:
-            print("communities: not computed (graphkit.community is not in this build)")
     return 0
 
 
