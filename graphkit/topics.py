@@ -38,6 +38,7 @@ import scipy.sparse as sp
 
 from graphkit.errors import GraphkitError
 from graphkit.graph import TopicGraph
+from graphkit.linalg import interaction_order
 
 #: A time window ``(start, end)``: events count when ``start <= ts < end``; either bound may be None.
 Window = tuple[datetime | date | str | None, datetime | date | str | None]
@@ -252,7 +253,9 @@ def topic_structure(graph: TopicGraph, *, window: Window | None = None) -> Topic
                                 minlength=n * n_topics).reshape(n_topics, n)
     t_keep &= t_pos
     # Passing interactions sorted by topic, receiver, giver: the order the batched solver reads them in.
-    order = np.lexsort((t_src[t_keep], t_dst[t_keep], t_top[t_keep]))
+    order = interaction_order(t_top[t_keep], t_dst[t_keep], t_src[t_keep], n_topics=n_topics, n=n)
+    if order is None:
+        order = slice(None)
 
     # Audience counts people, whatever the sign or the weight of their follow.
     followed = sp.csr_matrix((np.ones(follows.height), (follows["src_idx"].to_numpy(), follows["dst_idx"].to_numpy())),

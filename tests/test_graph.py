@@ -28,6 +28,25 @@ def test_person_edges_excludes_items_and_communities(tiny):
     assert pe.filter(pl.col("kind") == "shares").select("src_idx", "dst_idx", "topic_idx").row(0) == (1, 0, 1)
 
 
+def test_edge_indices_are_rows_of_people_in_their_own_order():
+    # People listed out of id order, 300 of them (Enum physical codes change width past 255).
+    rng = np.random.default_rng(3)
+    ids = [f"p{i}" for i in rng.permutation(300)]
+    src, dst = rng.choice(ids, 2000), rng.choice(ids, 2000)
+    kinds = rng.choice(["follows", "mentions", "shares"], 2000)
+    topics = [None if k == "follows" else t for k, t in zip(kinds, rng.choice(["b", "a", "c"], 2000))]
+    g = TopicGraph.from_tables(pl.DataFrame({"person_id": ids}),
+                               pl.DataFrame({"src": src, "dst": dst, "kind": kinds, "topic": topics}))
+    row = {p: i for i, p in enumerate(ids)}
+    pe = g.person_edges
+    assert pe.schema["src_idx"] == pe.schema["dst_idx"] == pe.schema["topic_idx"] == pl.UInt32
+    assert pe["src_idx"].to_list() == [row[s] for s in src]
+    assert pe["dst_idx"].to_list() == [row[d] for d in dst]
+    assert pe["topic_idx"].to_list() == [None if t is None else "abc".index(t) for t in topics]
+    act = g.activity_edges
+    assert act["src_idx"].to_list() == [row[s] for s, k in zip(src, kinds) if k != "follows"]
+
+
 def test_adjacency_filters_by_kind_topic_and_sign(tiny):
     follows = tiny.adjacency()
     assert follows.shape == (4, 4) and follows.nnz == 3
