@@ -51,22 +51,32 @@ FLOAT32_TOL_FLOOR = 1e-6
 
 # ---------------------------------------------------------------------------------- kernels
 @njit(parallel=True, cache=True)
-def _topic_bounds(gt_indptr, scale_t, tt_start, bounds):  # pragma: no cover
-    # Most entries a topic's rows can have: the in-degrees of its scaled receivers plus its labelled ones.
-    n_topics, n = scale_t.shape
+def _live_states(act_t, scale_t, receives, tt_start, tt_dst, gt_indptr, rank_t, sizes, bounds):  # pragma: no cover
+    # Per topic: number its live people in person order (rank_t, -1 elsewhere; it comes in
+    # filled with -1) and bound its row entries (in-degrees of scaled receivers + labelled ones).
+    n_topics, n = act_t.shape
     for k in prange(n_topics):
-        c = tt_start[k + 1] - tt_start[k]
+        for q in range(tt_start[k], tt_start[k + 1]):
+            rank_t[k, tt_dst[q]] = 0  # receives labelled attention: live
+        c = 0
+        e = tt_start[k + 1] - tt_start[k]
         for j in range(n):
-            if scale_t[k, j] > 0:
-                c += gt_indptr[j + 1] - gt_indptr[j]
-        bounds[k] = c
+            scaled = scale_t[k, j] > 0
+            if act_t[k, j] > 0 or (scaled and receives[j]) or rank_t[k, j] == 0:
+                rank_t[k, j] = c
+                c += 1
+            if scaled:
+                e += gt_indptr[j + 1] - gt_indptr[j]
+        sizes[k] = c
+        bounds[k] = e
 
 
 @njit(parallel=True, cache=True)
-def _topic_rows(gt_indptr, gt_indices, gt_data, scale_t, inv_t, rank_t, offsets, order,
-                tt_start, tt_dst, tt_src, tt_w, seg_start, lengths, seg_used, indices, prob):  # pragma: no cover
-    # One topic per thread, so each topic's lookups (rank, inverse out-weight: a few MB) stay
-    # in cache. Topic k writes its rows one after the other from seg_start[k] (room for its
+def _topic_rows(gt_indptr, gt_indices, gt_data, scale_t, out_t, act_t, rank_t, offsets, order,
+                tt_start, tt_dst, tt_src, tt_w, seg_start, lengths, seg_used, indices, prob, person,
+                activity):  # pragma: no cover
+    # One topic per thread, so each topic's lookups (rank, out-weight: a few MB) stay in
+    # cache. Topic k writes its rows one after the other from seg_start[k] (room for its
     # bound); row of a state: general entries (by giver), then labelled ones (by giver).
     n_topics, n = scale_t.shape
     for b in prange(n_topics):
@@ -78,6 +88,8 @@ def _topic_rows(gt_indptr, gt_indices, gt_data, scale_t, inv_t, rank_t, offsets,
             r = rank_t[k, j]
             if r < 0:
                 continue
+            person[base + r] = j
+            activity[base + r] = act_t[k, j]
             row = c
             sj = scale_t[k, j]
             if sj > 0:
@@ -85,8 +97,9 @@ def _topic_rows(gt_indptr, gt_indices, gt_data, scale_t, inv_t, rank_t, offsets,
                     i = gt_indices[p]
                     ri = rank_t[k, i]
                     if ri >= 0:
+                        o = out_t[k, i]
                         indices[c] = base + ri
-                        prob[c] = gt_data[p] * sj * inv_t[k, i]
+                        prob[c] = gt_data[p] * sj / o if o > 0 else 0.0
                         c += 1
             while q < tt_start[k + 1] and tt_dst[q] < j:
                 q += 1
@@ -94,8 +107,9 @@ def _topic_rows(gt_indptr, gt_indices, gt_data, scale_t, inv_t, rank_t, offsets,
                 i = tt_src[q]
                 ri = rank_t[k, i]
                 if ri >= 0:
+                    o = out_t[k, i]
                     indices[c] = base + ri
-                    prob[c] = tt_w[q] * inv_t[k, i]
+                    prob[c] = tt_w[q] / o if o > 0 else 0.0
                     c += 1
                 q += 1
             lengths[base + r] = c - row
@@ -266,42 +280,39 @@ class TopicSystem:
             np.add.at(out_t, (col, src), w)
         else:
             out_t = topic_rows(out, "out")
-        inv_t = np.divide(1.0, out_t, out=np.zeros_like(out_t), where=out_t > 0)
 
-        # Live states: teleport, or attention received (general scaled > 0, or labelled).
-        receives = np.asarray(general.sum(axis=0)).ravel() > 0
-        live_t = (act_t > 0) | ((scale_t > 0) & receives[None, :])
-        live_t[col, dst] = True
-        rank_t = np.cumsum(live_t, axis=1, dtype=np.int32) - 1
-        rank_t[~live_t] = -1
-        sizes = live_t.sum(axis=1)
-        offsets = np.zeros(n_topics + 1, dtype=np.int64)
-        np.cumsum(sizes, out=offsets[1:])
-        person = np.nonzero(live_t)[1].astype(np.int32)  # row-major: grouped by topic, then person
-
-        gt = sp.csr_matrix(general.T)
-        gt.sort_indices()
         # Labelled interactions by topic, receiver, giver (usually sorted already: see topic_structure).
         order = interaction_order(col, dst, src, n_topics=n_topics, n=n)
         if order is not None:
             src, dst, col, w = src[order], dst[order], col[order], w[order]
         tt_start = np.searchsorted(col, np.arange(n_topics + 1)).astype(np.int64)
-        tt_dst, tt_src, tt_w = dst, src, w
-        gi, gx = gt.indptr.astype(np.int64), gt.indices.astype(np.int32)
+        gt = sp.csr_matrix(general.T)  # rows = receivers
+        gt.sort_indices()
+        gi, gx = gt.indptr.astype(np.int64), gt.indices.astype(np.int32, copy=False)
 
-        n_states = int(offsets[-1])
+        # Live states: teleport, or attention received (general scaled > 0, or labelled).
+        receives = np.asarray(general.sum(axis=0)).ravel() > 0
+        rank_t = np.full((n_topics, n), -1, dtype=np.int32)
+        sizes = np.zeros(n_topics, dtype=np.int64)
         bounds = np.zeros(n_topics, dtype=np.int64)
-        _topic_bounds(gi, scale_t, tt_start, bounds)
+        _live_states(act_t, scale_t, receives, tt_start, dst, gi, rank_t, sizes, bounds)
+        offsets = np.zeros(n_topics + 1, dtype=np.int64)
+        np.cumsum(sizes, out=offsets[1:])
+        n_states = int(offsets[-1])
+
         seg_start = np.zeros(n_topics + 1, dtype=np.int64)
         np.cumsum(bounds, out=seg_start[1:])
         indices = np.empty(seg_start[-1], dtype=np.int32)
         prob = np.empty(seg_start[-1], dtype=np.float64)
         lengths = np.zeros(n_states, dtype=np.int64)
         seg_used = np.zeros(n_topics, dtype=np.int64)
+        person = np.empty(n_states, dtype=np.int32)
+        act = np.empty(n_states, dtype=np.float64)
         biggest_first = np.argsort(-bounds, kind="stable").astype(np.int64)
         with numba.parallel_chunksize(1):  # topics differ a lot in size: hand them out one by one
-            _topic_rows(gi, gx, gt.data, scale_t, inv_t, rank_t, offsets, biggest_first, tt_start, tt_dst, tt_src,
-                        tt_w, seg_start, lengths, seg_used, indices, prob)
+            _topic_rows(gi, gx, gt.data, scale_t, out_t, act_t, rank_t, offsets, biggest_first, tt_start, dst, src,
+                        w, seg_start, lengths, seg_used, indices, prob, person, act)
+        del rank_t, gt, gi, gx
         # Close the gaps between topics' segments (moving left, in topic order, is safe).
         at = 0
         for k in range(n_topics):
@@ -314,7 +325,6 @@ class TopicSystem:
         indptr = np.zeros(n_states + 1, dtype=np.int64)
         np.cumsum(lengths, out=indptr[1:])
 
-        act = act_t[live_t]
         totals = np.bincount(np.repeat(np.arange(n_topics), sizes), weights=act, minlength=n_topics)
         with np.errstate(divide="ignore", invalid="ignore"):
             v = act / np.repeat(totals, sizes)
