@@ -291,7 +291,7 @@ def influence_table(
             pl.DataFrame(
                 {
                     "person_id": ids,
-                    "topic": pl.Series([structure.topics[t]] * n, dtype=pl.String),
+                    "topic": pl.repeat(structure.topics[t], n, dtype=pl.String, eager=True),
                     "score": s,
                     "rank": rank,
                     "percentile": tie_floor_percentiles(s, rank, tie_rel=tie_rel),
@@ -309,14 +309,16 @@ def tie_floor_percentiles(scores: np.ndarray, rank: np.ndarray, *, tie_rel: floa
 
     ``100 * (1 - (r - 1) / n)`` with ``r`` the last rank of the person's tie
     group, so people with no influence on a topic (a large tie at 0) sit at
-    the bottom and are never "top", whatever their id.
+    the bottom and are never "top", whatever their id. ``rank`` is a
+    permutation of ``1..n``, as :func:`rank_scores` returns.
 
     >>> s = np.array([0.5, 0.0, 0.0, 0.5 - 1e-15])
     >>> tie_floor_percentiles(s, rank_scores(s, np.arange(4))).tolist()
     [75.0, 25.0, 25.0, 75.0]
     """
     n = len(scores)
-    order = np.argsort(rank, kind="stable")
+    order = np.empty(n, dtype=np.int64)
+    order[rank.astype(np.int64) - 1] = np.arange(n)  # rank is a permutation of 1..n: invert it
     s = scores[order]
     new_group = np.empty(n, dtype=bool)
     new_group[:1] = True
@@ -337,13 +339,32 @@ def rank_scores(scores: np.ndarray, tiebreak: np.ndarray, *, tie_rel: float = 1e
     >>> rank_scores(np.array([0.2, 0.5, 0.2 + 1e-15, 0.1]), np.array([1, 0, 0, 2])).tolist()
     [3, 1, 2, 4]
     """
+    n = len(scores)
+    # Most people score exactly 0 on a topic (not live on it): those form one tie, ranked
+    # last by tiebreak alone, so only the positive scores need the two-key sort.
+    zero = scores == 0
+    if scores.min(initial=0.0) >= 0 and zero.any():
+        rest = np.flatnonzero(~zero)
+        order = np.concatenate([rest[_tie_order(scores[rest], tiebreak[rest], tie_rel)],
+                                np.flatnonzero(zero)[np.argsort(tiebreak[zero], kind="stable")]])
+    else:
+        order = _tie_order(scores, tiebreak, tie_rel)
+    rank = np.empty(n, dtype=np.uint32)
+    rank[order] = np.arange(1, n + 1, dtype=np.uint32)
+    return rank
+
+
+def _tie_order(scores: np.ndarray, tiebreak: np.ndarray, tie_rel: float) -> np.ndarray:
+    """Positions by score descending, ties (within ``tie_rel``) by tiebreak ascending."""
     order = np.lexsort((tiebreak, -scores))
     s = scores[order]
     new_group = np.empty(len(s), dtype=bool)
     new_group[:1] = True
     new_group[1:] = (s[:-1] - s[1:]) > tie_rel * s[:-1]
     group = np.cumsum(new_group)
-    order = order[np.lexsort((tiebreak[order], group))]
-    rank = np.empty(len(s), dtype=np.uint32)
-    rank[order] = np.arange(1, len(s) + 1, dtype=np.uint32)
-    return rank
+    # Equal scores are already in tiebreak order; only groups of near-equal ones need re-sorting.
+    tied = np.flatnonzero(np.bincount(group)[group] > 1)
+    if tied.size:
+        sub = order[tied]
+        order[tied] = sub[np.lexsort((tiebreak[sub], group[tied]))]
+    return order

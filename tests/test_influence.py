@@ -205,3 +205,33 @@ def test_too_few_iterations_is_reported_not_hidden(synthetic):
     res = topic_influence(synthetic, max_iter=3)
     assert not res.converged and res.iterations == 3
     assert max(res.residuals.values()) > 1e-10
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_rank_shortcut_for_zero_scores_ranks_like_the_full_sort(seed):
+    from graphkit.influence import rank_scores, tie_floor_percentiles
+
+    rng = np.random.default_rng(seed)
+    n = 2000
+    scores = np.where(rng.random(n) < 0.7, 0.0, rng.choice([0.1, 0.2, 0.3], n) + rng.normal(0, 1e-13, n))
+    scores[rng.integers(0, n, 20)] = -0.0
+    tiebreak = rng.permutation(n)
+    # reference, written plainly: by score descending, then runs of near-equal scores by tiebreak
+    by_score = sorted(range(n), key=lambda i: (-scores[i], tiebreak[i]))
+    groups, prev = [], None
+    for i in by_score:
+        if prev is None or scores[prev] - scores[i] > 1e-9 * scores[prev]:
+            groups.append([])
+        groups[-1].append(i)
+        prev = i
+    full = np.empty(n, dtype=np.uint32)
+    full[[i for g in groups for i in sorted(g, key=lambda i: tiebreak[i])]] = np.arange(1, n + 1)
+    assert any(len(g) > 1 and g != sorted(g, key=lambda i: tiebreak[i]) for g in groups)  # near-ties exist
+    rank = rank_scores(scores, tiebreak)
+    assert np.array_equal(rank, full)
+    pct = tie_floor_percentiles(scores, rank)
+    zero = scores == 0
+    assert np.all(pct[zero] == pct[zero].min()) and pct[zero].max() < pct[~zero].min()
+    # with negative scores the shortcut does not apply, and the order stays by score
+    mixed = scores - 0.05 * zero
+    assert rank_scores(mixed, tiebreak)[zero].min() > rank_scores(mixed, tiebreak)[~zero].max()
