@@ -36,7 +36,7 @@ import numpy as np
 import polars as pl
 
 from graphkit.errors import GraphkitError
-from graphkit.graph import ACTIVITY_KINDS, TopicGraph
+from graphkit.graph import ACTIVITY_KINDS, TopicGraph, counted_in
 from graphkit.marketing import _labels, resolve_influence, topic_list
 from graphkit.topics import Window, normalize_window, topic_structure
 
@@ -99,9 +99,8 @@ def _follower_pairs(graph: TopicGraph, window: Window | None) -> tuple[np.ndarra
     """(follower, leader) row indices of distinct follows, no self-follows; with a window end,
     only follows that existed by then (undated follows always did), as the influence model counts them."""
     _, end = normalize_window(window)
-    f = graph.person_edges.filter((pl.col("kind") == "follows") & (pl.col("src_idx") != pl.col("dst_idx")))
-    if end is not None:
-        f = f.filter(pl.col("ts").is_null() | (pl.col("ts") < end))
+    f = graph.person_edges.filter((pl.col("kind") == "follows") & (pl.col("src_idx") != pl.col("dst_idx"))
+                                  & counted_in(None, end))
     f = f.select("src_idx", "dst_idx").unique()
     return f["src_idx"].to_numpy().astype(np.int64), f["dst_idx"].to_numpy().astype(np.int64)
 

@@ -33,7 +33,7 @@ import numpy as np
 import polars as pl
 
 from graphkit.errors import GraphkitError
-from graphkit.graph import TopicGraph
+from graphkit.graph import TopicGraph, counted_in
 from graphkit.marketing import _labels, _require
 from graphkit.topics import Window, normalize_window, topic_structure
 
@@ -170,10 +170,5 @@ def _via(graph: TopicGraph, person_id: str, topic: str, window: Window | None) -
         & (pl.col("topic").is_null() | (pl.col("topic") == topic))
         & (pl.col("kind") != "reviews") & (pl.col("kind") != "member_of")
     )
-    dated = pl.lit(True)
-    if start is not None:
-        dated = dated & ((pl.col("kind") == "follows") | (pl.col("ts") >= start))
-    if end is not None:
-        dated = dated & (pl.col("ts").is_null() & (pl.col("kind") == "follows") | (pl.col("ts") < end))
-    e = e.filter(dated.fill_null(False))
+    e = e.filter(counted_in(start, end))
     return e.group_by("giver").agg(pl.col("kind").unique().sort().str.join("+").alias("via"))

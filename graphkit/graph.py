@@ -25,6 +25,7 @@ immutable: :meth:`TopicGraph.replace` returns a new one.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace as dc_replace
+from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Iterable, Mapping
 
@@ -229,10 +230,8 @@ class TopicGraph:
         key = ("activity", start, end)
         if key not in self._views:
             e = self.activity_edges
-            if start is not None:
-                e = e.filter(pl.col("ts") >= start)
-            if end is not None:
-                e = e.filter(pl.col("ts") < end)
+            if start is not None or end is not None:
+                e = e.filter(dated_in(start, end))
             m = sp.csr_matrix(
                 (np.ones(e.height), (e["src_idx"].to_numpy(), e["topic_idx"].to_numpy())),
                 shape=(self.n_people, len(self.topics)),
@@ -289,6 +288,40 @@ class TopicGraph:
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
+
+
+def dated_in(start: datetime | None, end: datetime | None, col: str = "ts") -> pl.Expr:
+    """Filter expression ``start <= col < end`` (either bound may be None); undated rows pass
+    only when there is no bound at all. The window rule for events and purchases.
+
+    >>> from datetime import datetime, timezone
+    >>> df = pl.DataFrame({"ts": [datetime(2024, 1, 1, tzinfo=timezone.utc), None]})
+    >>> df.filter(dated_in(datetime(2023, 1, 1, tzinfo=timezone.utc), None)).height, df.filter(dated_in(None, None)).height
+    (1, 2)
+    """
+    cond = pl.lit(True)
+    if start is not None:
+        cond = cond & (pl.col(col) >= start)
+    if end is not None:
+        cond = cond & (pl.col(col) < end)
+    return cond.fill_null(False)
+
+
+def counted_in(start: datetime | None, end: datetime | None) -> pl.Expr:
+    """Which edges count in the window ``[start, end)``, as every analysis counts them.
+
+    A follow counts once made: before ``end`` (undated follows always), whatever
+    ``start`` -- a follow made before the window still stands in it. Any other
+    edge is an event and counts when :func:`dated_in` the window.
+
+    >>> from datetime import datetime, timezone
+    >>> old = datetime(2020, 1, 1, tzinfo=timezone.utc)
+    >>> e = pl.DataFrame({"kind": ["follows", "shares"], "ts": [old, old]})
+    >>> e.filter(counted_in(datetime(2024, 1, 1, tzinfo=timezone.utc), None))["kind"].to_list()
+    ['follows']
+    """
+    made = pl.col("ts").is_null() | dated_in(None, end)
+    return pl.when(pl.col("kind") == "follows").then(made).otherwise(dated_in(start, end))
 
 
 def with_source(graph: TopicGraph, source: str) -> TopicGraph:

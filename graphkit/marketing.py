@@ -24,7 +24,7 @@ from typing import Any, Iterable, Literal, Sequence
 import polars as pl
 
 from graphkit.errors import GraphkitError
-from graphkit.graph import ACTIVITY_KINDS, TopicGraph
+from graphkit.graph import ACTIVITY_KINDS, TopicGraph, dated_in
 from graphkit.scores import DEFAULT_SCORE, score_table
 from graphkit.topics import Window, normalize_window
 
@@ -139,15 +139,7 @@ def in_window(col: str, window: Window | None) -> pl.Expr:
     >>> df.filter(in_window("ts", ("2024-01-15", None))).height, df.filter(in_window("ts", None)).height
     (1, 3)
     """
-    start, end = normalize_window(window)
-    if start is None and end is None:
-        return pl.lit(True)
-    cond = pl.lit(True)
-    if start is not None:
-        cond = cond & (pl.col(col) >= start)
-    if end is not None:
-        cond = cond & (pl.col(col) < end)
-    return cond.fill_null(False)
+    return dated_in(*normalize_window(window), col)
 
 
 def percentile(expr: pl.Expr) -> pl.Expr:

@@ -53,7 +53,7 @@ import polars as pl
 
 from graphkit.behaviour import first_adoptions
 from graphkit.errors import ConvergenceError, GraphkitError
-from graphkit.graph import TopicGraph
+from graphkit.graph import TopicGraph, counted_in
 from graphkit.results import _version
 from graphkit.topics import NEUTRAL_CREDIBILITY, Window, normalize_window, topic_activity, topic_structure
 
@@ -309,7 +309,7 @@ def expected_reach(
     # positive follows that existed by `now` (undated ones always did); a follower counts once
     f = graph.person_edges.filter(
         (pl.col("kind") == "follows") & (pl.col("sign") > 0) & (pl.col("src_idx") != pl.col("dst_idx"))
-        & (pl.col("ts").is_null() | (pl.col("ts") < now))
+        & counted_in(None, now)
     ).select("src_idx", "dst_idx").unique(maintain_order=True)  # a fixed order: sums are reproducible
     reach = np.zeros_like(prob)
     np.add.at(reach, f["dst_idx"].to_numpy(), prob[f["src_idx"].to_numpy()])

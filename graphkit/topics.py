@@ -37,7 +37,7 @@ import polars as pl
 import scipy.sparse as sp
 
 from graphkit.errors import GraphkitError
-from graphkit.graph import TopicGraph
+from graphkit.graph import TopicGraph, counted_in
 from graphkit.linalg import interaction_order
 
 #: A time window ``(start, end)``: events count when ``start <= ts < end``; either bound may be None.
@@ -181,15 +181,6 @@ class TopicStructure:
         return a / totals
 
 
-def _events_in(e: pl.DataFrame, start: datetime | None, end: datetime | None) -> pl.DataFrame:
-    """Rows with ``start <= ts < end``; undated rows only when there is no window at all."""
-    if start is not None:
-        e = e.filter(pl.col("ts") >= start)
-    if end is not None:
-        e = e.filter(pl.col("ts") < end)
-    return e
-
-
 def topic_structure(graph: TopicGraph, *, window: Window | None = None) -> TopicStructure:
     """Build (once per graph and window; cached) the parts every topic layer is made of.
 
@@ -215,10 +206,9 @@ def topic_structure(graph: TopicGraph, *, window: Window | None = None) -> Topic
         pl.when(pl.col("kind") == "referred").then(pl.col("src_idx")).otherwise(pl.col("dst_idx")).alias("dst_idx"),
     ).filter(pl.col("src_idx") != pl.col("dst_idx"))  # attention to oneself is no influence
 
+    e = e.filter(counted_in(start, end))  # follows made by the window's end, events inside it
     follows = e.filter(pl.col("kind") == "follows")
-    if end is not None:  # a follow made after the window did not exist yet; undated follows always did
-        follows = follows.filter(pl.col("ts").is_null() | (pl.col("ts") < end))
-    events = _events_in(e.filter(pl.col("kind") != "follows"), start, end)
+    events = e.filter(pl.col("kind") != "follows")
     topical = events.filter(pl.col("topic_idx").is_not_null())
     untopical = events.filter(pl.col("topic_idx").is_null())
 
