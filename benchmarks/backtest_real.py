@@ -1,6 +1,6 @@
 """Does a score predict which followers take up a topic next? The backtest on real data.
 
-For each dataset and cut-off T0 it runs :func:`graphkit.backtest.backtest`
+For each dataset and cut-off T0 it runs :func:`graphkit.evidence.backtest.backtest`
 with every built-in scorer side by side, in one run:
 
 - ``expected_reach`` (graphkit), ``topic_influence`` (graphkit's topic
@@ -42,9 +42,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import polars as pl  # noqa: E402
 
-from graphkit.backtest import BUILTIN_SCORERS, backtest, plot_backtest  # noqa: E402
-from graphkit.datasets import load_ciao, shared_dataset  # noqa: E402
 from graphkit.errors import GraphkitError  # noqa: E402
+from graphkit.evidence.backtest import BUILTIN_SCORERS, backtest, plot_backtest  # noqa: E402
+from graphkit.io.datasets import load_ciao, shared_dataset  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 COLORS = plt.get_cmap("tab10").colors  # one colour per scorer, the same in every panel
@@ -61,9 +61,9 @@ def load(name: str):
         return load_ciao()
     if name == "ciaodvd":
         try:
-            from graphkit.adapters import ciaodvd
+            from graphkit.io.adapters import ciaodvd
         except ImportError:
-            raise GraphkitError("graphkit.adapters.ciaodvd is not in this build; merge the data branch") from None
+            raise GraphkitError("graphkit.io.adapters.ciaodvd is not in this build; merge the data branch") from None
         return ciaodvd.load(shared_dataset("ciaodvd"))
     raise GraphkitError(f"unknown dataset {name!r}; choose ciao or ciaodvd")
 

@@ -1,7 +1,7 @@
 """Leiden per topic: sequential vs parallel, beside igraph Louvain and networkx Louvain, in one run.
 
 For the bundled Ciao data and synthetic graphs (default 1M people, ~10M
-follows, 16 topics; see :mod:`graphkit.synthetic`), it:
+follows, 16 topics; see :mod:`graphkit.io.synthetic`), it:
 
 1. builds every topic's attention layer once (``topic_layer``, symmetrised
    ``W + W.T``) and times that (``layers``);
@@ -41,11 +41,20 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 
-from graphkit.community import BETA, _contributions, _igraph_from_edges, _run, _Task, _topic_seed, _undirected, topic_communities  # noqa: E402
-from graphkit.datasets import load_ciao  # noqa: E402
-from graphkit.influence import topic_influence  # noqa: E402
-from graphkit.synthetic import generate  # noqa: E402
-from graphkit.topics import topic_layer, topic_structure  # noqa: E402
+from graphkit.io.datasets import load_ciao  # noqa: E402
+from graphkit.io.synthetic import generate  # noqa: E402
+from graphkit.model.topics import topic_layer, topic_structure  # noqa: E402
+from graphkit.scoring.community import (  # noqa: E402
+    BETA,
+    _contributions,
+    _igraph_from_edges,
+    _run,
+    _Task,
+    _topic_seed,
+    _undirected,
+    topic_communities,
+)
+from graphkit.scoring.influence import topic_influence  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 TARGET_S = 60.0

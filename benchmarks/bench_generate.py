@@ -2,7 +2,7 @@
 
 For each size it times, in one run:
 
-- ``graphkit.synthetic.generate`` (the whole graph: follows, interactions,
+- ``graphkit.io.synthetic.generate`` (the whole graph: follows, interactions,
   items, communities, purchases, referrals; about 20 edges per person);
 - ``write_dataset`` to Parquet, and ``read_dataset`` back (which runs the full
   strict validation and builds the TopicGraph through ``from_tables``);
@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 import polars as pl  # noqa: E402
 
 from graphkit import read_dataset, write_dataset  # noqa: E402
-from graphkit.synthetic import generate  # noqa: E402
+from graphkit.io.synthetic import generate  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 

@@ -22,7 +22,7 @@ from the kernel's high-water mark), iterations, and agreement with the igraph re
 abs difference, topics whose top-100 is identical). The machine's memory
 bandwidth is measured in the same run (numpy copy of 512 MB, best of 5); the
 bandwidth bound of the batched solve is ``sweeps x bytes one sweep must move /
-bandwidth`` (see :meth:`graphkit.linalg.TopicSystem.bytes_per_iteration`).
+bandwidth`` (see :meth:`graphkit.scoring.linalg.TopicSystem.bytes_per_iteration`).
 Results go to ``benchmarks/results/bench_influence.csv`` and ``.png``.
 """
 
@@ -43,11 +43,11 @@ import scipy.sparse as sp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from graphkit.datasets import load_ciao  # noqa: E402
-from graphkit.influence import _igraph_engine, rank_scores, topic_system  # noqa: E402
-from graphkit.linalg import solve_ppr  # noqa: E402
-from graphkit.synthetic import generate  # noqa: E402
-from graphkit.topics import topic_structure  # noqa: E402
+from graphkit.io.datasets import load_ciao  # noqa: E402
+from graphkit.io.synthetic import generate  # noqa: E402
+from graphkit.model.topics import topic_structure  # noqa: E402
+from graphkit.scoring.influence import _igraph_engine, rank_scores, topic_system  # noqa: E402
+from graphkit.scoring.linalg import solve_ppr  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 DAMPING, TOL = 0.85, 1e-10

@@ -36,11 +36,11 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "neo4j"))
 
 from graphkit import __version__  # noqa: E402
-from graphkit.datasets import load_ciao  # noqa: E402
-from graphkit.influence import topic_influence  # noqa: E402
-from graphkit.loyalty import influential_loyal_customers, loyalty  # noqa: E402
-from graphkit.store import neo4j as gneo4j  # noqa: E402
-from graphkit.store.neo4j import Neo4jSettings, Neo4jStore  # noqa: E402
+from graphkit.io import neo4j as gneo4j  # noqa: E402
+from graphkit.io.datasets import load_ciao  # noqa: E402
+from graphkit.io.neo4j import Neo4jSettings, Neo4jStore  # noqa: E402
+from graphkit.marketing.loyalty import influential_loyal_customers  # noqa: E402
+from graphkit.scoring.influence import topic_influence  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 
@@ -48,7 +48,7 @@ RESULTS = ROOT / "benchmarks" / "results"
 def _server():
     if os.environ.get("NEO4J_URI"):
         return None, Neo4jSettings.from_env(), "neo4j (NEO4J_URI)"
-    from arcadedb import ArcadeDBServer, USER
+    from arcadedb import USER, ArcadeDBServer
 
     srv = ArcadeDBServer(heap="1500m")
     srv.wait_ready()
@@ -195,7 +195,7 @@ def main() -> int:
             bench("ciao", load_ciao(), store, args, out, backend)
             save(out)
             if not args.skip_synthetic:
-                from graphkit.synthetic import generate
+                from graphkit.io.synthetic import generate
 
                 share = 0.3
                 g = generate(n_people=int(round(args.customers / share)), customer_share=share, seed=0)

@@ -1,19 +1,109 @@
 """graphkit: who really influences whom, on which subject, and which of them are your loyal customers.
 
->>> import graphkit
->>> graphkit.__version__ >= "0.1"
+``import graphkit as gk`` reaches the main functions; the heavy modules
+(numba kernels, igraph, the Neo4j driver) load on first use.
+
+>>> import graphkit as gk
+>>> gk.__version__ >= "0.1"
 True
+>>> g = gk.example_market()
+>>> gk.topic_influence(g, topics=["lego"]).top("lego", 1)["person_id"].to_list()
+['lea']
+
+The package tree is the table of contents: :mod:`graphkit.model` (the data
+model), :mod:`graphkit.scoring`, :mod:`graphkit.marketing`,
+:mod:`graphkit.evidence`, :mod:`graphkit.io`, :mod:`graphkit.plot` and
+:mod:`graphkit.cli`.
 """
 
-from importlib.metadata import PackageNotFoundError, version as _version
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from graphkit.errors import GraphkitError, ValidationError
-from graphkit.graph import TopicGraph
-from graphkit.store.files import read_dataset, write_dataset
+from graphkit.model.graph import TopicGraph
+from graphkit.version import __version__
 
-try:  # the version is declared once, in pyproject.toml
-    __version__ = _version("graphkit")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.1.0+src"
+#: Public name -> module that defines it; loaded on first attribute access.
+_LAZY: dict[str, str] = {
+    # io
+    "read_dataset": "graphkit.io.files",
+    "write_dataset": "graphkit.io.files",
+    "read_table": "graphkit.io.files",
+    "write_table": "graphkit.io.files",
+    "load_ciao": "graphkit.io.datasets",
+    "bundled_path": "graphkit.io.datasets",
+    "generate": "graphkit.io.synthetic",
+    "Neo4jStore": "graphkit.io.neo4j",
+    # scoring
+    "topic_influence": "graphkit.scoring.influence",
+    "expected_reach": "graphkit.scoring.reach",
+    "topic_communities": "graphkit.scoring.community",
+    "score_table": "graphkit.scoring.registry",
+    "SCORES": "graphkit.scoring.registry",
+    "DEFAULT_SCORE": "graphkit.scoring.registry",
+    # marketing
+    "loyalty": "graphkit.marketing.loyalty",
+    "influential_loyal_customers": "graphkit.marketing.loyalty",
+    "value_influence_matrix": "graphkit.marketing.matrix",
+    "quadrant_counts": "graphkit.marketing.matrix",
+    "advocate_segments": "graphkit.marketing.segments",
+    "segment_overlaps": "graphkit.marketing.segments",
+    "engagement_kpis": "graphkit.marketing.engagement",
+    "experts": "graphkit.marketing.experts",
+    "recognition_shares": "graphkit.marketing.experts",
+    "behavioural_influence": "graphkit.marketing.behaviour",
+    "referrals": "graphkit.marketing.behaviour",
+    "audience": "graphkit.marketing.behaviour",
+    "inactive_accounts": "graphkit.marketing.behaviour",
+    "explain_influence": "graphkit.marketing.explain",
+    "example_market": "graphkit.marketing.common",
+    # evidence
+    "backtest": "graphkit.evidence.backtest",
+    "builtin_scorer": "graphkit.evidence.backtest",
+    # figures
+    "plot": "graphkit.plot",
+}
 
-__all__ = ["TopicGraph", "read_dataset", "write_dataset", "GraphkitError", "ValidationError", "__version__"]
+__all__ = ["GraphkitError", "TopicGraph", "ValidationError", "__version__", *sorted(_LAZY)]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'graphkit' has no attribute {name!r}")
+    mod = importlib.import_module(module)
+    value = mod if name == module.rsplit(".", 1)[-1] and not hasattr(mod, name) else getattr(mod, name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
+    from graphkit import plot
+    from graphkit.evidence.backtest import backtest, builtin_scorer
+    from graphkit.io.datasets import bundled_path, load_ciao
+    from graphkit.io.files import read_dataset, read_table, write_dataset, write_table
+    from graphkit.io.neo4j import Neo4jStore
+    from graphkit.io.synthetic import generate
+    from graphkit.marketing.behaviour import (
+        audience,
+        behavioural_influence,
+        inactive_accounts,
+        referrals,
+    )
+    from graphkit.marketing.common import example_market
+    from graphkit.marketing.engagement import engagement_kpis
+    from graphkit.marketing.experts import experts, recognition_shares
+    from graphkit.marketing.explain import explain_influence
+    from graphkit.marketing.loyalty import influential_loyal_customers, loyalty
+    from graphkit.marketing.matrix import quadrant_counts, value_influence_matrix
+    from graphkit.marketing.segments import advocate_segments, segment_overlaps
+    from graphkit.scoring.community import topic_communities
+    from graphkit.scoring.influence import topic_influence
+    from graphkit.scoring.reach import expected_reach
+    from graphkit.scoring.registry import DEFAULT_SCORE, SCORES, score_table

@@ -22,14 +22,14 @@ from typing import Sequence
 
 import polars as pl
 
-from graphkit.datasets import load_ciao
 from graphkit.errors import GraphkitError
-from graphkit.graph import TopicGraph
-from graphkit.influence import topic_influence
-from graphkit.loyalty import influential_loyal_customers, loyalty
+from graphkit.io.datasets import load_ciao
+from graphkit.io.files import write_table
+from graphkit.marketing.loyalty import influential_loyal_customers, loyalty
+from graphkit.model.graph import TopicGraph
 from graphkit.progress import step
-from graphkit.scores import DEFAULT_SCORE, score_table
-from graphkit.store.files import write_table
+from graphkit.scoring.influence import topic_influence
+from graphkit.scoring.registry import DEFAULT_SCORE, score_table
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def run_demo(
     """Run the main job end to end and write its results into ``out``.
 
     Influence is scored on every topic; the influential loyal customers are
-    ranked by :data:`graphkit.scores.DEFAULT_SCORE` (expected reach, the score
+    ranked by :data:`graphkit.scoring.registry.DEFAULT_SCORE` (expected reach, the score
     the backtest supports), with topic influence written beside it.
     """
     if top < 1:

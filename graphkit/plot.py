@@ -22,7 +22,10 @@ import numpy as np
 import polars as pl
 
 from graphkit.errors import GraphkitError
-from graphkit.marketing import KPIS, QUADRANTS, SEGMENTS, _require, quadrant_counts
+from graphkit.marketing.common import require_columns
+from graphkit.marketing.engagement import KPIS
+from graphkit.marketing.matrix import QUADRANTS, quadrant_counts
+from graphkit.marketing.segments import SEGMENTS
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -75,7 +78,7 @@ def value_influence(matrix: pl.DataFrame, *, ax: Any = None, label_top: int = 5)
     (['Lea', 'Zoe'], 'champions: 1')
     >>> import matplotlib.pyplot as plt; plt.close("all")
     """
-    _require(matrix, ("value_percentile", "influence_percentile", "quadrant", "value_threshold",
+    require_columns(matrix, ("value_percentile", "influence_percentile", "quadrant", "value_threshold",
                       "influence_threshold", "value_basis", "topic"), "matrix",
              "Pass the table of value_influence_matrix(...).")
     if matrix.height == 0:
@@ -116,7 +119,7 @@ def segment_upset(overlaps: pl.DataFrame, *, ax: Any = None, include_none: bool 
     (6, 'Advocate segments and their overlaps (11 people)')
     >>> import matplotlib.pyplot as plt; plt.close("all")
     """
-    _require(overlaps, ("combination", "people", *SEGMENTS), "overlaps", "Pass the table of segment_overlaps(...).")
+    require_columns(overlaps, ("combination", "people", *SEGMENTS), "overlaps", "Pass the table of segment_overlaps(...).")
     data = overlaps if include_none else overlaps.filter(pl.col("combination") != "none")
     if data.height == 0:
         raise GraphkitError("nobody is in any segment: nothing to plot")
@@ -164,7 +167,7 @@ def engagement(kpis: pl.DataFrame, person_id: str, *, ax: Any = None) -> "Axes":
     (4, 'percentile among customers (100 = top)')
     >>> import matplotlib.pyplot as plt; plt.close("all")
     """
-    _require(kpis, ("person_id", *KPIS, *(f"{k}_percentile" for k in KPIS)), "kpis",
+    require_columns(kpis, ("person_id", *KPIS, *(f"{k}_percentile" for k in KPIS)), "kpis",
              "Pass the table of engagement_kpis(...).")
     row = kpis.filter(pl.col("person_id") == person_id)
     if row.height == 0:
@@ -192,21 +195,21 @@ def engagement(kpis: pl.DataFrame, person_id: str, *, ax: Any = None) -> "Axes":
 def behaviour_vs_audience(table: pl.DataFrame, *, topic: str | None = None, ax: Any = None, label_top: int = 5) -> "Axes":
     """Acts against audience: followers who adopted after a person vs their audience size.
 
-    One point per person of a :func:`~graphkit.behaviour.behaviour_vs_audience`
+    One point per person of a :func:`~graphkit.marketing.behaviour.behaviour_vs_audience`
     table (on ``topic`` when given), x = audience (followers), y = adopters,
     colour = topic influence percentile; the Spearman correlations of acts
     with audience and with influence are in the title.
 
     >>> from graphkit.marketing import example_market
-    >>> from graphkit.behaviour import behaviour_vs_audience as table
+    >>> from graphkit.marketing.behaviour import behaviour_vs_audience as table
     >>> ax = behaviour_vs_audience(table(example_market(), topics=["lego"], window_days=30), topic="lego")
     >>> ax.get_xlabel(), len(ax.collections[0].get_offsets())
     ('audience (followers)', 8)
     >>> import matplotlib.pyplot as plt; plt.close("all")
     """
-    _require(table, ("topic", "audience", "adopters", "influence_percentile", "person_id"), "table",
-             "Pass the table of graphkit.behaviour.behaviour_vs_audience(...).")
-    from graphkit.behaviour import behaviour_correlations
+    require_columns(table, ("topic", "audience", "adopters", "influence_percentile", "person_id"), "table",
+             "Pass the table of graphkit.marketing.behaviour.behaviour_vs_audience(...).")
+    from graphkit.marketing.behaviour import behaviour_correlations
 
     data = table if topic is None else table.filter(pl.col("topic") == topic)
     if data.height == 0:
@@ -237,18 +240,18 @@ def audience_activity(audience: pl.DataFrame, *, ax: Any = None, summary: pl.Dat
 
     One point per person with followers (x = followers, y = active
     followers) and the diagonal where every follower is active; with the
-    :func:`~graphkit.behaviour.inactive_accounts` ``summary``, the share of
+    :func:`~graphkit.marketing.behaviour.inactive_accounts` ``summary``, the share of
     never-active accounts goes in the title.
 
     >>> from graphkit.marketing import example_market
-    >>> from graphkit.behaviour import audience, inactive_accounts
+    >>> from graphkit.marketing.behaviour import audience, inactive_accounts
     >>> g = example_market()
     >>> ax = audience_activity(audience(g), summary=inactive_accounts(g))
     >>> ax.get_title()
     'Audience vs active audience (4 people with followers)\\n44% of accounts did not post in the window, 44% never did'
     >>> import matplotlib.pyplot as plt; plt.close("all")
     """
-    _require(audience, ("audience", "active_audience"), "audience", "Pass the table of graphkit.behaviour.audience(...).")
+    require_columns(audience, ("audience", "active_audience"), "audience", "Pass the table of graphkit.marketing.behaviour.audience(...).")
     data = audience.filter(pl.col("audience") > 0)
     if data.height == 0:
         raise GraphkitError("nobody has followers: nothing to plot")
@@ -260,8 +263,8 @@ def audience_activity(audience: pl.DataFrame, *, ax: Any = None, summary: pl.Dat
     ax.set_ylabel("active audience (followers who posted)")
     title = f"Audience vs active audience ({data.height:,} people with followers)"
     if summary is not None:
-        _require(summary, ("people", "inactive", "share_never_active"), "summary",
-                 "Pass graphkit.behaviour.inactive_accounts(...).")
+        require_columns(summary, ("people", "inactive", "share_never_active"), "summary",
+                 "Pass graphkit.marketing.behaviour.inactive_accounts(...).")
         inactive = summary["inactive"][0] / summary["people"][0]
         title += f"\n{inactive:.0%} of accounts did not post in the window, {summary['share_never_active'][0]:.0%} never did"
     ax.set_title(title, fontsize=10)
@@ -274,14 +277,14 @@ def experts(table: pl.DataFrame, topic: str, *, ax: Any = None, top: int = 10) -
     """The ``top`` experts of a topic: stacked bars of helpfulness and endorsements.
 
     >>> from graphkit.marketing import example_market
-    >>> from graphkit.experts import experts as table
+    >>> from graphkit.marketing.experts import experts as table
     >>> ax = experts(table(example_market()), "lego", top=3)
     >>> [t.get_text() for t in ax.get_yticklabels()]
     ['lea', 'zoe', 'f5']
     >>> import matplotlib.pyplot as plt; plt.close("all")
     """
-    _require(table, ("person_id", "topic", "helpfulness", "endorsements", "rank"), "table",
-             "Pass the table of graphkit.experts.experts(...).")
+    require_columns(table, ("person_id", "topic", "helpfulness", "endorsements", "rank"), "table",
+             "Pass the table of graphkit.marketing.experts.experts(...).")
     data = table.filter(pl.col("topic") == topic).sort("rank").head(top)
     if data.height == 0:
         raise GraphkitError(f"no experts on topic {topic!r}")
@@ -301,13 +304,13 @@ def recognition(shares: pl.DataFrame, *, ax: Any = None, top: int = 15) -> "Axes
     """How a recognition budget is split: one bar per person (the ``top`` largest), amount labelled.
 
     >>> from graphkit.marketing import example_market
-    >>> from graphkit.experts import recognition_shares
+    >>> from graphkit.marketing.experts import recognition_shares
     >>> ax = recognition(recognition_shares(example_market(), budget=100, topics=["lego"]))
     >>> len(ax.patches)
     6
     >>> import matplotlib.pyplot as plt; plt.close("all")
     """
-    _require(shares, ("person_id", "amount", "share"), "shares", "Pass the table of recognition_shares(...).")
+    require_columns(shares, ("person_id", "amount", "share"), "shares", "Pass the table of recognition_shares(...).")
     if shares.height == 0:
         raise GraphkitError("no recognition shares to plot")
     data = shares.sort("amount", descending=True).head(top)
@@ -328,17 +331,17 @@ def recognition(shares: pl.DataFrame, *, ax: Any = None, top: int = 15) -> "Axes
 def top_influencers(influence: Any, topic: str, *, ax: Any = None, k: int = 10) -> "Axes":
     """The ``k`` most influential people on a topic: bars of score, audience in the labels.
 
-    ``influence`` is :func:`~graphkit.influence.topic_influence`'s result or table.
+    ``influence`` is :func:`~graphkit.scoring.influence.topic_influence`'s result or table.
 
     >>> from graphkit.marketing import example_market
-    >>> from graphkit.influence import topic_influence
+    >>> from graphkit.scoring.influence import topic_influence
     >>> ax = top_influencers(topic_influence(example_market()), "lego", k=3)
     >>> [t.get_text() for t in ax.get_yticklabels()]
     ['lea (6 followers)', 'zoe (5 followers)', 'f1 (0 followers)']
     >>> import matplotlib.pyplot as plt; plt.close("all")
     """
     table = getattr(influence, "table", influence)
-    _require(table, ("person_id", "topic", "score"), "influence", "Pass topic_influence(...) or its .table.")
+    require_columns(table, ("person_id", "topic", "score"), "influence", "Pass topic_influence(...) or its .table.")
     data = table.filter(pl.col("topic") == topic).sort(["score", "person_id"], descending=[True, False]).head(k)
     if data.height == 0:
         raise GraphkitError(f"no influence rows for topic {topic!r}")
@@ -357,7 +360,7 @@ def top_influencers(influence: Any, topic: str, *, ax: Any = None, k: int = 10) 
 
 def influential_loyal_customers(answers: pl.DataFrame, topic: str | None = None, *, ax: Any = None,
                                 top: int = 15) -> "Axes":
-    """The answer to the flagship query (:func:`~graphkit.loyalty.influential_loyal_customers`) as bars.
+    """The answer to the flagship query (:func:`~graphkit.marketing.loyalty.influential_loyal_customers`) as bars.
 
     One bar per customer (the ``top`` best of ``topic``, or of the only topic
     in the table) at its ``fit`` (influence percentile x loyalty score), the
@@ -365,15 +368,15 @@ def influential_loyal_customers(answers: pl.DataFrame, topic: str | None = None,
     together, never influence alone.
 
     >>> from graphkit.marketing import example_market
-    >>> from graphkit.loyalty import influential_loyal_customers as query
+    >>> from graphkit.marketing.loyalty import influential_loyal_customers as query
     >>> answers = query(example_market(), topics="lego", score="topic_influence", top_percentile=25, min_loyalty=0.5)
     >>> ax = influential_loyal_customers(answers)
     >>> [t.get_text() for t in ax.get_yticklabels()]
     ['zoe (loyalty 0.67, influence rank 2)']
     >>> import matplotlib.pyplot as plt; plt.close("all")
     """
-    _require(answers, ("topic", "loyal_rank", "person_id", "fit", "rank", "loyalty_score"), "answers",
-             "Pass the table of graphkit.loyalty.influential_loyal_customers(...).")
+    require_columns(answers, ("topic", "loyal_rank", "person_id", "fit", "rank", "loyalty_score"), "answers",
+             "Pass the table of graphkit.marketing.loyalty.influential_loyal_customers(...).")
     topics = answers["topic"].unique().sort().to_list()
     if topic is None:
         if len(topics) != 1:
@@ -395,16 +398,16 @@ def influential_loyal_customers(answers: pl.DataFrame, topic: str | None = None,
 
 
 def explanation(table: pl.DataFrame, *, ax: Any = None) -> "Axes":
-    """The terms of an influence score (:func:`~graphkit.explain.explain_influence`) as bars of their share.
+    """The terms of an influence score (:func:`~graphkit.marketing.explain.explain_influence`) as bars of their share.
 
     >>> from graphkit.marketing import example_market
-    >>> from graphkit.explain import explain_influence
+    >>> from graphkit.marketing.explain import explain_influence
     >>> ax = explanation(explain_influence(example_market(), "lea", "lego"))
     >>> len(ax.patches), ax.get_title()
     (5, 'What makes lea influential on lego')
     >>> import matplotlib.pyplot as plt; plt.close("all")
     """
-    _require(table, ("person_id", "topic", "term", "giver", "via", "share"), "table",
+    require_columns(table, ("person_id", "topic", "term", "giver", "via", "share"), "table",
              "Pass the table of explain_influence(...).")
     if table.height == 0 or table["share"].is_null().all():
         raise GraphkitError("this person has no influence on the topic: nothing to explain")

@@ -6,7 +6,7 @@ import polars as pl
 import pytest
 
 from graphkit import TopicGraph
-from graphkit.datasets import load_ciao, shared_datasets_path
+from graphkit.io.datasets import load_ciao, shared_datasets_path
 
 
 @pytest.fixture(scope="session")

@@ -16,8 +16,8 @@ import polars as pl
 import pytest
 
 from graphkit import read_dataset, write_dataset
-from graphkit.adapters import bitcoin_otc, cdnow, ciao, ciaodvd, higgs
 from graphkit.errors import DataFileError, ValidationError
+from graphkit.io.adapters import bitcoin_otc, cdnow, ciao, ciaodvd, higgs
 
 UTC = timezone.utc
 

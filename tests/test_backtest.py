@@ -12,7 +12,9 @@ import pytest
 from scipy.stats import spearmanr
 
 from graphkit import TopicGraph
-from graphkit.backtest import (
+from graphkit.cli import main
+from graphkit.errors import GraphkitError
+from graphkit.evidence.backtest import (
     BUILTIN_SCORERS,
     _topic_metrics,
     as_utc,
@@ -22,9 +24,7 @@ from graphkit.backtest import (
     plot_backtest,
     split_at,
 )
-from graphkit.cli import main
-from graphkit.errors import GraphkitError
-from graphkit.synthetic import generate
+from graphkit.io.synthetic import generate
 
 matplotlib.use("Agg")
 T0 = "2021-01-01"

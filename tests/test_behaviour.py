@@ -8,7 +8,8 @@ import polars as pl
 import pytest
 
 from graphkit import GraphkitError, TopicGraph
-from graphkit.behaviour import (
+from graphkit.marketing import example_market
+from graphkit.marketing.behaviour import (
     audience,
     behaviour_correlations,
     behaviour_vs_audience,
@@ -17,8 +18,7 @@ from graphkit.behaviour import (
     inactive_accounts,
     referrals,
 )
-from graphkit.influence import topic_influence
-from graphkit.marketing import example_market
+from graphkit.scoring.influence import topic_influence
 
 
 @pytest.fixture(scope="module")
@@ -178,7 +178,7 @@ def test_ciao_acts_audience_and_inactive_accounts(ciao):
 
 
 def test_synthetic_referrals_bring_revenue_never_counted_twice():
-    from graphkit.synthetic import generate
+    from graphkit.io.synthetic import generate
 
     g = generate(n_people=2000, seed=3)
     r = referrals(g)

@@ -12,7 +12,7 @@ import pytest
 
 from graphkit import read_dataset
 from graphkit.cli import build_parser, main
-from graphkit.store.files import REJECTS_FILE
+from graphkit.io.files import REJECTS_FILE
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -12,7 +12,9 @@ import scipy.sparse as sp
 
 from graphkit import GraphkitError, TopicGraph
 from graphkit.cli import main
-from graphkit.community import (
+from graphkit.io.synthetic import generate
+from graphkit.model.topics import topic_layer
+from graphkit.scoring.community import (
     MEMBERSHIP_SCHEMA,
     SUMMARY_SCHEMA,
     CommunityResult,
@@ -20,8 +22,6 @@ from graphkit.community import (
     leiden,
     topic_communities,
 )
-from graphkit.synthetic import generate
-from graphkit.topics import topic_layer
 
 
 # ------------------------------------------------------------------ helpers
@@ -239,7 +239,7 @@ def test_summary_without_brand_members_has_null_brand(hand_built):
 
 
 def test_top_influencers_come_from_topic_influence_by_default(hand_built):
-    from graphkit.influence import topic_influence
+    from graphkit.scoring.influence import topic_influence
 
     res = topic_communities(hand_built, topics=["frogs"])
     scores = topic_influence(hand_built, topics=["frogs"]).table

@@ -44,7 +44,7 @@ def test_demo_writes_consistent_tables(demo_run, ciao):
     assert np.allclose(sums, 1.0, atol=1e-6)
 
     answers = pl.read_parquet(out / "influential_loyal_customers.parquet")
-    ranking = pl.read_parquet(out / "expected_reach.parquet")  # the default ranking (graphkit.scores)
+    ranking = pl.read_parquet(out / "expected_reach.parquet")  # the default ranking (graphkit.scoring.registry)
     assert set(answers["topic"]) == {"Books", "DVDs"}
     assert answers.group_by("topic").len()["len"].max() <= 5
     assert (answers["percentile"] > 90.0).all() and (answers["loyalty_score"] >= 0.5).all()

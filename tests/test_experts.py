@@ -11,8 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from graphkit import GraphkitError, TopicGraph
-from graphkit.experts import EXPERT_COLUMNS, experts, recognition_shares, split_cents
 from graphkit.marketing import example_market
+from graphkit.marketing.experts import (
+    EXPERT_COLUMNS,
+    experts,
+    recognition_shares,
+    split_cents,
+)
 
 
 @pytest.fixture(scope="module")

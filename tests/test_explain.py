@@ -6,9 +6,9 @@ import polars as pl
 import pytest
 
 from graphkit import GraphkitError, TopicGraph
-from graphkit.explain import explain_influence
-from graphkit.influence import topic_influence
 from graphkit.marketing import example_market
+from graphkit.marketing.explain import explain_influence
+from graphkit.scoring.influence import topic_influence
 
 
 @pytest.fixture(scope="module")

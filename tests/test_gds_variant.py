@@ -12,8 +12,8 @@ import pytest
 import scipy.sparse as sp
 
 from graphkit import TopicGraph
-from graphkit.influence import topic_influence
-from graphkit.linalg import TopicSystem, solve_gds
+from graphkit.scoring.influence import topic_influence
+from graphkit.scoring.linalg import TopicSystem, solve_gds
 
 PAGES = ["Home", "About", "Product", "Links", "Site A", "Site B", "Site C", "Site D"]
 LINKS = [
@@ -116,8 +116,8 @@ def test_gds_variant_is_refused_by_the_igraph_engine():
 def test_gds_variant_equals_plain_gds_on_the_layer_plus_a_sink():
     """The documented recipe: each topic's layer, plus a sink node for the attention that
     passes nothing, run through plain GDS semantics with activity as source bias."""
-    from graphkit.synthetic import generate
-    from graphkit.topics import topic_layer, topic_structure
+    from graphkit.io.synthetic import generate
+    from graphkit.model.topics import topic_layer, topic_structure
 
     g = generate(n_people=400, n_topics=3, seed=5)
     res = topic_influence(g, variant="gds")

@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 
 from graphkit import GraphkitError, TopicGraph
-from graphkit.influence import topic_influence
+from graphkit.scoring.influence import topic_influence
 
 CONTRACT = {
     "person_id": pl.String,
@@ -107,7 +107,7 @@ def test_topic_nobody_is_active_on_is_refused_when_asked_and_skipped_otherwise(t
 # ------------------------------------------------------------------ synthetic graphs and peers
 @pytest.fixture(scope="module")
 def synthetic():
-    from graphkit.synthetic import generate
+    from graphkit.io.synthetic import generate
 
     return generate(n_people=4_000, seed=11)
 
@@ -146,7 +146,7 @@ def test_scores_are_non_negative_sum_to_one_and_deterministic(synthetic):
 
 
 def test_inactive_people_get_no_score_from_teleport(synthetic):
-    from graphkit.topics import topic_structure
+    from graphkit.model.topics import topic_structure
 
     res = topic_influence(synthetic)
     s = topic_structure(synthetic)
@@ -164,8 +164,8 @@ def test_networkx_pagerank_cross_check_on_small_graphs(seed):
     for the attention that passes nothing (networkx's dangling = the teleport vector)."""
     import networkx as nx
 
-    from graphkit.synthetic import generate
-    from graphkit.topics import topic_layer, topic_structure
+    from graphkit.io.synthetic import generate
+    from graphkit.model.topics import topic_layer, topic_structure
 
     g = generate(n_people=300, n_topics=4, seed=seed)
     res = topic_influence(g, tol=1e-12)
@@ -209,7 +209,7 @@ def test_too_few_iterations_is_reported_not_hidden(synthetic):
 
 @pytest.mark.parametrize("seed", range(5))
 def test_rank_shortcut_for_zero_scores_ranks_like_the_full_sort(seed):
-    from graphkit.influence import rank_scores, tie_floor_percentiles
+    from graphkit.scoring.influence import rank_scores, tie_floor_percentiles
 
     rng = np.random.default_rng(seed)
     n = 2000

@@ -5,8 +5,8 @@ from __future__ import annotations
 import polars as pl
 
 from graphkit.cli import main
-from graphkit.influence import topic_influence
-from graphkit.store.files import write_dataset
+from graphkit.io.files import write_dataset
+from graphkit.scoring.influence import topic_influence
 
 
 def test_writes_the_same_table_as_the_library(tmp_path, tiny):

@@ -6,7 +6,7 @@ import polars as pl
 import pytest
 
 from graphkit import TopicGraph
-from graphkit.influence import topic_influence
+from graphkit.scoring.influence import topic_influence
 
 
 def _graph(people: list[str], edges: list[tuple], items: dict[str, str]) -> TopicGraph:

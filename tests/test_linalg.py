@@ -8,7 +8,7 @@ import pytest
 import scipy.sparse as sp
 
 from graphkit import GraphkitError
-from graphkit.linalg import TopicSystem, solve_ppr
+from graphkit.scoring.linalg import TopicSystem, solve_ppr
 
 
 def _random_parts(n=60, k=4, seed=0):

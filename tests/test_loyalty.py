@@ -7,11 +7,17 @@ import math
 
 import polars as pl
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from graphkit import TopicGraph
 from graphkit.errors import GraphkitError
-from graphkit.loyalty import RESULT_COLUMNS, LOYALTY_COLUMNS, influential_loyal_customers, loyalty
+from graphkit.marketing.loyalty import (
+    LOYALTY_COLUMNS,
+    RESULT_COLUMNS,
+    influential_loyal_customers,
+    loyalty,
+)
 
 UTC = dt.timezone.utc
 
@@ -329,8 +335,7 @@ def _cli(args: list[str]) -> tuple[int, str, str]:
 def test_score_to_a_folder_and_loyal_from_it(tmp_path):
     import json
 
-    from graphkit.datasets import load_ciao
-    from graphkit.influence import topic_influence
+    from graphkit.io.datasets import load_ciao
 
     scores = tmp_path / "scores"
     code, out, err = _cli(["score", "--source", "bundled", "--write", str(scores), "--topics", "DVDs", "Books",

@@ -6,8 +6,6 @@ import polars as pl
 import pytest
 
 from graphkit import GraphkitError, TopicGraph
-from graphkit.influence import topic_influence
-from graphkit.loyalty import loyalty
 from graphkit.marketing import (
     KPIS,
     QUADRANTS,
@@ -21,6 +19,8 @@ from graphkit.marketing import (
     segment_overlaps,
     value_influence_matrix,
 )
+from graphkit.marketing.loyalty import loyalty
+from graphkit.scoring.influence import topic_influence
 
 
 @pytest.fixture(scope="module")
@@ -225,7 +225,7 @@ def test_ciao_matrix_segments_and_kpis(ciao):
 
 
 def test_synthetic_brand_ecosystem_fills_every_segment_and_uses_money():
-    from graphkit.synthetic import generate
+    from graphkit.io.synthetic import generate
 
     g = generate(n_people=2000, seed=3)
     infl = topic_influence(g)
@@ -248,7 +248,7 @@ def test_cli_commands_write_tables_and_figures(tmp_path, capsys):
 
     matplotlib.use("Agg")
     from graphkit.cli import main
-    from graphkit.store.files import write_dataset
+    from graphkit.io.files import write_dataset
 
     folder = write_dataset(example_market(), tmp_path / "market")
     out, png = tmp_path / "m.csv", tmp_path / "m.png"
@@ -271,7 +271,7 @@ def test_cli_commands_write_tables_and_figures(tmp_path, capsys):
 
 def test_cli_errors_are_one_line_with_exit_1(tmp_path, capsys):
     from graphkit.cli import main
-    from graphkit.store.files import write_dataset
+    from graphkit.io.files import write_dataset
 
     folder = write_dataset(example_market(), tmp_path / "market")
     assert main(["experts", str(folder), "--topic", "lego", "--budget", "1.005", "--quiet"]) == 1

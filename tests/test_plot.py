@@ -12,10 +12,6 @@ import polars as pl  # noqa: E402
 import pytest  # noqa: E402
 
 from graphkit import GraphkitError, TopicGraph, plot  # noqa: E402
-from graphkit.behaviour import audience, behaviour_vs_audience, inactive_accounts  # noqa: E402
-from graphkit.experts import experts, recognition_shares  # noqa: E402
-from graphkit.explain import explain_influence  # noqa: E402
-from graphkit.influence import topic_influence  # noqa: E402
 from graphkit.marketing import (  # noqa: E402
     advocate_segments,
     engagement_kpis,
@@ -23,6 +19,14 @@ from graphkit.marketing import (  # noqa: E402
     segment_overlaps,
     value_influence_matrix,
 )
+from graphkit.marketing.behaviour import (  # noqa: E402
+    audience,
+    behaviour_vs_audience,
+    inactive_accounts,
+)
+from graphkit.marketing.experts import experts, recognition_shares  # noqa: E402
+from graphkit.marketing.explain import explain_influence  # noqa: E402
+from graphkit.scoring.influence import topic_influence  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -156,7 +160,7 @@ def test_ciao_matrix_figure(ciao, tmp_path):
 
 
 def test_influential_loyal_customers_figure(market, tmp_path):
-    from graphkit.loyalty import influential_loyal_customers
+    from graphkit.marketing.loyalty import influential_loyal_customers
 
     answers = influential_loyal_customers(market, topics=["lego", "cooking"], score="topic_influence",
                                           top_percentile=30, min_loyalty=0.3)

@@ -8,12 +8,12 @@ import numpy as np
 import polars as pl
 import pytest
 
-from graphkit.backtest import as_utc, split_at
 from graphkit.errors import GraphkitError
-from graphkit.influence import topic_influence
-from graphkit.loyalty import influential_loyal_customers
+from graphkit.evidence.backtest import as_utc, split_at
 from graphkit.marketing import example_market, value_influence_matrix
-from graphkit.reach import FEATURES, data_end, expected_reach, propensity
+from graphkit.marketing.loyalty import influential_loyal_customers
+from graphkit.scoring.influence import topic_influence
+from graphkit.scoring.reach import FEATURES, data_end, expected_reach, propensity
 from tests.test_backtest import T0, cascade, extend
 
 

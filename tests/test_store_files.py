@@ -11,12 +11,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import graphkit.store.files as files
+import graphkit.io.files as files
 from graphkit import GraphkitError, TopicGraph, read_dataset, write_dataset
 from graphkit.errors import DataFileError
-from graphkit.schema import TABLE_ORDER, TABLES
-from graphkit.store.files import read_table, write_table
-from graphkit.synthetic import generate
+from graphkit.io.files import read_table, write_table
+from graphkit.io.synthetic import generate
+from graphkit.model.schema import TABLE_ORDER, TABLES
 
 UTC = timezone.utc
 

@@ -7,8 +7,15 @@ import polars as pl
 import pytest
 
 from graphkit import GraphkitError, TopicGraph, read_dataset, write_dataset
-from graphkit.schema import TABLES, validate_tables
-from graphkit.synthetic import END, START, conform, generate, topic_names, zipf_probabilities
+from graphkit.io.synthetic import (
+    END,
+    START,
+    conform,
+    generate,
+    topic_names,
+    zipf_probabilities,
+)
+from graphkit.model.schema import TABLES, validate_tables
 
 N = 20_000
 

@@ -9,7 +9,13 @@ import polars as pl
 import pytest
 
 from graphkit import GraphkitError, TopicGraph
-from graphkit.topics import normalize_window, restart_matrix, topic_activity, topic_layer, topic_structure
+from graphkit.model.topics import (
+    normalize_window,
+    restart_matrix,
+    topic_activity,
+    topic_layer,
+    topic_structure,
+)
 
 
 def _g(edges: list[tuple], people=("ann", "bob", "cat", "dan")) -> TopicGraph:

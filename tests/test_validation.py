@@ -21,8 +21,13 @@ from hypothesis import strategies as st
 
 from graphkit import ValidationError, read_dataset
 from graphkit.errors import DataFileError
-from graphkit.schema import EDGE_KINDS, REJECTS_SCHEMA, rejects_summary, validate_tables
-from graphkit.store.files import REJECTS_FILE, read_table
+from graphkit.io.files import REJECTS_FILE, read_table
+from graphkit.model.schema import (
+    EDGE_KINDS,
+    REJECTS_SCHEMA,
+    rejects_summary,
+    validate_tables,
+)
 
 
 def base_tables() -> dict[str, pl.DataFrame]:

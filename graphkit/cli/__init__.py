@@ -32,7 +32,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The full parser, with every subcommand module registered."""
-    from graphkit import __version__
+    from graphkit.version import __version__
 
     parser = _Parser(prog="graphkit", description="Topic influence and loyal customers, from the command line.")
     parser.add_argument("--version", action="version", version=f"graphkit {__version__}")

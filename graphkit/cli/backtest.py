@@ -8,7 +8,7 @@ from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from graphkit.backtest import BUILTIN_SCORERS, CANDIDATES, POPULATIONS
+    from graphkit.evidence.backtest import BUILTIN_SCORERS, CANDIDATES, POPULATIONS
 
     p = sub.add_parser(
         "backtest", help="does a score predict which followers take up a topic next? (vs audience size)",
@@ -56,10 +56,10 @@ def _backtest(args: argparse.Namespace) -> int:
     import matplotlib.pyplot as plt
     import polars as pl
 
-    from graphkit.backtest import backtest, builtin_scorer, plot_backtest
-    from graphkit.datasets import load_ciao
+    from graphkit.evidence.backtest import backtest, builtin_scorer, plot_backtest
+    from graphkit.io.datasets import load_ciao
+    from graphkit.io.files import read_dataset, write_table
     from graphkit.progress import step
-    from graphkit.store.files import read_dataset, write_table
 
     scorers = [s.strip() for s in args.scorers.split(",") if s.strip()]
     for name in scorers:  # unknown names fail before the data is loaded

@@ -4,7 +4,7 @@
 computes topic influence, topic communities (when this build has them) and
 loyalty, and writes them as one run: into a score folder
 (``runs/<run_id>.<suffix>/*.parquet`` + ``run.json``, then a ``CURRENT``
-pointer file renamed into place) or into Neo4j (see :mod:`graphkit.store.neo4j`).
+pointer file renamed into place) or into Neo4j (see :mod:`graphkit.io.neo4j`).
 ``loyal`` answers the influential-loyal-customers query: embedded on a
 dataset folder, or in Cypher on Neo4j over the current score run.
 
@@ -29,7 +29,7 @@ import polars as pl
 
 from graphkit.errors import GraphkitError
 from graphkit.progress import step
-from graphkit.scores import DEFAULT_SCORE, SCORES, score_table
+from graphkit.scoring.registry import DEFAULT_SCORE, SCORES, score_table
 
 NEO4J = "neo4j"
 BUNDLED = "bundled"
@@ -92,7 +92,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 # ------------------------------------------------------------------ helpers
 def _store(batch_size: int = 5000, *, progress: bool = False):
-    from graphkit.store.neo4j import Neo4jStore
+    from graphkit.io.neo4j import Neo4jStore
 
     store = Neo4jStore(batch_size=batch_size, progress=progress)
     store.verify()
@@ -104,10 +104,10 @@ def _read_graph(source: str, *, quiet: bool):
         with step("reading the graph from Neo4j", enabled=not quiet), _store() as store:
             return store.read()
     if source == BUNDLED:
-        from graphkit.datasets import load_ciao
+        from graphkit.io.datasets import load_ciao
 
         return load_ciao()
-    from graphkit.store.files import read_dataset
+    from graphkit.io.files import read_dataset
 
     with step(f"reading {source}", enabled=not quiet):
         return read_dataset(source)
@@ -115,7 +115,7 @@ def _read_graph(source: str, *, quiet: bool):
 
 def _communities(graph, topics, seed: int, influence) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(membership, summary) of the topics' Leiden communities."""
-    from graphkit.community import topic_communities
+    from graphkit.scoring.community import topic_communities
 
     result = topic_communities(graph, topics=topics, seed=seed, influence=influence)
     return result.membership.select("person_id", "topic", pl.col("community").cast(pl.Int64)), result.summary
@@ -128,7 +128,7 @@ def _write_run_folder(root: str, run_id: str, tables: dict[str, pl.DataFrame], m
     then one atomic rename of the pointer file switches readers to it, so they
     never see a mix. ``keep_runs`` run folders are kept, the current one included.
     """
-    from graphkit.store.files import write_table
+    from graphkit.io.files import write_table
 
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._:+-]*", run_id):
         raise GraphkitError(f"run id {run_id!r} cannot name a folder: use letters, digits and . _ : + -")
@@ -170,10 +170,10 @@ def _current_run_folder(path: str) -> Path:
 
 # --------------------------------------------------------------------- score
 def _score(args: argparse.Namespace) -> int:
-    from graphkit import __version__
-    from graphkit.influence import topic_influence
-    from graphkit.loyalty import loyalty
-    from graphkit.store.neo4j import new_run_id
+    from graphkit.io.neo4j import new_run_id
+    from graphkit.marketing.loyalty import loyalty
+    from graphkit.scoring.influence import topic_influence
+    from graphkit.version import __version__
 
     start = time.perf_counter()
     quiet = args.quiet
@@ -230,7 +230,7 @@ def _score(args: argparse.Namespace) -> int:
 
 # --------------------------------------------------------------------- loyal
 def _loyal(args: argparse.Namespace) -> int:
-    from graphkit.loyalty import influential_loyal_customers
+    from graphkit.marketing.loyalty import influential_loyal_customers
 
     start = time.perf_counter()
     options = dict(top_percentile=args.top_percentile, min_loyalty=args.min_loyalty, as_of=args.as_of,
@@ -248,7 +248,7 @@ def _loyal(args: argparse.Namespace) -> int:
         graph = _read_graph(args.source, quiet=args.quiet)
         influence = None
         if args.scores:
-            from graphkit.store.files import read_table
+            from graphkit.io.files import read_table
 
             influence = read_table(_current_run_folder(args.scores) / "influence.parquet")
         with step("influential loyal customers", enabled=not args.quiet):
@@ -256,7 +256,7 @@ def _loyal(args: argparse.Namespace) -> int:
                                                **options)
     seconds = round(time.perf_counter() - start, 3)
     if args.out:
-        from graphkit.store.files import write_table
+        from graphkit.io.files import write_table
 
         write_table(rows, args.out)
         print(f"{rows.height} rows written to {args.out}")

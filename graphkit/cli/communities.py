@@ -15,7 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "communities",
         help="communities per topic (Leiden on each topic's attention layer), with a summary",
         description="Partition the people of every topic's attention layer with Leiden (modularity, seeded; see "
-        "graphkit.community.topic_communities) and summarise each community: size, top influencers, share of "
+        "graphkit.scoring.community.topic_communities) and summarise each community: size, top influencers, share of "
         "customers, best-matching brand community. Without --out, print the largest communities of each topic.",
     )
     src = p.add_mutually_exclusive_group(required=True)
@@ -42,10 +42,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _communities(args: argparse.Namespace) -> int:
-    from graphkit.community import topic_communities
-    from graphkit.datasets import load_ciao
+    from graphkit.io.datasets import load_ciao
+    from graphkit.io.files import read_dataset, write_table
     from graphkit.progress import step
-    from graphkit.store.files import read_dataset, write_table
+    from graphkit.scoring.community import topic_communities
 
     if args.top < 1:
         raise GraphkitError(f"--top must be at least 1; got {args.top}")

@@ -6,8 +6,8 @@ import argparse
 import sys
 
 from graphkit.errors import GraphkitError
-from graphkit.schema import rejects_summary
-from graphkit.store.files import read_dataset
+from graphkit.io.files import read_dataset
+from graphkit.model.schema import rejects_summary
 
 
 def register(sub: argparse._SubParsersAction) -> None:

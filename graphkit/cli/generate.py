@@ -1,12 +1,12 @@
-"""``graphkit generate``: write a synthetic dataset folder (see :mod:`graphkit.synthetic`)."""
+"""``graphkit generate``: write a synthetic dataset folder (see :mod:`graphkit.io.synthetic`)."""
 
 from __future__ import annotations
 
 import argparse
 
+from graphkit.io.files import FORMATS, write_dataset
+from graphkit.io.synthetic import generate
 from graphkit.progress import step
-from graphkit.store.files import FORMATS, write_dataset
-from graphkit.synthetic import generate
 
 
 def register(sub: argparse._SubParsersAction) -> None:

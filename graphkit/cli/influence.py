@@ -14,7 +14,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "influence",
         help="topic influence (personalised PageRank per topic) of every person",
-        description="Score every person on every topic (see graphkit.influence.topic_influence). "
+        description="Score every person on every topic (see graphkit.scoring.influence.topic_influence). "
         "Without --out, print the top people of each topic.",
     )
     src = p.add_mutually_exclusive_group(required=True)
@@ -37,10 +37,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _influence(args: argparse.Namespace) -> int:
-    from graphkit.datasets import load_ciao
-    from graphkit.influence import topic_influence
+    from graphkit.io.datasets import load_ciao
+    from graphkit.io.files import read_dataset, write_table
     from graphkit.progress import step
-    from graphkit.store.files import read_dataset, write_table
+    from graphkit.scoring.influence import topic_influence
 
     if args.top < 1:
         raise GraphkitError(f"--top must be at least 1; got {args.top}")

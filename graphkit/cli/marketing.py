@@ -1,7 +1,7 @@
 """``graphkit matrix | segments | experts | acts | explain``: the analyst's tables from the command line.
 
-Thin wrappers over :mod:`graphkit.marketing`, :mod:`graphkit.experts`,
-:mod:`graphkit.behaviour` and :mod:`graphkit.explain`. Each reads a dataset
+Thin wrappers over :mod:`graphkit.marketing`, :mod:`graphkit.marketing.experts`,
+:mod:`graphkit.marketing.behaviour` and :mod:`graphkit.marketing.explain`. Each reads a dataset
 folder (or ``ciao``, the bundled data), prints a short answer, and with
 ``--out FILE`` (.parquet or .csv) writes the full table, with ``--png FILE``
 its figure.
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import polars as pl
 
-from graphkit.graph import TopicGraph
+from graphkit.model.graph import TopicGraph
 from graphkit.progress import step
-from graphkit.scores import DEFAULT_SCORE, SCORES, score_table
+from graphkit.scoring.registry import DEFAULT_SCORE, SCORES, score_table
 
 BUNDLED = "ciao"
 
@@ -80,16 +80,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _load(path: str, quiet: bool) -> TopicGraph:
     with step(f"loading {path}", enabled=not quiet):
         if path == BUNDLED and not Path(path).exists():
-            from graphkit.datasets import load_ciao
+            from graphkit.io.datasets import load_ciao
 
             return load_ciao()
-        from graphkit.store.files import read_dataset
+        from graphkit.io.files import read_dataset
 
         return read_dataset(path)
 
 
 def _influence(graph: TopicGraph, quiet: bool, topics: list[str] | None = None):
-    from graphkit.influence import topic_influence
+    from graphkit.scoring.influence import topic_influence
 
     with step("topic influence", enabled=not quiet):
         return topic_influence(graph, topics=topics)
@@ -103,7 +103,7 @@ def _show(df: pl.DataFrame, rows: int = 15) -> str:
 
 def _write(args: argparse.Namespace, table: pl.DataFrame, draw) -> None:
     if args.out:
-        from graphkit.store.files import write_table
+        from graphkit.io.files import write_table
 
         print(f"written: {write_table(table, args.out)}")
     if getattr(args, "png", None):
@@ -156,12 +156,12 @@ def _segments(args: argparse.Namespace) -> int:
 def _experts(args: argparse.Namespace) -> int:
     from graphkit import plot
     from graphkit.errors import GraphkitError
-    from graphkit.experts import _budget_cents, experts, recognition_shares
+    from graphkit.marketing.experts import budget_cents, experts, recognition_shares
 
     if args.top < 1:
         raise GraphkitError(f"--top must be at least 1, got {args.top}")
     if args.budget is not None:
-        _budget_cents(args.budget)  # a bad budget fails before any work
+        budget_cents(args.budget)  # a bad budget fails before any work
     g = _load(args.path, args.quiet)
     e = experts(g, topics=[args.topic])
     print(f"experts on {args.topic}: {e.height:,} contributors")
@@ -179,7 +179,10 @@ def _experts(args: argparse.Namespace) -> int:
 
 def _acts(args: argparse.Namespace) -> int:
     from graphkit import plot
-    from graphkit.behaviour import behaviour_correlations, behaviour_vs_audience
+    from graphkit.marketing.behaviour import (
+        behaviour_correlations,
+        behaviour_vs_audience,
+    )
 
     g = _load(args.path, args.quiet)
     infl = _influence(g, args.quiet, args.topics)
@@ -195,7 +198,7 @@ def _acts(args: argparse.Namespace) -> int:
 
 def _explain(args: argparse.Namespace) -> int:
     from graphkit import plot
-    from graphkit.explain import explain_influence
+    from graphkit.marketing.explain import explain_influence
 
     g = _load(args.path, args.quiet)
     infl = _influence(g, args.quiet, [args.topic])

@@ -24,10 +24,10 @@ import polars as pl
 import pytest
 
 from graphkit import TopicGraph
-from graphkit.store.neo4j import Neo4jSettings, Neo4jStore
+from graphkit.io.neo4j import Neo4jSettings, Neo4jStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from arcadedb import ArcadeDBServer, USER, arcadedb_home  # noqa: E402
+from arcadedb import USER, ArcadeDBServer, arcadedb_home  # noqa: E402
 
 SAMPLE_MARK = "test-dataset:ciao-1-in-50"
 EXTERNAL = bool(os.environ.get("NEO4J_URI"))

@@ -9,12 +9,11 @@ import sys
 
 import polars as pl
 import pytest
+from test_store import _counts, _shop
 
 from graphkit import write_dataset
-from graphkit.store.neo4j import Neo4jSettings, Neo4jStore, Neo4jUnavailableError
 from graphkit.errors import StoreError
-
-from test_store import _counts, _shop
+from graphkit.io.neo4j import Neo4jSettings, Neo4jStore, Neo4jUnavailableError
 
 
 def _graphkit(args: list[str], env: dict, timeout: float = 600) -> subprocess.CompletedProcess:
@@ -40,7 +39,7 @@ def test_score_to_neo4j_then_loyal_equals_the_embedded_job(sample_store, sample,
     assert summary["rows_written"] == sum(summary["rows"].values()) and summary["seconds"] > 0
     assert "topic influence" in done.stderr  # progress on stderr, stdout is the JSON line only
     assert sample_store.current_run_id() == "cli-1"
-    assert summary["communities"] is True  # graphkit.community is in the build: membership written too
+    assert summary["communities"] is True  # graphkit.scoring.community is in the build: membership written too
     assert sample_store.read_communities().height == summary["rows"]["communities"]
     assert set(sample_store.read_communities()["topic"]) <= set(topics)
 
@@ -111,8 +110,9 @@ def test_wrong_credentials_are_one_line_and_never_show_the_password(bolt_server,
 
 
 def test_hostile_topic_names_are_only_values(scratch_store):
-    from graphkit.loyalty import influential_loyal_customers
     from test_store import _influence_for
+
+    from graphkit.marketing.loyalty import influential_loyal_customers
 
     shop = _shop()
     hostile = "x'}) MATCH (n) DETACH DELETE n //"

@@ -15,10 +15,10 @@ import pytest
 from polars.testing import assert_frame_equal
 
 import graphkit
-import graphkit.store.neo4j as gneo4j
+import graphkit.io.neo4j.store as gneo4j
 from graphkit.errors import GraphkitError, StoreError
-from graphkit.influence import topic_influence
-from graphkit.loyalty import loyalty
+from graphkit.marketing.loyalty import loyalty
+from graphkit.scoring.influence import topic_influence
 
 TOPICS = ["DVDs", "Beauty", "Books"]
 
@@ -89,7 +89,7 @@ def test_score_rows_for_unknown_people_are_refused(sample_store, influence_a):
 def _writer(env: dict, table: str, run_id: str, batch_size: int) -> subprocess.Popen:
     code = (
         "import sys, polars as pl\n"
-        "from graphkit.store.neo4j import Neo4jStore, Neo4jSettings\n"
+        "from graphkit.io.neo4j import Neo4jStore, Neo4jSettings\n"
         "s = Neo4jStore(Neo4jSettings.from_env(), batch_size=int(sys.argv[3]))\n"
         "s.write_scores(influence=pl.read_parquet(sys.argv[1]), run_id=sys.argv[2])\n"
     )

@@ -11,9 +11,10 @@ from polars.testing import assert_frame_equal
 
 from graphkit import TopicGraph
 from graphkit.errors import StoreError
-from graphkit.influence import topic_influence
-from graphkit.loyalty import influential_loyal_customers, loyalty
-from graphkit.store.neo4j import EDGE_TYPES, Neo4jStore, epoch_us_cypher
+from graphkit.io.neo4j import Neo4jStore
+from graphkit.io.neo4j.cypher import EDGE_TYPES, epoch_us_cypher
+from graphkit.marketing.loyalty import influential_loyal_customers, loyalty
+from graphkit.scoring.influence import topic_influence
 
 UTC = dt.timezone.utc
 SAMPLE_TOPICS = ["DVDs", "Beauty", "Books"]

@@ -1,0 +1,183 @@
+"""The embedded store: a dataset is a folder with one file per table.
+
+Files are named after the tables (``people.parquet`` or ``people.csv``, ...;
+see :data:`graphkit.model.schema.TABLES`); ``people`` and ``edges`` are required,
+the others optional. Writes are atomic: a folder or file is written under a
+temporary name and renamed into place, so a crash never leaves half a dataset.
+
+>>> import tempfile, polars as pl
+>>> from graphkit import TopicGraph, read_dataset, write_dataset
+>>> g = TopicGraph.from_tables(pl.DataFrame({"person_id": ["a", "b"]}),
+...     pl.DataFrame({"src": ["a"], "dst": ["b"], "kind": ["follows"]}))
+>>> folder = write_dataset(g, tempfile.mkdtemp() + "/tiny")
+>>> read_dataset(folder).edges.equals(g.edges)
+True
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import polars as pl
+
+from graphkit.errors import DataFileError, GraphkitError
+from graphkit.model.graph import TopicGraph
+from graphkit.model.schema import TABLE_ORDER, TABLES
+
+FORMATS = ("parquet", "csv")
+REJECTS_FILE = "rejects.csv"
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _find(folder: Path, table: str) -> Path | None:
+    found = [folder / f"{table}.{ext}" for ext in FORMATS if (folder / f"{table}.{ext}").exists()]
+    if len(found) > 1:
+        raise DataFileError(str(folder), f"both {found[0].name} and {found[1].name} exist; keep one")
+    return found[0] if found else None
+
+
+def read_table(path: str | os.PathLike) -> pl.DataFrame:
+    """Read one Parquet or CSV file; CSV values are read as text and typed by validation.
+
+    Unreadable, truncated or malformed files raise
+    :class:`~graphkit.errors.DataFileError` naming the file; so does a CSV
+    row with fewer fields than the header (polars would pad it with nulls,
+    which is how a file cut short looks).
+    """
+    path = Path(path)
+    if path.suffix not in (".parquet", ".csv"):
+        raise DataFileError(str(path), f"unsupported file type {path.suffix!r}; use .parquet or .csv")
+    if path.is_dir():
+        raise DataFileError(str(path), "is a directory; expected a file")
+    try:
+        if path.suffix == ".parquet":
+            return pl.read_parquet(path)
+        df = pl.read_csv(path, infer_schema=False)
+    except FileNotFoundError:
+        raise DataFileError(str(path), "no such file") from None
+    except Exception as exc:  # polars raises several types for corrupt input
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "utf-8" in first.lower() or "utf8" in first.lower():
+            raise DataFileError(str(path), f"cannot be read ({first}); save it as UTF-8 text") from None
+        raise DataFileError(str(path), f"cannot be read ({first}); is it truncated or not a {path.suffix[1:]} file?") from None
+    if any("\x00" in name for name in df.columns):
+        raise DataFileError(str(path), "holds NUL bytes: not a CSV text file (a binary file named .csv?)")
+    _check_csv_fields(path, df)
+    return df
+
+
+def _check_csv_fields(path: Path, df: pl.DataFrame) -> None:
+    """Refuse CSV records with fewer fields than the header (a file cut short, a lost separator).
+
+    polars pads such records with nulls, so only a file whose last column has
+    nulls can hold one; only then is the file scanned record by record.
+    """
+    if df.width < 2 or df.height == 0 or df[:, -1].null_count() == 0:
+        return
+    short: list[tuple[int, int]] = []
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.reader(fh)
+        next(reader, None)  # the header
+        for row, record in enumerate(reader, 1):  # data-row numbers, header excluded, as in validation
+            if len(record) < df.width:
+                short.append((row, len(record)))
+    if short:
+        shown = ", ".join(f"{r} ({n} field{'s' if n != 1 else ''})" for r, n in short[:5])
+        more = f" and {len(short) - 5} more" if len(short) > 5 else ""
+        raise DataFileError(
+            str(path),
+            f"{len(short)} row(s) have fewer fields than the header's {df.width}: rows {shown}{more}; "
+            "is the file truncated?",
+        )
+
+
+def read_dataset(
+    path: str | os.PathLike,
+    *,
+    lenient: bool = False,
+    rejects_path: str | os.PathLike | None = None,
+) -> TopicGraph:
+    """Read and validate a dataset folder into a :class:`TopicGraph`.
+
+    Strict by default. With ``lenient=True`` bad rows are left out of the
+    graph and written, each with its reason, to ``rejects_path`` (default
+    ``<path>/rejects.csv``); ``graph.rejects`` holds them too.
+    """
+    folder = Path(path)
+    if not folder.is_dir():
+        raise DataFileError(str(folder), "is not a dataset folder (expected people.parquet|csv and edges.parquet|csv in it)")
+    raw: dict[str, pl.DataFrame | None] = {}
+    files: dict[str, str] = {}
+    for table in TABLE_ORDER:
+        found = _find(folder, table)
+        if found is None:
+            if TABLES[table].min_rows:
+                raise DataFileError(str(folder / f"{table}.parquet"), f"the {table} table is required (.parquet or .csv)")
+            raw[table] = None
+            continue
+        raw[table] = read_table(found)
+        files[table] = str(found)
+    graph = TopicGraph.from_tables(**raw, lenient=lenient, files=files, source=str(folder))
+    if lenient and graph.rejects.height:
+        target = Path(rejects_path) if rejects_path else folder / REJECTS_FILE
+        write_table(graph.rejects, target)
+    return graph
+
+
+def write_table(df: pl.DataFrame, path: str | os.PathLike) -> Path:
+    """Write one table atomically as Parquet or CSV (chosen by the suffix)."""
+    path = Path(path)
+    if path.suffix not in (".parquet", ".csv"):
+        raise GraphkitError(f"cannot write {path}: use a .parquet or .csv file name")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        if path.suffix == ".parquet":
+            df.write_parquet(tmp, compression="zstd", statistics=True)
+        else:
+            df.write_csv(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes private files; give the usual mode
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_dataset(graph: TopicGraph, path: str | os.PathLike, *, format: str = "parquet") -> Path:
+    """Write every non-empty table of ``graph`` into the folder ``path``, atomically.
+
+    The folder is replaced as a whole: it is written under a temporary name
+    and swapped in, so readers never see a mix of old and new files.
+    """
+    if format not in FORMATS:
+        raise GraphkitError(f"format must be one of {FORMATS}, got {format!r}")
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        for name, df in graph.tables().items():
+            if df.height or TABLES[name].min_rows:
+                write_table(df, tmp / f"{name}.{format}")
+        os.chmod(tmp, 0o777 & ~_umask())
+        old = None
+        if target.exists():
+            old = target.with_name(f".{target.name}.old-{os.getpid()}")
+            os.replace(target, old)
+        os.replace(tmp, target)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target

@@ -1,0 +1,298 @@
+"""All of graphkit's Cypher: every statement the Neo4j store sends, in one place.
+
+Labels, relationship types and property names are fixed here; nothing that
+comes from data (topic names, ids) ever becomes one. Data values travel only
+as query parameters (``$rows``, ``$run_id``...), never formatted into text;
+the few names that are formatted in (a label, a value column) pass
+:func:`identifier` first.
+
+>>> identifier("Person")
+'Person'
+>>> "DETACH DELETE" in delete_nodes_batch("Person")
+True
+"""
+
+from __future__ import annotations
+
+import re
+
+from graphkit.errors import GraphkitError
+
+_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+#: Edge kind -> (relationship type, label of the target node, key property of the target).
+EDGE_TYPES: dict[str, tuple[str, str, str]] = {
+    "follows": ("FOLLOWS", "Person", "person_id"),
+    "mentions": ("MENTIONS", "Person", "person_id"),
+    "replies": ("REPLIES", "Person", "person_id"),
+    "shares": ("SHARES", "Person", "person_id"),
+    "referred": ("REFERRED", "Person", "person_id"),
+    "reviews": ("REVIEWS", "Item", "item_id"),
+    "member_of": ("MEMBER_OF", "Community", "community_id"),
+}
+STATE_NAME = "scores"
+#: URI schemes of the Bolt protocol (the driver's preview HTTP transport is not supported).
+
+
+def identifier(name: str) -> str:
+    """A label / type / property name for query text: only fixed, safe identifiers pass."""
+    if not _IDENTIFIER.match(name):
+        raise GraphkitError(f"{name!r} cannot be used as a Neo4j label or property name")
+    return name
+
+
+Q_PING = "RETURN 1 AS ok"
+
+
+def delete_nodes_batch(label: str) -> str:
+    """Delete up to ``$limit`` nodes of one of graphkit's labels, with their relationships."""
+    return f"MATCH (n:{identifier(label)}) WITH n LIMIT $limit DETACH DELETE n RETURN count(*) AS n"
+
+
+def epoch_us_cypher(var: str) -> str:
+    """Cypher expression: microseconds since 1970 of the UTC datetime ``var``.
+
+    Built from the date and time components (days-from-civil arithmetic) so it
+    works on Neo4j 5 and on ArcadeDB, which lacks ``epochMillis`` and
+    ``duration.inSeconds`` on stored values. ``var`` must be an identifier.
+
+    >>> "146097" in epoch_us_cypher("x")
+    True
+    """
+    v = identifier(var)
+    y = f"({v}.year - CASE WHEN {v}.month <= 2 THEN 1 ELSE 0 END)"
+    era = f"({y} / 400)"
+    yoe = f"({y} - {era} * 400)"
+    doy = f"((153 * (({v}.month + 9) % 12) + 2) / 5 + {v}.day - 1)"
+    doe = f"({yoe} * 365 + {yoe} / 4 - {yoe} / 100 + {doy})"
+    days = f"({era} * 146097 + {doe} - 719468)"
+    return f"({days} * 86400000000 + (({v}.hour * 60 + {v}.minute) * 60 + {v}.second) * 1000000 + {v}.microsecond)"
+
+
+# -------------------------------------------------------------------- Cypher
+SCHEMA_STATEMENTS: tuple[str, ...] = (
+    "CREATE CONSTRAINT graphkit_person IF NOT EXISTS FOR (n:Person) REQUIRE n.person_id IS UNIQUE",
+    "CREATE CONSTRAINT graphkit_customer IF NOT EXISTS FOR (n:Customer) REQUIRE n.customer_id IS UNIQUE",
+    "CREATE CONSTRAINT graphkit_item IF NOT EXISTS FOR (n:Item) REQUIRE n.item_id IS UNIQUE",
+    "CREATE CONSTRAINT graphkit_community IF NOT EXISTS FOR (n:Community) REQUIRE n.community_id IS UNIQUE",
+    "CREATE CONSTRAINT graphkit_topic IF NOT EXISTS FOR (n:Topic) REQUIRE n.name IS UNIQUE",
+    "CREATE CONSTRAINT graphkit_handle IF NOT EXISTS FOR (n:Handle) REQUIRE n.key IS UNIQUE",
+    "CREATE CONSTRAINT graphkit_run IF NOT EXISTS FOR (n:ScoreRun) REQUIRE n.run_id IS UNIQUE",
+    "CREATE CONSTRAINT graphkit_state IF NOT EXISTS FOR (n:GraphkitState) REQUIRE n.name IS UNIQUE",
+    "CREATE INDEX graphkit_item_topic IF NOT EXISTS FOR (n:Item) ON (n.topic)",
+)
+
+Q_TOPICS = "UNWIND $rows AS r MERGE (t:Topic {name: r.name}) RETURN count(*) AS n"
+Q_PEOPLE = """
+UNWIND $rows AS r
+MERGE (p:Person {person_id: r.person_id})
+SET p.seq = r.seq, p.customer_id = r.customer_id, p.name = r.name, p.brand = r.brand,
+    p.joined = r.joined, p.last_active = r.last_active
+RETURN count(*) AS n
+"""
+# A separate transaction from the one that created the node: ArcadeDB refuses
+# (ConstraintError) to add a label to a node created in the same transaction.
+Q_CUSTOMER_LABEL = """
+UNWIND $rows AS r
+MATCH (p:Person) WHERE p.person_id = r.person_id
+FOREACH (_ IN CASE WHEN p:Customer THEN [] ELSE [1] END | SET p:Customer)
+RETURN count(*) AS n
+"""
+# Lookups by a data value use WHERE, not an inline {key: value} map: ArcadeDB
+# resolves a value such as "$rows" inside an inline map as the parameter of
+# that name (the MATCH then finds nothing; write_rows would report it).
+Q_HANDLES = """
+UNWIND $rows AS r
+MATCH (p:Person) WHERE p.person_id = r.person_id
+MERGE (h:Handle {key: r.key})
+SET h.seq = r.seq, h.channel = r.channel, h.handle = r.handle
+MERGE (p)-[:HAS_HANDLE]->(h)
+RETURN count(*) AS n
+"""
+Q_ITEMS = """
+UNWIND $rows AS r
+MERGE (i:Item {item_id: r.item_id})
+SET i.seq = r.seq, i.topic = r.topic, i.brand = r.brand, i.name = r.name
+RETURN count(*) AS n
+"""
+Q_COMMUNITIES = """
+UNWIND $rows AS r
+MERGE (c:Community {community_id: r.community_id})
+SET c.seq = r.seq, c.topic = r.topic, c.brand = r.brand, c.name = r.name
+RETURN count(*) AS n
+"""
+Q_EDGES = """
+UNWIND $rows AS r
+MATCH (a:Person) WHERE a.person_id = r.src
+MATCH (b:{label}) WHERE b.{key} = r.dst
+MERGE (a)-[e:{rtype} {{key: r.key}}]->(b)
+SET e.seq = r.seq, e.topic = r.topic, e.weight = r.weight, e.sign = r.sign, e.ts = r.ts, e.channel = r.channel
+RETURN count(*) AS n
+"""
+Q_PURCHASES = """
+UNWIND $rows AS r
+MATCH (c:Customer) WHERE c.customer_id = r.customer_id
+MATCH (i:Item) WHERE i.item_id = r.item_id
+MERGE (c)-[b:PURCHASED {key: r.key}]->(i)
+SET b.seq = r.seq, b.amount = r.amount, b.ts = r.ts, b.order_id = r.order_id
+RETURN count(*) AS n
+"""
+
+R_PEOPLE = """
+MATCH (p:Person)
+RETURN p.person_id AS person_id, p.customer_id AS customer_id, p.name AS name, p.brand AS brand,
+       p.joined AS joined, p.last_active AS last_active
+ORDER BY p.seq, p.person_id
+"""
+R_HANDLES = """
+MATCH (p:Person)-[:HAS_HANDLE]->(h:Handle)
+RETURN p.person_id AS person_id, h.channel AS channel, h.handle AS handle
+ORDER BY h.seq, h.key
+"""
+R_ITEMS = "MATCH (i:Item) RETURN i.item_id AS item_id, i.topic AS topic, i.brand AS brand, i.name AS name ORDER BY i.seq, i.item_id"
+R_COMMUNITIES = """
+MATCH (c:Community)
+RETURN c.community_id AS community_id, c.topic AS topic, c.brand AS brand, c.name AS name
+ORDER BY c.seq, c.community_id
+"""
+R_EDGES = """
+MATCH (a:Person)-[e:{rtype}]->(b:{label})
+RETURN e.seq AS seq, a.person_id AS src, b.{key} AS dst, e.topic AS topic, e.weight AS weight,
+       e.sign AS sign, e.ts AS ts, e.channel AS channel
+"""
+R_PURCHASES = """
+MATCH (c:Customer)-[b:PURCHASED]->(i:Item)
+RETURN c.customer_id AS customer_id, i.item_id AS item_id, b.amount AS amount, b.ts AS ts, b.order_id AS order_id
+ORDER BY b.seq, b.key
+"""
+
+# --- score runs
+Q_RUN_START = """
+MERGE (r:ScoreRun {run_id: $run_id})
+SET r.status = CASE WHEN r.status = 'complete' THEN r.status ELSE 'writing' END,
+    r.parameters = $parameters, r.graphkit_version = $version, r.started = $started
+RETURN count(*) AS n
+"""
+Q_STATE = "OPTIONAL MATCH (s:GraphkitState) WHERE s.name = $state RETURN s.current_run AS current, s.previous_run AS previous"
+Q_SWITCH = """
+MATCH (r:ScoreRun) WHERE r.run_id = $run_id
+SET r.status = 'complete', r.finished = $finished, r.rows = $rows, r.topics = $topics
+MERGE (s:GraphkitState {name: $state})
+SET s.previous_run = CASE WHEN s.current_run = $run_id THEN s.previous_run ELSE s.current_run END,
+    s.current_run = $run_id
+RETURN count(*) AS n
+"""
+Q_RUNS = """
+MATCH (r:ScoreRun)
+RETURN r.run_id AS run_id, r.status AS status, r.parameters AS parameters, r.graphkit_version AS version,
+       r.started AS started, r.finished AS finished, r.rows AS rows, r.topics AS topics
+ORDER BY r.started, r.run_id
+"""
+Q_WRITE_INFLUENCE = """
+UNWIND $rows AS r
+MATCH (p:Person) WHERE p.person_id = r.person_id
+MATCH (t:Topic) WHERE t.name = r.topic
+MERGE (p)-[s:INFLUENCE {run_id: $run_id}]->(t)
+SET s.score = r.score, s.rank = r.rank, s.percentile = r.percentile, s.audience = r.audience,
+    s.active_audience = r.active_audience, s.credibility = r.credibility
+RETURN count(*) AS n
+"""
+Q_WRITE_COMMUNITY = """
+UNWIND $rows AS r
+MATCH (p:Person) WHERE p.person_id = r.person_id
+MATCH (t:Topic) WHERE t.name = r.topic
+MERGE (p)-[m:IN_COMMUNITY {run_id: $run_id}]->(t)
+SET m.community = r.community
+RETURN count(*) AS n
+"""
+Q_WRITE_LOYALTY = """
+MATCH (run:ScoreRun) WHERE run.run_id = $run_id
+UNWIND $rows AS r
+MATCH (c:Customer) WHERE c.customer_id = r.customer_id
+MERGE (c)-[l:LOYALTY]->(run)
+SET l.recency_days = r.recency_days, l.frequency = r.frequency, l.monetary = r.monetary,
+    l.tenure_days = r.tenure_days, l.r_score = r.r_score, l.f_score = r.f_score, l.m_score = r.m_score,
+    l.loyalty_score = r.loyalty_score
+RETURN count(*) AS n
+"""
+# deletions of one run, a batch at a time (each its own transaction)
+Q_PURGE = {
+    "influence": "MATCH (:Topic)<-[s:INFLUENCE]-() WHERE s.run_id = $run_id WITH s LIMIT $limit DELETE s RETURN count(*) AS n",
+    "communities": "MATCH (:Topic)<-[s:IN_COMMUNITY]-() WHERE s.run_id = $run_id WITH s LIMIT $limit DELETE s RETURN count(*) AS n",
+    "loyalty": "MATCH (r:ScoreRun)<-[s:LOYALTY]-() WHERE r.run_id = $run_id WITH s LIMIT $limit DELETE s "
+                "RETURN count(*) AS n",
+}
+Q_DELETE_RUN = "MATCH (r:ScoreRun) WHERE r.run_id = $run_id DETACH DELETE r RETURN count(*) AS n"
+
+R_INFLUENCE = """
+MATCH (p:Person)-[s:INFLUENCE]->(t:Topic)
+WHERE s.run_id = $run_id AND ($topics IS NULL OR t.name IN $topics)
+RETURN p.person_id AS person_id, t.name AS topic, s.score AS score, s.rank AS rank, s.percentile AS percentile,
+       s.audience AS audience, s.active_audience AS active_audience, s.credibility AS credibility
+"""
+R_COMMUNITIES_RUN = """
+MATCH (p:Person)-[m:IN_COMMUNITY]->(t:Topic)
+WHERE m.run_id = $run_id
+RETURN p.person_id AS person_id, t.name AS topic, m.community AS community
+"""
+R_LOYALTY = """
+MATCH (c:Customer)-[l:LOYALTY]->(r:ScoreRun) WHERE r.run_id = $run_id
+RETURN c.customer_id AS customer_id, c.person_id AS person_id, l.recency_days AS recency_days,
+       l.frequency AS frequency, l.monetary AS monetary, l.tenure_days AS tenure_days, l.r_score AS r_score,
+       l.f_score AS f_score, l.m_score AS m_score, l.loyalty_score AS loyalty_score
+"""
+R_LAST_PURCHASE = "MATCH (:Customer)-[b:PURCHASED]->(:Item) RETURN max(b.ts) AS last"
+
+# The flagship query: statements run in ONE read transaction. Loyalty follows
+# graphkit.marketing.loyalty exactly: quantile score = 1 + number of quintile cut points
+# strictly below the value, the cut points being the values at positions
+# ceil(s*n/5) - 1 (s = 1..4) of the sorted values (n = customers with a
+# value); that equals 1 + floor(5 * below / n) with ties sharing. The cut
+# points of recency, frequency and monetary are computed first, one small
+# statement each, then passed to the main statement: sorting three ways in one
+# statement means carrying the customer list through a sort, which ArcadeDB
+# charges to every buffered row (it ran out of query heap on Ciao).
+Q_RFM = """
+MATCH (c:Customer)-[b:PURCHASED]->()
+WHERE b.ts <= $as_of AND ($start IS NULL OR b.ts > $start)
+WITH c.customer_id AS cid, b.ts AS ts, b.amount AS amount,
+     CASE WHEN b.order_id IS NULL THEN 'line:' + elementId(b) ELSE 'o:' + b.order_id END AS order_key
+WITH cid, max(ts) AS last, count(DISTINCT order_key) AS frequency, sum(amount) AS amount_sum,
+     count(amount) AS known
+WITH cid, last, frequency, CASE WHEN known > 0 THEN amount_sum END AS monetary
+"""
+Q_CUTS = Q_RFM + """
+WITH {value} AS v WHERE v IS NOT NULL
+WITH v ORDER BY v
+WITH collect(v) AS vs
+RETURN [s IN range(1, 4) WHERE size(vs) > 0 | vs[(s * size(vs) + 4) / 5 - 1]] AS cuts
+"""
+Q_INFLUENTIAL_LOYAL = Q_RFM + """
+WITH cid, last, frequency, monetary,
+     1 + size([v IN $rcut WHERE v < last]) AS r_score,
+     1 + size([v IN $fcut WHERE v < frequency]) AS f_score,
+     CASE WHEN monetary IS NULL THEN null ELSE 1 + size([v IN $mcut WHERE v < monetary]) END AS m_score
+WITH cid, last, frequency, monetary,
+     CASE WHEN m_score IS NULL THEN toFloat(r_score + f_score - 2) / 8.0
+          ELSE toFloat(r_score + f_score + m_score - 3) / 12.0 END AS loyalty_score
+WHERE loyalty_score >= $min_loyalty
+MATCH (c:Customer) WHERE c.customer_id = cid
+MATCH (c)-[s:INFLUENCE]->(t:Topic)
+WHERE s.run_id = $run_id AND t.name IN $topics AND s.percentile > $cut
+WITH t.name AS topic, c.person_id AS person_id, cid, last, frequency, monetary, loyalty_score, s,
+     s.percentile / 100.0 * loyalty_score AS fit
+ORDER BY topic, fit DESC, s.score DESC, person_id
+WITH topic, collect({person_id: person_id, customer_id: cid, fit: fit, score: s.score, rank: s.rank,
+                     percentile: s.percentile, audience: s.audience, active_audience: s.active_audience,
+                     credibility: s.credibility, last: last, frequency: frequency, monetary: monetary,
+                     loyalty_score: loyalty_score}) AS hits
+UNWIND range(0, size(hits) - 1) AS i
+WITH topic, i + 1 AS loyal_rank, hits[i] AS h
+WHERE $limit IS NULL OR loyal_rank <= $limit
+WITH topic, loyal_rank, h, h.last AS last
+RETURN topic, loyal_rank, h.person_id AS person_id, h.customer_id AS customer_id, h.fit AS fit, h.score AS score,
+       h.rank AS rank, h.percentile AS percentile, h.audience AS audience, h.active_audience AS active_audience,
+       h.credibility AS credibility,
+       toFloat($as_of_us - {epoch_last}) / 86400000000.0 AS recency_days,
+       h.frequency AS frequency, h.monetary AS monetary, h.loyalty_score AS loyalty_score
+""".replace("{epoch_last}", epoch_us_cypher("last"))

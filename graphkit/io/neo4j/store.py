@@ -1,0 +1,768 @@
+"""Neo4j as the store of record for batch jobs (its Cypher is in :mod:`graphkit.io.neo4j.cypher`).
+
+A :class:`Neo4jStore` talks to a Neo4j 5 server (or anything that speaks Bolt
+and openCypher, such as ArcadeDB) through the official ``neo4j`` driver:
+
+- :meth:`~Neo4jStore.setup_schema`: uniqueness constraints and indexes
+  (idempotent: ``IF NOT EXISTS``).
+- :meth:`~Neo4jStore.load`: a dataset folder or a :class:`~graphkit.model.graph.TopicGraph`
+  into the database, in batched ``UNWIND $rows ... MERGE`` transactions.
+  Loading twice leaves one copy: every node has its key, every relationship a
+  ``key`` derived from its content (and its position among identical rows).
+- :meth:`~Neo4jStore.read`: the same ``TopicGraph`` back (round trip exact).
+- :meth:`~Neo4jStore.write_scores`: influence, communities and loyalty under a
+  run id, with the parameters and the graphkit version; readers only see a
+  run once it is complete (see "Runs" below).
+- :meth:`~Neo4jStore.influential_loyal_customers`: the flagship query in
+  Cypher over ``PURCHASED`` edges; it returns the same rows as
+  :func:`graphkit.marketing.loyalty.influential_loyal_customers`.
+
+Graph model
+-----------
+``(:Person {person_id, customer_id, name, brand, joined, last_active})``, with
+the extra label ``:Customer`` when ``customer_id`` is set;
+``(:Item {item_id, topic, brand, name})``; ``(:Community {community_id, topic,
+brand, name})``; ``(:Topic {name})``; ``(:Person)-[:HAS_HANDLE]->(:Handle
+{key, channel, handle})``. Edges of kind *k* are relationships of type
+``K`` (``FOLLOWS``, ``MENTIONS``, ``REPLIES``, ``SHARES``, ``REVIEWS`` to an
+Item, ``MEMBER_OF`` to a Community, ``REFERRED``) with ``{topic, weight, sign,
+ts, channel}``; purchases are ``(:Customer)-[:PURCHASED {amount, ts,
+order_id}]->(:Item)``. Nodes and relationships also carry ``seq`` (their row
+in the source table) so :meth:`read` returns rows in the original order.
+
+Scores: ``(:Person)-[:INFLUENCE {run_id, score, rank, percentile, audience,
+active_audience, credibility}]->(:Topic)``, ``(:Person)-[:IN_COMMUNITY
+{run_id, community}]->(:Topic)`` and ``(:Customer)-[:LOYALTY {recency_days,
+...}]->(:ScoreRun)``.
+
+Safety
+------
+Labels, relationship types and property names are fixed in this module;
+nothing that comes from data (topic names, ids) ever becomes one. Data
+values travel only as query parameters, so a topic named
+``x'}) DETACH DELETE n //`` is just a string.
+
+Runs
+----
+:meth:`~Neo4jStore.write_scores` writes every row under the new run id while
+the ``(:GraphkitState {name: 'scores'})`` pointer still names the previous run,
+then in ONE transaction marks the run complete and moves the pointer. Readers
+resolve the pointer first, so they see the old run or the new one, never a
+mix. The previous run is kept (``keep_runs``) so a reader that resolved the
+pointer just before the switch still finds its rows; older runs and runs left
+incomplete by a killed job are deleted afterwards. Re-running a run id
+rewrites it from scratch (it is purged first unless it is the current run,
+which is merged in place: same rows, same values). One writer at a time.
+
+Connection
+----------
+Settings come from ``NEO4J_URI`` (default ``bolt://localhost:7687``),
+``NEO4J_USERNAME`` (default ``neo4j``), ``NEO4J_PASSWORD`` and
+``NEO4J_DATABASE`` (default: the server's default database). The password
+is never printed or logged. Writes and reads use the driver's managed
+transactions, which retry transient errors and dropped connections with
+exponential backoff (up to ``max_retry_time`` seconds). An unreachable
+server raises :class:`Neo4jUnavailableError` (``graphkit`` exits with 3);
+refused credentials raise :class:`~graphkit.errors.StoreError`.
+
+>>> s = Neo4jSettings.from_env({"NEO4J_URI": "bolt://db:7687", "NEO4J_PASSWORD": "s3cret"})
+>>> (s.uri, s.user, s.database), "s3cret" in repr(s)
+(('bolt://db:7687', 'neo4j', None), False)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
+
+import polars as pl
+
+from graphkit.errors import GraphkitError, MissingDependencyError, StoreError
+from graphkit.io.neo4j.cypher import (
+    EDGE_TYPES,
+    Q_COMMUNITIES,
+    Q_CUSTOMER_LABEL,
+    Q_CUTS,
+    Q_DELETE_RUN,
+    Q_EDGES,
+    Q_HANDLES,
+    Q_INFLUENTIAL_LOYAL,
+    Q_ITEMS,
+    Q_PEOPLE,
+    Q_PING,
+    Q_PURCHASES,
+    Q_PURGE,
+    Q_RUN_START,
+    Q_RUNS,
+    Q_STATE,
+    Q_SWITCH,
+    Q_TOPICS,
+    Q_WRITE_COMMUNITY,
+    Q_WRITE_INFLUENCE,
+    Q_WRITE_LOYALTY,
+    R_COMMUNITIES,
+    R_COMMUNITIES_RUN,
+    R_EDGES,
+    R_HANDLES,
+    R_INFLUENCE,
+    R_ITEMS,
+    R_LAST_PURCHASE,
+    R_LOYALTY,
+    R_PEOPLE,
+    R_PURCHASES,
+    SCHEMA_STATEMENTS,
+    STATE_NAME,
+    delete_nodes_batch,
+    identifier,
+)
+from graphkit.marketing.loyalty import (
+    INFLUENCE_COLUMNS,
+    LOYALTY_COLUMNS,
+    RESULT_COLUMNS,
+    resolve_as_of,
+)
+from graphkit.model.graph import TopicGraph
+from graphkit.model.schema import TABLES, TIMESTAMP
+from graphkit.progress import track
+
+if TYPE_CHECKING:  # pragma: no cover
+    import neo4j
+
+__all__ = ["Neo4jStore", "Neo4jSettings", "Neo4jUnavailableError", "LoadReport", "WriteReport", "RunInfo"]
+
+BOLT_SCHEMES: tuple[str, ...] = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
+_US_PER_DAY = 86_400_000_000
+
+
+class Neo4jUnavailableError(StoreError):
+    """The Neo4j server cannot be reached (down, wrong address, network): retry later."""
+
+    unavailable = True
+
+
+def _driver_module():
+    try:
+        import neo4j
+    except ImportError:  # pragma: no cover - neo4j is a declared dependency
+        raise MissingDependencyError("neo4j", purpose="the Neo4j store") from None
+    return neo4j
+
+
+# ------------------------------------------------------------------ settings
+@dataclass(frozen=True)
+class Neo4jSettings:
+    """Where and how to connect; the password is kept out of ``repr``."""
+
+    uri: str = "bolt://localhost:7687"
+    user: str = "neo4j"
+    password: str | None = field(default=None, repr=False)
+    database: str | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Neo4jSettings:
+        """Settings from ``NEO4J_URI``, ``NEO4J_USERNAME``, ``NEO4J_PASSWORD``, ``NEO4J_DATABASE``.
+
+        Keyword overrides (``uri=``, ``user=``, ``password=``, ``database=``)
+        win when not None.
+        """
+        env = os.environ if environ is None else environ
+        values = {
+            "uri": env.get("NEO4J_URI") or cls.uri,
+            "user": env.get("NEO4J_USERNAME") or cls.user,
+            "password": env.get("NEO4J_PASSWORD"),
+            "database": env.get("NEO4J_DATABASE") or None,
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    @property
+    def shown_uri(self) -> str:
+        """The URI without any user:password@ part, safe to print."""
+        return re.sub(r"//[^/@]*@", "//", self.uri)
+
+
+# ------------------------------------------------------------------- reports
+@dataclass(frozen=True)
+class LoadReport:
+    """What :meth:`Neo4jStore.load` wrote: rows per table, batch size, seconds (in all and per table)."""
+
+    rows: dict[str, int]
+    batch_size: int
+    seconds: float
+    seconds_by_table: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.rows.values())
+
+
+@dataclass(frozen=True)
+class WriteReport:
+    """What :meth:`Neo4jStore.write_scores` wrote under ``run_id``."""
+
+    run_id: str
+    rows: dict[str, int]
+    parameters: dict
+    version: str
+    seconds: float
+    batch_size: int
+
+    @property
+    def total(self) -> int:
+        return sum(self.rows.values())
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """A score run as recorded in the database."""
+
+    run_id: str
+    status: str
+    parameters: dict
+    version: str
+    started: dt.datetime | None
+    finished: dt.datetime | None
+    rows: dict[str, int]
+    topics: tuple[str, ...] = ()
+
+
+# ------------------------------------------------------------ value helpers
+def _utc(value: Any) -> dt.datetime | None:
+    """A driver temporal value as an aware UTC datetime (ArcadeDB returns stored ones without zone)."""
+    if value is None:
+        return None
+    if hasattr(value, "to_native"):
+        value = value.to_native()
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+    raise StoreError(f"expected a datetime from Neo4j, got {type(value).__name__} {value!r}")
+
+
+def _records(df: pl.DataFrame) -> list[dict]:
+    """Rows as dicts for ``$rows``; datetimes as aware UTC datetimes (stored as Neo4j DateTime)."""
+    out = df.to_dicts()
+    dt_cols = [c for c, t in df.schema.items() if isinstance(t, pl.Datetime)]
+    if dt_cols:
+        for row in out:
+            for c in dt_cols:
+                v = row[c]
+                if v is not None:
+                    row[c] = v.replace(tzinfo=dt.timezone.utc)
+    return out
+
+
+def _chunks(rows: list, size: int) -> Iterator[list]:
+    for i in range(0, len(rows), size):
+        yield rows[i:i + size]
+
+
+def _occurrence_key(df: pl.DataFrame, parts: Sequence[str], group: Sequence[str]) -> pl.Expr:
+    """A key naming a row by its content plus its position among identical rows (for idempotent MERGE)."""
+    texts = []
+    for c in parts:
+        col = pl.col(c)
+        if isinstance(df.schema[c], pl.Datetime):
+            col = col.dt.epoch("us")
+        texts.append(pl.concat_str(pl.lit("="), col.cast(pl.String)).fill_null("~"))
+    n = pl.int_range(pl.len()).over(list(group)).cast(pl.String)
+    return pl.concat_str([*texts, pl.concat_str(pl.lit("#"), n)], separator="|")
+
+
+_RESULT_SCHEMA: dict[str, pl.DataType] = {
+    "topic": pl.String(), "loyal_rank": pl.UInt32(), "person_id": pl.String(), "customer_id": pl.String(),
+    "fit": pl.Float64(), **{c: t for c, t in INFLUENCE_COLUMNS.items() if c not in ("person_id", "topic")},
+    "recency_days": pl.Float64(), "frequency": pl.Int64(), "monetary": pl.Float64(), "loyalty_score": pl.Float64(),
+}
+_LOYALTY_SCHEMA: dict[str, pl.DataType] = {
+    "customer_id": pl.String(), "person_id": pl.String(), "recency_days": pl.Float64(), "frequency": pl.Int64(),
+    "monetary": pl.Float64(), "tenure_days": pl.Float64(), "r_score": pl.Int8(), "f_score": pl.Int8(),
+    "m_score": pl.Int8(), "loyalty_score": pl.Float64(),
+}
+_COMMUNITY_SCHEMA: dict[str, pl.DataType] = {"person_id": pl.String(), "topic": pl.String(), "community": pl.Int64()}
+
+
+# ------------------------------------------------------------------- store
+class Neo4jStore:
+    """A graphkit dataset and its score runs in a Neo4j database.
+
+    Create one with keyword settings or from the environment
+    (:meth:`Neo4jSettings.from_env`); ``driver=`` reuses an open driver. Use
+    it as a context manager, or call :meth:`close`. ``batch_size`` rows go in
+    each write transaction; ``progress`` prints batch progress on stderr.
+    Opening a store does not connect; the first query (or :meth:`verify`) does.
+
+    With a server (see ``docs/neo4j.md``)::
+
+        with Neo4jStore(batch_size=5000) as store:   # NEO4J_URI, NEO4J_USERNAME, ...
+            store.load(graph)
+            store.write_scores(influence=topic_influence(graph).table, run_id="nightly-1")
+            store.influential_loyal_customers(topics=["DVDs"], top_percentile=10, min_loyalty=0.5)
+
+    Without one, errors are one line and say what to do:
+
+    >>> store = Neo4jStore(Neo4jSettings(uri="bolt://127.0.0.1:1", password="secret"), connection_timeout=2)
+    >>> try:
+    ...     store.verify()
+    ... except Neo4jUnavailableError as exc:
+    ...     print(exc)
+    cannot reach Neo4j at bolt://127.0.0.1:1 (ServiceUnavailable); is the server running? Set NEO4J_URI to its bolt:// or neo4j:// address
+    >>> store.close()
+    """
+
+    def __init__(
+        self,
+        settings: Neo4jSettings | None = None,
+        *,
+        driver: "neo4j.Driver | None" = None,
+        batch_size: int = 5000,
+        progress: bool = False,
+        max_retry_time: float = 30.0,
+        connection_timeout: float = 10.0,
+    ) -> None:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise GraphkitError(f"batch_size must be a positive integer, got {batch_size!r}")
+        self.settings = settings or Neo4jSettings.from_env()
+        self.batch_size = batch_size
+        self.progress = progress
+        self._own_driver = driver is None
+        if driver is None:
+            scheme = self.settings.uri.split("://", 1)[0] if "://" in self.settings.uri else ""
+            if self.settings.shown_uri != self.settings.uri:
+                raise StoreError(f"NEO4J_URI {self.settings.shown_uri!r} carries a user name or password: put them "
+                                 f"in NEO4J_USERNAME and NEO4J_PASSWORD instead")
+            if scheme not in BOLT_SCHEMES:
+                raise StoreError(f"NEO4J_URI {self.settings.shown_uri!r} is not a Bolt address: use "
+                                 f"bolt://host:7687 or neo4j://host:7687 (schemes: {', '.join(BOLT_SCHEMES)})")
+            nj = _driver_module()
+            auth = (self.settings.user, self.settings.password) if self.settings.password is not None else None
+            with self._errors():
+                driver = nj.GraphDatabase.driver(
+                    self.settings.uri, auth=auth, max_transaction_retry_time=max_retry_time,
+                    connection_timeout=connection_timeout, connection_acquisition_timeout=connection_timeout,
+                )
+        self._driver = driver
+
+    # -------------------------------------------------------------- plumbing
+    def __enter__(self) -> Neo4jStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the driver (when this store opened it)."""
+        if self._own_driver and self._driver is not None:
+            self._driver.close()
+        self._driver = None
+
+    def __repr__(self) -> str:
+        db = f", database={self.settings.database!r}" if self.settings.database else ""
+        return f"Neo4jStore({self.settings.shown_uri!r}{db})"
+
+    def _errors(self):
+        return _translate_errors(self.settings)
+
+    def verify(self) -> None:
+        """Check the server answers and accepts the credentials; raise a one-line StoreError if not."""
+        with self._errors():
+            self._driver.verify_connectivity()
+            with self._session() as s:
+                s.run(Q_PING).consume()
+
+    def _session(self):
+        return self._driver.session(database=self.settings.database) if self.settings.database else self._driver.session()
+
+    def _write(self, query: str, params: dict | None = None) -> int:
+        """One managed write transaction (retried on transient errors); returns column ``n`` of the single row."""
+        with self._errors(), self._session() as s:
+            return s.execute_write(_count_rows, query, params or {})
+
+    def _read(self, query: str, params: dict | None = None) -> list[dict]:
+        with self._errors(), self._session() as s:
+            return s.execute_read(_fetch, query, params or {})
+
+    def _write_rows(self, query: str, rows: list[dict], label: str, params: dict | None = None,
+                    *, batch_size: int | None = None) -> int:
+        """``rows`` in batches of ``batch_size``, each batch one managed transaction; every row must land."""
+        size = batch_size or self.batch_size
+        written = 0
+        batches = list(_chunks(rows, size))
+        with self._errors(), self._session() as s:
+            for batch in track(batches, label, total=len(batches), enabled=self.progress and len(batches) > 1):
+                n = s.execute_write(_count_rows, query, {**(params or {}), "rows": batch})
+                if n != len(batch):
+                    raise StoreError(
+                        f"{label}: {len(batch) - n} of {len(batch)} rows found no matching node (an id that is not "
+                        f"in the database); load the graph first with graphkit score --source PATH --write neo4j "
+                        f"or Neo4jStore.load"
+                    )
+                written += n
+        return written
+
+    # ---------------------------------------------------------------- schema
+    def setup_schema(self) -> None:
+        """Create graphkit's uniqueness constraints and indexes if they are not there (idempotent)."""
+        for statement in SCHEMA_STATEMENTS:
+            with self._errors(), self._session() as s:
+                s.run(statement).consume()
+
+    # ------------------------------------------------------------------ load
+    def load(self, source: TopicGraph | str | os.PathLike, *, batch_size: int | None = None) -> LoadReport:
+        """Load a graph (or a dataset folder) into the database, idempotently.
+
+        Nodes are merged on their ids; relationships on a key made of their
+        content and their position among identical rows, so loading the same
+        data again changes nothing. Data already in the database that is not
+        in ``source`` is left alone (use :meth:`clear` to start afresh).
+        """
+        if not isinstance(source, TopicGraph):
+            from graphkit.io.files import read_dataset
+
+            source = read_dataset(source)
+        g = source
+        start = time.perf_counter()
+        self.setup_schema()
+        rows: dict[str, int] = {}
+        seconds: dict[str, float] = {}
+
+        def put(name: str, query: str, records: list[dict]) -> None:
+            t0 = time.perf_counter()
+            rows[name] = rows.get(name, 0) + self._write_rows(query, records, name, batch_size=batch_size)
+            seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - t0
+
+        seq = pl.int_range(pl.len(), dtype=pl.Int64).alias("seq")
+        put("topics", Q_TOPICS, [{"name": t} for t in g.topics])
+        put("people", Q_PEOPLE, _records(g.people.select(*_columns("people"), seq)))
+        put("customer labels", Q_CUSTOMER_LABEL,
+            _records(g.people.filter(pl.col("customer_id").is_not_null()).select("person_id")))
+        put("items", Q_ITEMS, _records(g.items.select(*_columns("items"), seq)))
+        put("communities", Q_COMMUNITIES, _records(g.communities.select(*_columns("communities"), seq)))
+        handles = g.handles.select(*_columns("handles"), seq).with_columns(
+            key=pl.concat_str(pl.col("channel"), pl.lit("\u241f"), pl.col("handle")))
+        put("handles", Q_HANDLES, _records(handles))
+        identity = ["src", "dst", "kind", "topic", "ts", "channel"]
+        edges = g.edges.select(*_columns("edges"), seq).with_columns(
+            key=_occurrence_key(g.edges, ["topic", "ts", "channel"], identity))
+        rows["edges"], seconds["edges"] = 0, 0.0
+        for kind, (rtype, label, key) in EDGE_TYPES.items():
+            part = edges.filter(pl.col("kind") == kind).drop("kind")
+            if part.height:
+                q = Q_EDGES.format(label=identifier(label), key=identifier(key), rtype=identifier(rtype))
+                put("edges", q, _records(part))
+        tx = g.transactions.select(*_columns("transactions"), seq).with_columns(
+            key=_occurrence_key(g.transactions, ["item_id", "ts", "order_id", "amount"],
+                                ["customer_id", "item_id", "ts", "order_id", "amount"]))
+        put("transactions", Q_PURCHASES, _records(tx))
+        rows.pop("customer labels")  # a second pass over people, not rows of its own (its time is kept)
+        return LoadReport(rows=rows, batch_size=batch_size or self.batch_size, seconds=time.perf_counter() - start,
+                          seconds_by_table=seconds)
+
+    def clear(self, *, batch_size: int | None = None) -> int:
+        """Delete every node graphkit wrote (dataset, scores, runs), in batches; returns nodes deleted."""
+        labels = ("Person", "Item", "Community", "Topic", "Handle", "ScoreRun", "GraphkitState")
+        deleted = 0
+        for label in labels:
+            q = delete_nodes_batch(label)
+            while True:
+                n = self._write(q, {"limit": batch_size or self.batch_size})
+                deleted += n
+                if n == 0:
+                    break
+        return deleted
+
+    # ------------------------------------------------------------------ read
+    def read(self, *, lenient: bool = False) -> TopicGraph:
+        """Build the :class:`TopicGraph` stored in the database (validated like a file dataset)."""
+        tables: dict[str, pl.DataFrame] = {
+            "people": _frame(self._read(R_PEOPLE), "people"),
+            "handles": _frame(self._read(R_HANDLES), "handles"),
+            "items": _frame(self._read(R_ITEMS), "items"),
+            "communities": _frame(self._read(R_COMMUNITIES), "communities"),
+        }
+        parts = []
+        for kind, (rtype, label, key) in EDGE_TYPES.items():
+            q = R_EDGES.format(rtype=identifier(rtype), label=identifier(label), key=identifier(key))
+            recs = self._read(q)
+            if recs:
+                parts.append(_frame(recs, "edges", extra={"seq": pl.Int64()}).with_columns(kind=pl.lit(kind)))
+        if not parts:
+            raise StoreError(f"no graphkit edges in the Neo4j database at {self.settings.shown_uri}; load a dataset first")
+        edges = pl.concat(parts, how="diagonal").sort("seq", nulls_last=True, maintain_order=True)
+        tables["edges"] = edges.select(TABLES["edges"].names)
+        tables["transactions"] = _frame(self._read(R_PURCHASES), "transactions")
+        return TopicGraph.from_tables(**tables, lenient=lenient, source=f"neo4j:{self.settings.shown_uri}")
+
+    # ---------------------------------------------------------------- scores
+    def write_scores(
+        self,
+        *,
+        influence: pl.DataFrame,
+        communities: pl.DataFrame | None = None,
+        loyalty: pl.DataFrame | None = None,
+        run_id: str | None = None,
+        parameters: Mapping[str, Any] | None = None,
+        keep_runs: int = 2,
+        batch_size: int | None = None,
+    ) -> WriteReport:
+        """Write a score run; switch readers to it only once it is complete.
+
+        ``influence`` has the columns of ``topic_influence(...).table``;
+        ``communities`` has ``person_id, topic, community``; ``loyalty`` the
+        columns of :func:`graphkit.marketing.loyalty.loyalty`. ``parameters`` (how the
+        scores were made) are stored as JSON on the run with the graphkit
+        version. ``keep_runs`` complete runs are kept (the current one and
+        the ones before it); older runs and abandoned partial runs are
+        deleted after the switch.
+        """
+        from graphkit.version import __version__
+
+        if isinstance(keep_runs, bool) or not isinstance(keep_runs, int) or keep_runs < 1:
+            raise GraphkitError(f"keep_runs must be a positive integer, got {keep_runs!r}")
+        run_id = run_id or new_run_id()
+        if not isinstance(run_id, str) or not run_id.strip():
+            raise GraphkitError(f"run_id must be non-empty text, got {run_id!r}")
+        infl = _check_columns(influence, INFLUENCE_COLUMNS, "influence")
+        comm = _check_columns(communities, _COMMUNITY_SCHEMA, "communities") if communities is not None else None
+        loyal = _check_columns(loyalty, _LOYALTY_SCHEMA, "loyalty") if loyalty is not None else None
+        params_json = json.dumps(dict(parameters or {}), sort_keys=True, default=str)
+        start = time.perf_counter()
+        self.setup_schema()
+        state = self.current_run_id()
+        if state != run_id:
+            self._purge_run(run_id, keep_node=False, batch_size=batch_size)  # a run id names one complete write
+        self._write(Q_RUN_START, {"run_id": run_id, "parameters": params_json, "version": __version__,
+                                  "started": dt.datetime.now(dt.timezone.utc)})
+        topics = sorted(set(infl["topic"].to_list()) | (set(comm["topic"].to_list()) if comm is not None else set()))
+        self._write_rows(Q_TOPICS, [{"name": t} for t in topics], "topics")
+        rows = {"influence": self._write_rows(Q_WRITE_INFLUENCE, _records(infl), "influence", {"run_id": run_id},
+                                              batch_size=batch_size)}
+        if comm is not None:
+            rows["communities"] = self._write_rows(Q_WRITE_COMMUNITY, _records(comm), "communities",
+                                                   {"run_id": run_id}, batch_size=batch_size)
+        if loyal is not None:
+            rows["loyalty"] = self._write_rows(Q_WRITE_LOYALTY, _records(loyal.drop("person_id")), "loyalty",
+                                               {"run_id": run_id}, batch_size=batch_size)
+        self._write(Q_SWITCH, {"run_id": run_id, "state": STATE_NAME, "finished": dt.datetime.now(dt.timezone.utc),
+                               "rows": json.dumps(rows, sort_keys=True),
+                               "topics": sorted(set(infl["topic"].to_list()))})
+        self._prune(keep_runs, batch_size=batch_size)
+        return WriteReport(run_id=run_id, rows=rows, parameters=json.loads(params_json), version=__version__,
+                           seconds=time.perf_counter() - start, batch_size=batch_size or self.batch_size)
+
+    def _purge_run(self, run_id: str, *, keep_node: bool, batch_size: int | None = None) -> None:
+        for query in Q_PURGE.values():  # delete in batches until a batch finds nothing left
+            deleted = True
+            while deleted:
+                deleted = self._write(query, {"run_id": run_id, "limit": batch_size or self.batch_size})
+        if not keep_node:
+            self._write(Q_DELETE_RUN, {"run_id": run_id})
+
+    def _prune(self, keep_runs: int, *, batch_size: int | None = None) -> None:
+        """Delete all but the ``keep_runs`` latest complete runs, and every incomplete run."""
+        current = self.current_run_id()
+        runs = self.runs()
+        complete = [r for r in runs if r.status == "complete" and r.run_id != current]
+        complete.sort(key=lambda r: (r.finished or dt.datetime.min.replace(tzinfo=dt.timezone.utc), r.run_id))
+        keep = {current} | {r.run_id for r in complete[len(complete) - (keep_runs - 1):]} if keep_runs > 1 else {current}
+        for r in runs:
+            if r.run_id not in keep:
+                self._purge_run(r.run_id, keep_node=False, batch_size=batch_size)
+
+    def current_run_id(self) -> str | None:
+        """The run readers see now (None before the first complete write)."""
+        recs = self._read(Q_STATE, {"state": STATE_NAME})
+        return recs[0]["current"] if recs else None
+
+    def runs(self) -> list[RunInfo]:
+        """Every score run in the database, oldest first."""
+        out = []
+        for r in self._read(Q_RUNS):
+            out.append(RunInfo(
+                run_id=r["run_id"], status=r["status"], parameters=json.loads(r["parameters"] or "{}"),
+                version=r["version"], started=_utc(r["started"]), finished=_utc(r["finished"]),
+                rows=json.loads(r["rows"]) if r["rows"] else {}, topics=tuple(r["topics"] or ()),
+            ))
+        return out
+
+    def _resolve_run(self, run_id: str | None) -> str:
+        if run_id is not None:
+            return run_id
+        current = self.current_run_id()
+        if current is None:
+            raise StoreError("no complete score run in Neo4j yet; write one with graphkit score --write neo4j")
+        return current
+
+    def read_scores(self, *, run_id: str | None = None, topics: Sequence[str] | None = None) -> pl.DataFrame:
+        """Influence rows of a run (default: the current run), sorted by topic then rank."""
+        run = self._resolve_run(run_id)
+        recs = self._read(R_INFLUENCE, {"run_id": run, "topics": list(topics) if topics is not None else None})
+        return pl.DataFrame(recs, schema=INFLUENCE_COLUMNS, orient="row").sort("topic", "rank", "person_id") \
+            if recs else pl.DataFrame(schema=INFLUENCE_COLUMNS)
+
+    def read_communities(self, *, run_id: str | None = None) -> pl.DataFrame:
+        """Community membership rows of a run (default: the current run)."""
+        recs = self._read(R_COMMUNITIES_RUN, {"run_id": self._resolve_run(run_id)})
+        return pl.DataFrame(recs, schema=_COMMUNITY_SCHEMA, orient="row").sort("topic", "community", "person_id") \
+            if recs else pl.DataFrame(schema=_COMMUNITY_SCHEMA)
+
+    def read_loyalty(self, *, run_id: str | None = None) -> pl.DataFrame:
+        """Loyalty rows of a run (default: the current run), like :func:`graphkit.marketing.loyalty.loyalty`."""
+        recs = self._read(R_LOYALTY, {"run_id": self._resolve_run(run_id)})
+        df = pl.DataFrame(recs, schema=_LOYALTY_SCHEMA, orient="row") if recs else pl.DataFrame(schema=_LOYALTY_SCHEMA)
+        return df.select(LOYALTY_COLUMNS).sort("customer_id")
+
+    # --------------------------------------------------------- the flagship
+    def influential_loyal_customers(
+        self,
+        *,
+        topics: str | Sequence[str],
+        top_percentile: float = 10.0,
+        min_loyalty: float = 0.5,
+        as_of: dt.datetime | dt.date | str | None = None,
+        window_days: float | None = None,
+        limit: int | None = None,
+        run_id: str | None = None,
+    ) -> pl.DataFrame:
+        """The influential-loyal-customers query, run inside Neo4j over ``PURCHASED`` edges.
+
+        Same arguments, definitions and columns as
+        :func:`graphkit.marketing.loyalty.influential_loyal_customers`, with the
+        influence of score run ``run_id`` (default: the current run) and
+        ``as_of`` defaulting to the latest purchase in the database.
+        """
+        from graphkit.marketing.loyalty import check_query_arguments, check_window
+
+        topic_list = check_query_arguments(topics, top_percentile, min_loyalty, limit)
+        check_window(window_days)
+        run = self._resolve_run(run_id)
+        info = {r.run_id: r for r in self.runs()}.get(run)
+        if info is None or info.status != "complete":
+            raise StoreError(f"no complete score run {run!r} in Neo4j; runs: {[r.run_id for r in self.runs()]}")
+        absent = [t for t in topic_list if t not in info.topics]
+        if absent:
+            raise GraphkitError(f"score run {run!r} has no rows for topic(s) {absent}; compute influence on them "
+                                f"first (graphkit score --topics ...); its topics: {list(info.topics)}")
+        if as_of is None:
+            last = self._read(R_LAST_PURCHASE)
+            if not last or last[0]["last"] is None:
+                raise StoreError("no PURCHASED relationships in Neo4j: load transactions first, or pass as_of")
+            as_of = _utc(last[0]["last"])
+        when = resolve_as_of(None, as_of)
+        start = when - dt.timedelta(days=window_days) if window_days is not None else None
+        as_of_us = (when - dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)) // dt.timedelta(microseconds=1)
+        params = {
+            "as_of": when, "start": start, "as_of_us": as_of_us, "min_loyalty": float(min_loyalty),
+            "cut": 100.0 - top_percentile, "topics": topic_list, "limit": limit, "run_id": run,
+        }
+        with self._errors(), self._session() as session:
+            recs = session.execute_read(_influential_loyal, params)
+        if not recs:
+            return pl.DataFrame(schema=_RESULT_SCHEMA).select(RESULT_COLUMNS)
+        return pl.DataFrame(recs, schema=_RESULT_SCHEMA, orient="row").select(RESULT_COLUMNS).sort("topic", "loyal_rank")
+
+
+# ----------------------------------------------------------------- helpers
+def new_run_id() -> str:
+    """A fresh run id: UTC time plus a short unique suffix, e.g. ``20240101T120000Z-1a2b3c4d``.
+
+    >>> len(new_run_id().split("-")[1])
+    8
+    """
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
+
+
+def _count_rows(tx: "neo4j.ManagedTransaction", query: str, params: dict) -> int:
+    record = tx.run(query, params).single()
+    return int(record["n"]) if record is not None else 0
+
+
+def _fetch(tx: "neo4j.ManagedTransaction", query: str, params: dict) -> list[dict]:
+    return [r.data() for r in tx.run(query, params)]
+
+
+def _influential_loyal(tx: "neo4j.ManagedTransaction", params: dict) -> list[dict]:
+    """The cut points, then the query, in one read transaction (a consistent view where the server gives one)."""
+    cuts = {}
+    for name, value in (("rcut", "last"), ("fcut", "frequency"), ("mcut", "monetary")):
+        record = tx.run(Q_CUTS.format(value=identifier(value)), params).single()
+        cuts[name] = list(record["cuts"]) if record is not None else []
+    cuts["rcut"] = [_utc(v) for v in cuts["rcut"]]  # ArcadeDB returns stored datetimes without their zone
+    return [r.data() for r in tx.run(Q_INFLUENTIAL_LOYAL, {**params, **cuts})]
+
+
+def _columns(table: str) -> list[str]:
+    return TABLES[table].names
+
+
+def _frame(records: list[dict], table: str, extra: Mapping[str, pl.DataType] | None = None) -> pl.DataFrame:
+    """Records from Neo4j as a table with the declared columns; datetimes made aware UTC."""
+    schema = {c.name: c.dtype for c in TABLES[table].columns}
+    schema.update(extra or {})
+    if not records:
+        return pl.DataFrame(schema=schema)
+    cols = {}
+    for name, dtype in schema.items():
+        values = [r.get(name) for r in records]
+        if dtype == TIMESTAMP:
+            values = [_utc(v) for v in values]
+        cols[name] = pl.Series(name, values, dtype=dtype)
+    return pl.DataFrame(cols)
+
+
+def _check_columns(df: pl.DataFrame, schema: Mapping[str, pl.DataType], what: str) -> pl.DataFrame:
+    if not isinstance(df, pl.DataFrame):
+        raise GraphkitError(f"{what} must be a polars DataFrame, got {type(df).__name__}")
+    missing = [c for c in schema if c not in df.columns]
+    if missing:
+        raise GraphkitError(f"the {what} table lacks column(s) {missing}; expected {list(schema)}")
+    try:
+        return df.select(pl.col(c).cast(t) for c, t in schema.items())
+    except Exception as exc:  # polars raises several types for impossible casts
+        raise GraphkitError(f"the {what} table has a column of the wrong type ({str(exc).splitlines()[0]})") from None
+
+
+class _translate_errors:
+    """Turn driver exceptions into one-line graphkit errors that say what to do (never the password)."""
+
+    def __init__(self, settings: Neo4jSettings) -> None:
+        self.settings = settings
+
+    def __enter__(self) -> None:
+        return None
+
+    def _scrub(self, text: str) -> str:
+        """Server and driver messages without the password, should one of them quote it."""
+        text = text.replace(self.settings.uri, self.settings.shown_uri)
+        return text.replace(self.settings.password, "***") if self.settings.password else text
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc is None or isinstance(exc, GraphkitError) or not isinstance(exc, Exception):
+            return False
+        nj = _driver_module()
+        where = self.settings.shown_uri
+        first = (self._scrub(str(exc)).strip().splitlines() or [type(exc).__name__])[0]
+        if isinstance(exc, nj.exceptions.AuthError):
+            raise StoreError(
+                f"Neo4j at {where} refused the credentials of user {self.settings.user!r}: "
+                f"check NEO4J_USERNAME and NEO4J_PASSWORD"
+            ) from None
+        if isinstance(exc, (nj.exceptions.ServiceUnavailable, nj.exceptions.SessionExpired, OSError)):
+            raise Neo4jUnavailableError(
+                f"cannot reach Neo4j at {where} ({type(exc).__name__}); is the server running? "
+                f"Set NEO4J_URI to its bolt:// or neo4j:// address"
+            ) from None
+        if isinstance(exc, (nj.exceptions.ConfigurationError, ValueError)) and "uri" in first.lower():
+            raise StoreError(f"NEO4J_URI {where!r} is not a Neo4j address ({first})") from None
+        if isinstance(exc, nj.exceptions.Neo4jError):
+            code = getattr(exc, "code", None) or type(exc).__name__
+            message = " ".join(self._scrub(getattr(exc, "message", None) or first).split())[:500]
+            raise StoreError(f"Neo4j at {where} failed: {code}: {message}") from None
+        if isinstance(exc, nj.exceptions.DriverError):
+            raise StoreError(f"Neo4j driver error talking to {where}: {first}") from None
+        return False

@@ -1,0 +1,174 @@
+"""Why is someone influential on a topic: the terms of their topic influence score.
+
+Topic influence is personalised PageRank on a topic's attention layer (see
+:func:`graphkit.scoring.influence.topic_influence`). At its fixed point a person
+*j*'s score is exactly the sum of
+
+- one term per attention giver *i*: ``d * score[i] * W[i, j] / out[i]``,
+  the share of *i*'s own influence that *i*'s attention passes to *j*
+  (``W`` = the topic layer of weights that pass influence, ``out[i]`` = all
+  the attention *i* pays on the topic, including what passes nothing such as
+  negative edges; ``d`` = damping factor);
+- one term for *j*'s own activity on the topic: ``restart[j] * ((1 - d) +
+  d * returned)``, the teleport to active people, where ``returned`` is the
+  score mass whose attention passed nothing (people who pay no attention on
+  the topic, and the unpassed part of everybody else's), which the model
+  sends back to the teleport.
+
+:func:`explain_influence` lists the largest terms with who gave them and
+through which kinds of edges, so an analyst can see whose attention makes a
+person influential.
+
+>>> from graphkit.marketing import example_market
+>>> ex = explain_influence(example_market(), "lea", "lego")
+>>> ex.select("term", "giver", "via").head(2).rows()
+[('attention', 'f1', 'follows+referred+shares'), ('attention', 'f2', 'follows+shares')]
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from graphkit.errors import GraphkitError
+from graphkit.marketing.common import person_labels, require_columns
+from graphkit.model.graph import TopicGraph, counted_in
+from graphkit.model.topics import Window, normalize_window, topic_structure
+
+#: The terms must add up to the score within this relative tolerance, or within the
+#: solver's accuracy (an absolute error of about its ``tol``), whichever is larger.
+ADDS_UP_RTOL = 1e-6
+
+
+def explain_influence(
+    graph: TopicGraph,
+    person_id: str,
+    topic: str,
+    *,
+    influence: Any = None,
+    top: int = 10,
+    damping_factor: float | None = None,
+    window: Window | None = None,
+) -> pl.DataFrame:
+    """The largest terms of a person's influence score on a topic, as a table.
+
+    ``influence`` is the :class:`~graphkit.scoring.results.InfluenceResult` the score
+    comes from (its damping factor and window are used), or its ``.table``
+    (then pass the same ``damping_factor``, default 0.85, and ``window``);
+    when None it is computed with :func:`graphkit.scoring.influence.topic_influence`.
+    Raises when the terms do not add up to the score (the table was computed
+    with other parameters, or by a model this decomposition does not fit,
+    such as an expected-reach score).
+
+    Rows, largest contribution first: the ``top`` attention givers
+    (``term = "attention"``), then, when more gave attention, one
+    ``"other attention"`` row for the rest, and one ``"own activity"`` row
+    (the teleport term). Columns: ``person_id`` and ``topic`` (as asked),
+    ``term``, ``giver`` (person_id; null on
+    aggregate rows), ``name``, ``via`` (kinds of positive edges from the
+    giver: follows, mentions, replies, shares, or referred when the person
+    referred the giver), ``weight`` (attention weight on the topic),
+    ``giver_score``, ``contribution`` and ``share`` (of the score; the
+    shares sum to 1).
+
+    >>> from graphkit.marketing import example_market
+    >>> ex = explain_influence(example_market(), "lea", "lego", top=2)
+    >>> ex.select("term", "giver", "share").with_columns(pl.col("share").round(3)).rows()
+    [('attention', 'f1', 0.246), ('attention', 'f2', 0.205), ('other attention', None, 0.308), ('own activity', None, 0.241)]
+    """
+    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
+        raise GraphkitError(f"top must be a positive integer; got {top!r}")
+    t = graph.topic_of(topic)
+    j = int(graph.index_of([person_id])[0])
+    if influence is None:
+        from graphkit.scoring.influence import topic_influence
+
+        d = 0.85 if damping_factor is None else damping_factor
+        influence = topic_influence(graph, topics=[topic], damping_factor=d, window=window)
+    params = getattr(influence, "parameters", None)
+    atol = 1e-9
+    if params is not None:  # a result object knows how it was made
+        if damping_factor is not None and damping_factor != params["damping_factor"]:
+            raise GraphkitError(f"damping_factor={damping_factor} differs from the result's "
+                                f"{params['damping_factor']}; leave it out")
+        d, window = params["damping_factor"], params["window"]
+        atol = max(atol, 10 * float(params.get("tol", 0.0)), 1e-6 if params.get("dtype") == "float32" else 0.0)
+    else:
+        d = 0.85 if damping_factor is None else damping_factor
+    table = getattr(influence, "table", influence)
+    require_columns(table, ("person_id", "topic", "score"), "influence", "Pass topic_influence(...) or its .table.")
+    rows = table.filter(pl.col("topic") == topic).select("person_id", pl.col("score").cast(pl.Float64))
+    if rows.height == 0:
+        raise GraphkitError(f"the influence table has no rows for topic {topic!r}; compute influence on it")
+    scores = np.zeros(graph.n_people)
+    scores[graph.index_of(rows["person_id"])] = rows["score"].to_numpy()
+
+    structure = topic_structure(graph, window=window)
+    w = structure.layer(t)
+    restart = structure.restart([t])[:, 0]
+    out = structure.out_weight[:, t]
+    passed = np.divide(np.asarray(w.sum(axis=1)).ravel(), out, out=np.zeros_like(out), where=out > 0)
+    returned = float((scores * (1.0 - passed)).sum())  # mass whose attention passed nothing: back to teleport
+    col = w[:, [j]].tocoo()
+    givers = col.row.astype(np.int64)
+    weights = col.data.astype(np.float64)
+    contrib = d * scores[givers] * weights / out[givers]
+    own = float(restart[j] * ((1.0 - d) + d * returned))
+    total = float(contrib.sum()) + own
+    score = float(scores[j])
+    if abs(total - score) > max(ADDS_UP_RTOL * score, atol):
+        raise GraphkitError(
+            f"the terms add up to {total:.6g} but the score of {person_id!r} on {topic!r} is {score:.6g}: "
+            "pass the InfluenceResult itself, or the damping_factor and window the table was computed with"
+        )
+
+    ids = graph.people["person_id"]
+    via = _via(graph, person_id, topic, window)
+    terms = pl.DataFrame({
+        "term": ["attention"] * len(givers),
+        "giver": ids.gather(givers),
+        "weight": weights,
+        "giver_score": scores[givers],
+        "contribution": contrib,
+    }).sort(["contribution", "giver"], descending=[True, False])
+    shown, rest = terms.head(top), terms.slice(top)
+    parts = [shown]
+    if rest.height:
+        parts.append(pl.DataFrame({
+            "term": ["other attention"], "giver": pl.Series([None], dtype=pl.String),
+            "weight": [float(rest["weight"].sum())], "giver_score": pl.Series([None], dtype=pl.Float64),
+            "contribution": [float(rest["contribution"].sum())],
+        }))
+    parts.append(pl.DataFrame({
+        "term": ["own activity"], "giver": pl.Series([None], dtype=pl.String),
+        "weight": [float(restart[j])], "giver_score": pl.Series([None], dtype=pl.Float64), "contribution": [own],
+    }))
+    result = pl.concat(parts, how="vertical_relaxed").with_columns(
+        share=pl.col("contribution") / score if score > 0 else pl.lit(None, dtype=pl.Float64)
+    )
+    names = person_labels(graph).select(pl.col("person_id").alias("giver"), "name")
+    return (
+        result.join(names, on="giver", how="left", maintain_order="left")
+        .join(via, on="giver", how="left", maintain_order="left")
+        .select(pl.lit(person_id).alias("person_id"), pl.lit(topic).alias("topic"),
+                "term", "giver", "name", "via", "weight", "giver_score", "contribution", "share")
+    )
+
+
+def _via(graph: TopicGraph, person_id: str, topic: str, window: Window | None) -> pl.DataFrame:
+    """Kinds of positive edges through which each giver attends to ``person_id`` on ``topic``."""
+    start, end = normalize_window(window)
+    e = graph.edges.filter(pl.col("sign") > 0)
+    # a referral (src referred dst) is attention from dst to src, as in the influence model
+    e = e.with_columns(
+        pl.when(pl.col("kind") == "referred").then(pl.col("dst")).otherwise(pl.col("src")).alias("giver"),
+        pl.when(pl.col("kind") == "referred").then(pl.col("src")).otherwise(pl.col("dst")).alias("receiver"),
+    ).filter(
+        (pl.col("receiver") == person_id) & (pl.col("giver") != person_id)
+        & (pl.col("topic").is_null() | (pl.col("topic") == topic))
+        & (pl.col("kind") != "reviews") & (pl.col("kind") != "member_of")
+    )
+    e = e.filter(counted_in(start, end))
+    return e.group_by("giver").agg(pl.col("kind").unique().sort().str.join("+").alias("via"))
