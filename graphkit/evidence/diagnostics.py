@@ -88,10 +88,10 @@ def _bins(values: np.ndarray, lower: tuple[int, ...]) -> np.ndarray:
     return np.searchsorted(np.asarray(lower), values, side="right") - 1
 
 
-def _exposure(follower: np.ndarray, followee: np.ndarray, active: sp.csr_matrix, n: int) -> np.ndarray:
+def _exposure(follower: np.ndarray, followee: np.ndarray, active: sp.csr_array, n: int) -> np.ndarray:
     """n x T bool: follows at least one person active on the topic in the window."""
-    f = sp.csr_matrix((np.ones(follower.size), (follower, followee)), shape=(n, n))
-    return np.asarray((f @ active).todense()) > 0
+    f = sp.csr_array((np.ones(follower.size), (follower, followee)), shape=(n, n))
+    return np.asarray((f @ active).toarray()) > 0
 
 
 def uplift(
@@ -142,7 +142,7 @@ def uplift(
     acts = activity_events(past)
     recent = acts if exposure_window is None else acts.filter(pl.col("ts") >= t0 - exposure_window)
     r, c = cells(recent)
-    active = sp.csr_matrix((np.ones(r.size), (r, c)), shape=(n, n_topics))
+    active = sp.csr_array((np.ones(r.size), (r, c)), shape=(n, n_topics))
     exposed = _exposure(src, dst, active, n)
     placebo = _exposure(src[keep], fake[keep], active, n)
 
@@ -177,8 +177,8 @@ def uplift(
     def tally(flag: np.ndarray) -> dict[str, np.ndarray]:
         """Per replicate and (topic, stratum): weighted people and adopters, exposed (1) or not (0)."""
         key = (2 * cell + flag[rows, cols]).astype(np.int64)
-        m = sp.csr_matrix((np.ones(rows.size), (rows, key)), shape=(n, 2 * n_cells))
-        a = sp.csr_matrix((y, (rows, key)), shape=(n, 2 * n_cells))
+        m = sp.csr_array((np.ones(rows.size), (rows, key)), shape=(n, 2 * n_cells))
+        a = sp.csr_array((y, (rows, key)), shape=(n, 2 * n_cells))
         cnt = np.asarray((m.T @ weights.T).T).reshape(-1, n_topics, n_strata, 2)
         ad = np.asarray((a.T @ weights.T).T).reshape(-1, n_topics, n_strata, 2)
         return {"n": cnt, "a": ad}

@@ -85,7 +85,7 @@ def new_active_followers_matrix(graph: TopicGraph, *, now: datetime | None = Non
     n, n_topics = graph.n_people, len(graph.topics)
     f = graph.person_edges.filter((pl.col("kind") == "follows") & counted_in(None, now)
                                   & (pl.col("src_idx") != pl.col("dst_idx")))
-    follows = sp.csr_matrix((np.ones(f.height), (f["src_idx"].to_numpy(), f["dst_idx"].to_numpy())), shape=(n, n))
+    follows = sp.csr_array((np.ones(f.height), (f["src_idx"].to_numpy(), f["dst_idx"].to_numpy())), shape=(n, n))
     follows.sum_duplicates()
     follows.data[:] = 1.0  # a person, not an edge count
     active = np.asarray(topic_activity(graph, window=(now - recent, now)).sum(axis=1)).ravel() > 0
