@@ -36,6 +36,8 @@ _LAZY: dict[str, str] = {
     "bundled_path": "graphkit.io.datasets",
     "generate": "graphkit.io.synthetic",
     "Neo4jStore": "graphkit.io.neo4j",
+    "to_networkx": "graphkit.io.interop",
+    "to_igraph": "graphkit.io.interop",
     # scoring
     "topic_influence": "graphkit.scoring.influence",
     "expected_reach": "graphkit.scoring.reach",
@@ -88,6 +90,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from graphkit.evidence.backtest import backtest, builtin_scorer
     from graphkit.io.datasets import bundled_path, load_ciao
     from graphkit.io.files import read_dataset, read_table, write_dataset, write_table
+    from graphkit.io.interop import to_igraph, to_networkx
     from graphkit.io.neo4j import Neo4jStore
     from graphkit.io.synthetic import generate
     from graphkit.marketing.behaviour import (
