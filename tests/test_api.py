@@ -75,3 +75,12 @@ def test_api_script_check_mode(tmp_path, monkeypatch):
     monkeypatch.setattr(docs, "PAGE", tmp_path / "api.md")
     (tmp_path / "api.md").write_text("old\n")
     assert docs.main(["--check"]) == 1
+
+
+def test_the_readme_tour_speaks_gk():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    tour = readme.split("## Five-minute tour", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    assert tour.lstrip().startswith("import graphkit as gk")
+    assert "from graphkit" not in tour and "import graphkit." not in tour
+    for call in ("gk.load_ciao(", "gk.topic_influence(", "gk.influential_loyal_customers(", "gk.plot.value_influence("):
+        assert call in tour, call
