@@ -132,7 +132,7 @@ class TopicStructure:
     active: np.ndarray  # n bool, any activity in the window
     credibility_t: np.ndarray  # share of positive attention received; NaN when none
     follow_scale_t: np.ndarray
-    general: sp.csr_matrix  # n x n
+    general: sp.csr_array  # n x n
     topical_src: np.ndarray  # int64
     topical_dst: np.ndarray  # int64
     topical_topic: np.ndarray  # int64
@@ -165,23 +165,23 @@ class TopicStructure:
         """n x T attention each person gives per topic (a view)."""
         return self.out_weight_t.T
 
-    def topical(self, t: int) -> sp.csr_matrix:
+    def topical(self, t: int) -> sp.csr_array:
         """n x n CSR of topic *t*'s positive labelled interactions."""
         keep = self.topical_topic == t
         n = self.n_people
-        m = sp.csr_matrix((self.topical_weight[keep], (self.topical_src[keep], self.topical_dst[keep])), shape=(n, n))
+        m = sp.csr_array((self.topical_weight[keep], (self.topical_src[keep], self.topical_dst[keep])), shape=(n, n))
         m.sum_duplicates()
         return m
 
-    def layer(self, t: int) -> sp.csr_matrix:
+    def layer(self, t: int) -> sp.csr_array:
         """n x n CSR of the weights that pass influence on topic *t* (row = giver, column = receiver)."""
         w = (self.general @ sp.diags_array(self.follow_scale_t[t])).tocsr() + self.topical(t)
-        w = sp.csr_matrix(w)
+        w = sp.csr_array(w)
         w.eliminate_zeros()
         w.sort_indices()
         return w
 
-    def unpassed(self, t: int, layer: sp.csr_matrix | None = None) -> np.ndarray:
+    def unpassed(self, t: int, layer: sp.csr_array | None = None) -> np.ndarray:
         """Per giver, the attention on topic *t* that passes no influence (returns to teleport)."""
         layer = self.layer(t) if layer is None else layer
         rest = self.out_weight_t[t] - np.asarray(layer.sum(axis=1)).ravel()
@@ -251,8 +251,8 @@ def topic_structure(graph: TopicGraph, *, window: Window | None = None) -> Topic
     g_src, g_dst = g_src[g_keep], general_edges["dst_idx"].to_numpy().astype(np.int64)[g_keep]
     g_w = general_edges["weight"].to_numpy()[g_keep]
     g_pos = general_edges["sign"].to_numpy()[g_keep] > 0
-    given = sp.csr_matrix((g_w, (g_src, g_dst)), shape=(n, n))
-    general = sp.csr_matrix((g_w * g_pos, (g_src, g_dst)), shape=(n, n))
+    given = sp.csr_array((g_w, (g_src, g_dst)), shape=(n, n))
+    general = sp.csr_array((g_w * g_pos, (g_src, g_dst)), shape=(n, n))
     for m in (given, general):
         m.sum_duplicates()
         m.eliminate_zeros()
@@ -267,7 +267,7 @@ def topic_structure(graph: TopicGraph, *, window: Window | None = None) -> Topic
         order = slice(None)
 
     # Audience counts people, whatever the sign or the weight of their follow.
-    followed = sp.csr_matrix((np.ones(follows.height), (follows["src_idx"].to_numpy(), follows["dst_idx"].to_numpy())),
+    followed = sp.csr_array((np.ones(follows.height), (follows["src_idx"].to_numpy(), follows["dst_idx"].to_numpy())),
                              shape=(n, n))
     followed.sum_duplicates()  # one entry per (follower, followee)
     audience = np.bincount(followed.indices, minlength=n).astype(np.uint32)
@@ -294,7 +294,7 @@ def topic_structure(graph: TopicGraph, *, window: Window | None = None) -> Topic
     return out
 
 
-def topic_activity(graph: TopicGraph, *, window: Window | None = None) -> sp.csr_matrix:
+def topic_activity(graph: TopicGraph, *, window: Window | None = None) -> sp.csr_array:
     """n x T CSR: how many contributions each person authored on each topic in the window.
 
     Counts mentions, replies, shares and reviews labelled with a topic,
@@ -312,7 +312,7 @@ def topic_activity(graph: TopicGraph, *, window: Window | None = None) -> sp.csr
     return graph.activity(start=start, end=end)
 
 
-def topic_layer(graph: TopicGraph, topic: str, *, window: Window | None = None) -> sp.csr_matrix:
+def topic_layer(graph: TopicGraph, topic: str, *, window: Window | None = None) -> sp.csr_array:
     """n x n CSR of topic ``topic``'s attention weights (row = giver, column = receiver).
 
     The weights of the influence model (see
@@ -382,8 +382,36 @@ def purchases(graph: TopicGraph) -> pl.DataFrame:
     )
 
 
+def activity_events(graph: TopicGraph, *, topics: Iterable[str] | None = None) -> pl.DataFrame:
+    """Every dated act of a person on a topic: contributions labelled with it and purchases of its items.
+
+    Columns ``person_id``, ``topic``, ``ts``, one row per act (a review that
+    is also a purchase appears twice), only dated acts (an undated one cannot
+    be placed before or after anything). This is the one rule for "p was
+    active on t at time ts": :func:`first_adoptions` is its first row per
+    (person, topic), and the backtest's attributed outcome asks it whether a
+    person was active on a topic shortly before a follower adopted it.
+
+    >>> from graphkit.marketing import example_market
+    >>> a = activity_events(example_market(), topics=["lego"])
+    >>> a.columns, a["topic"].unique().to_list()
+    (['person_id', 'topic', 'ts'], ['lego'])
+    """
+    if topics is not None:
+        chosen = topic_list(graph, topics)
+        return activity_events(graph).filter(pl.col("topic").is_in(chosen))
+    if "activity_events" not in graph._views:  # cached: outcomes and baselines ask for it many times
+        contributed = graph.edges.filter(pl.col("kind").is_in(ACTIVITY_KINDS)).select(
+            pl.col("src").alias("person_id"), "topic", "ts"
+        )
+        bought = purchases(graph).select("person_id", "topic", "ts")
+        graph._views["activity_events"] = pl.concat([contributed, bought]).filter(
+            pl.col("topic").is_not_null() & pl.col("ts").is_not_null())
+    return graph._views["activity_events"]
+
+
 def first_adoptions(graph: TopicGraph, *, topics: Iterable[str] | None = None) -> pl.DataFrame:
-    """When each person first bought or contributed in each topic.
+    """When each person first bought or contributed in each topic (the first of :func:`activity_events`).
 
     Columns ``person_id``, ``topic``, ``adopted_at``; one row per (person,
     topic) with a dated purchase or a dated contribution. Undated
@@ -394,15 +422,14 @@ def first_adoptions(graph: TopicGraph, *, topics: Iterable[str] | None = None) -
     >>> a.filter(pl.col("person_id") == "lea").select("topic", pl.col("adopted_at").dt.date()).rows()
     [('cooking', datetime.date(2024, 2, 3)), ('lego', datetime.date(2024, 1, 5))]
     """
-    chosen = topic_list(graph, topics)
-    contributed = graph.edges.filter(pl.col("kind").is_in(ACTIVITY_KINDS)).select(
-        pl.col("src").alias("person_id"), "topic", "ts"
-    )
-    bought = purchases(graph).select("person_id", "topic", "ts")
-    return (
-        pl.concat([contributed, bought])
-        .filter(pl.col("topic").is_in(chosen) & pl.col("ts").is_not_null())
-        .group_by("person_id", "topic")
-        .agg(pl.col("ts").min().alias("adopted_at"))
-        .sort("person_id", "topic")
-    )
+    if topics is not None:
+        chosen = topic_list(graph, topics)
+        return first_adoptions(graph).filter(pl.col("topic").is_in(chosen))
+    if "first_adoptions" not in graph._views:  # cached, as activity_events
+        graph._views["first_adoptions"] = (
+            activity_events(graph)
+            .group_by("person_id", "topic")
+            .agg(pl.col("ts").min().alias("adopted_at"))
+            .sort("person_id", "topic")
+        )
+    return graph._views["first_adoptions"]
