@@ -6,6 +6,8 @@ import argparse
 from datetime import timedelta
 from pathlib import Path
 
+from graphkit.cli.common import add_dataset, add_output, answer, dataset_name, load_graph
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     from graphkit.evidence.backtest import BUILTIN_SCORERS, CANDIDATES, POPULATIONS
@@ -17,9 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "with bootstrap intervals over people and a paired comparison against audience size. "
                     "Writes backtest.csv, backtest_topics.csv, backtest_splits.csv and backtest.png to --out.",
     )
-    src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("path", nargs="?", help="dataset folder (people, edges, ... as .parquet or .csv)")
-    src.add_argument("--bundled", action="store_true", help="use the bundled Ciao data")
+    add_dataset(p, optional_flag=True)
     p.add_argument("--cutoff", action="append", required=True, metavar="DATE",
                    help="cut-off T0 (ISO date); repeat for several")
     p.add_argument("--k", action="append", type=_positive, metavar="K", help="k of precision@k and NDCG@k; repeat (default 10 and 50)")
@@ -35,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap and the random scorer (default 0)")
     p.add_argument("--outcome", choices=("count", "rate"), default="count", help="outcome shown and plotted (default count)")
     p.add_argument("--out", required=True, help="output folder (created if needed)")
-    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    add_output(p)
     p.set_defaults(handler=_backtest)
 
 
@@ -57,15 +57,12 @@ def _backtest(args: argparse.Namespace) -> int:
     import polars as pl
 
     from graphkit.evidence.backtest import backtest, builtin_scorer, plot_backtest
-    from graphkit.io.datasets import load_ciao
-    from graphkit.io.files import read_dataset, write_table
-    from graphkit.progress import step
+    from graphkit.io.files import write_table
 
     scorers = [s.strip() for s in args.scorers.split(",") if s.strip()]
     for name in scorers:  # unknown names fail before the data is loaded
         builtin_scorer(name)
-    with step("loading data", enabled=not args.quiet):
-        graph = load_ciao() if args.bundled else read_dataset(args.path)
+    graph = load_graph(dataset_name(args), quiet=args.quiet)
     result = backtest(
         graph, cutoffs=args.cutoff, scorers=scorers, ks=tuple(args.k or (10, 50)),
         horizon=timedelta(days=args.horizon_days) if args.horizon_days else None, population=args.population,
@@ -77,21 +74,30 @@ def _backtest(args: argparse.Namespace) -> int:
     write_table(result.table, out / "backtest.csv")
     write_table(result.per_topic, out / "backtest_topics.csv")
     write_table(result.splits, out / "backtest_splits.csv")
+    files = ["backtest.csv", "backtest_topics.csv", "backtest_splits.csv"]
     for cutoff in result.table["cutoff"].unique().sort():
         axes = plot_backtest(result, outcome=args.outcome, cutoff=cutoff)
         name = "backtest.png" if cutoff == result.table["cutoff"].max() else f"backtest_{cutoff:%Y-%m-%d}.png"
         axes[0].figure.savefig(out / name, dpi=110, bbox_inches="tight")
         plt.close(axes[0].figure)
+        files.append(name)
     shown = result.table.filter(pl.col("outcome") == args.outcome)
     level = int(100 * result.parameters["level"])
-    for (cutoff,), rows in shown.group_by("cutoff", maintain_order=True):
-        n_topics = rows["n_topics"][0]
-        print(f"cut-off {cutoff:%Y-%m-%d}: followers' adoption ({args.outcome}), mean over {n_topics} topics, "
-              f"{level}% intervals; vs audience = paired difference")
-        for (metric, k), part in rows.group_by("metric", "k", maintain_order=True):
-            print(f"  {metric}@{k}" if k is not None else f"  {metric}")
-            for r in part.iter_rows(named=True):
-                print(f"    {r['scorer']:<16} {r['value']:7.3f} [{r['low']:6.3f}, {r['high']:6.3f}]   "
-                      f"vs audience {r['vs_audience']:+7.3f} [{r['vs_low']:+6.3f}, {r['vs_high']:+6.3f}]")
-    print(f"written to {out}/: backtest.csv, backtest_topics.csv, backtest_splits.csv, backtest.png")
+
+    def text() -> str:
+        lines = []
+        for (cutoff,), rows in shown.group_by("cutoff", maintain_order=True):
+            n_topics = rows["n_topics"][0]
+            lines.append(f"cut-off {cutoff:%Y-%m-%d}: followers' adoption ({args.outcome}), mean over {n_topics} "
+                         f"topics, {level}% intervals; vs audience = paired difference")
+            for (metric, k), part in rows.group_by("metric", "k", maintain_order=True):
+                lines.append(f"  {metric}@{k}" if k is not None else f"  {metric}")
+                for r in part.iter_rows(named=True):
+                    lines.append(f"    {r['scorer']:<16} {r['value']:7.3f} [{r['low']:6.3f}, {r['high']:6.3f}]   "
+                                 f"vs audience {r['vs_audience']:+7.3f} [{r['vs_low']:+6.3f}, {r['vs_high']:+6.3f}]")
+        lines.append(f"written to {out}/: {', '.join(files)}")
+        return "\n".join(lines)
+
+    answer(args, {"out": str(out), "files": [str(out / f) for f in files], "outcome": args.outcome,
+                  "level": result.parameters["level"], "results": shown}, text)
     return 0
