@@ -6,6 +6,8 @@ import argparse
 from datetime import timedelta
 from pathlib import Path
 
+from graphkit.cli.common import add_dataset, add_output, answer, dataset_name, load_graph
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     from graphkit.evidence.backtest import BUILTIN_SCORERS, CANDIDATES, OUTCOMES, POPULATIONS
@@ -21,9 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "vs a placebo). Writes backtest.csv, backtest_topics.csv, backtest_splits.csv, "
                     "backtest_specificity.csv, backtest_uplift.csv and backtest.png to --out.",
     )
-    src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("path", nargs="?", help="dataset folder (people, edges, ... as .parquet or .csv)")
-    src.add_argument("--bundled", action="store_true", help="use the bundled Ciao data")
+    add_dataset(p, optional_flag=True)
     p.add_argument("--cutoff", action="append", required=True, metavar="DATE",
                    help="cut-off T0 (ISO date); repeat for several")
     p.add_argument("--k", action="append", type=_positive, metavar="K", help="k of precision@k and NDCG@k; repeat (default 10 and 50)")
@@ -44,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--outcome", choices=OUTCOMES, default=OUTCOMES[0],
                    help=f"outcome shown and plotted (default {OUTCOMES[0]}; every outcome is in backtest.csv)")
     p.add_argument("--out", required=True, help="output folder (created if needed)")
-    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    add_output(p)
     p.set_defaults(handler=_backtest)
 
 
@@ -67,17 +67,15 @@ def _backtest(args: argparse.Namespace) -> int:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import polars as pl
 
     from graphkit.evidence.backtest import backtest, builtin_scorer, plot_backtest, report
-    from graphkit.io.datasets import load_ciao
-    from graphkit.io.files import read_dataset, write_table
-    from graphkit.progress import step
+    from graphkit.io.files import write_table
 
     scorers = None if args.scorers is None else [s.strip() for s in args.scorers.split(",") if s.strip()]
     for name in scorers or ():  # unknown names fail before the data is loaded
         builtin_scorer(name)
-    with step("loading data", enabled=not args.quiet):
-        graph = load_ciao() if args.bundled else read_dataset(args.path)
+    graph = load_graph(dataset_name(args), quiet=args.quiet)
     result = backtest(
         graph, cutoffs=args.cutoff, scorers=scorers, ks=tuple(args.k or (10, 50)),
         horizon=timedelta(days=args.horizon_days) if args.horizon_days else None,
@@ -92,14 +90,19 @@ def _backtest(args: argparse.Namespace) -> int:
     write_table(result.splits, out / "backtest_splits.csv")
     write_table(result.specificity, out / "backtest_specificity.csv")
     write_table(result.uplift, out / "backtest_uplift.csv")
+    files = ["backtest.csv", "backtest_topics.csv", "backtest_splits.csv", "backtest_specificity.csv",
+             "backtest_uplift.csv"]
     for cutoff in result.table["cutoff"].unique().sort():
         axes = plot_backtest(result, outcome=args.outcome, cutoff=cutoff)
         name = "backtest.png" if cutoff == result.table["cutoff"].max() else f"backtest_{cutoff:%Y-%m-%d}.png"
         axes[0].figure.savefig(out / name, dpi=110, bbox_inches="tight")
         plt.close(axes[0].figure)
+        files.append(name)
     ks = tuple(args.k or (10, 50))
     panels = [("precision", k) for k in ks] + [("ndcg", k) for k in ks]
-    print(report(result, outcome=args.outcome, panels=panels))
-    print(f"written to {out}/: backtest.csv, backtest_topics.csv, backtest_splits.csv, backtest_specificity.csv, "
-          "backtest_uplift.csv, backtest.png")
+    shown = result.table.filter(pl.col("outcome") == args.outcome)
+    answer(args, {"out": str(out), "files": [str(out / f) for f in files], "outcome": args.outcome,
+                  "level": result.parameters["level"], "results": shown, "specificity": result.specificity,
+                  "uplift": result.uplift},
+           lambda: report(result, outcome=args.outcome, panels=panels) + f"\nwritten to {out}/: {', '.join(files)}")
     return 0

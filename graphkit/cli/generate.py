@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from graphkit.cli.common import add_output, answer
 from graphkit.io.files import FORMATS, write_dataset
 from graphkit.io.synthetic import generate
 from graphkit.progress import step
@@ -25,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--customer-share", type=_number, default=0.3, help="share of people who are customers (default 0.3)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--format", choices=FORMATS, default="parquet", help="file format (default parquet)")
-    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    add_output(p)
     p.set_defaults(handler=_generate)
 
 
@@ -59,6 +60,9 @@ def _generate(args: argparse.Namespace) -> int:
         )
     with step(f"writing {args.path} ({args.format})", enabled=show):
         write_dataset(g, args.path, format=args.format)
-    print(f"{args.path}: {g.people.height:,} people, {g.edges.height:,} edges, "
-          f"{g.transactions.height:,} transactions, {len(g.topics)} topics (seed {args.seed})")
+    counts = {"people": g.people.height, "edges": g.edges.height, "transactions": g.transactions.height,
+              "topics": len(g.topics)}
+    answer(args, {"path": args.path, "format": args.format, "seed": args.seed, **counts},
+           f"{args.path}: {counts['people']:,} people, {counts['edges']:,} edges, "
+           f"{counts['transactions']:,} transactions, {counts['topics']} topics (seed {args.seed})")
     return 0
