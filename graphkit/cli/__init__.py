@@ -3,7 +3,9 @@
 Every module in this package that defines ``register(subparsers)`` adds its
 subcommands; a subcommand's handler takes the parsed arguments and returns an
 exit code. Exit codes: 0 success, 1 error (bad data, failed step; one line
-``Error: ...`` on stderr), 2 usage error, 3 a server is unreachable (retry later).
+``Error: ...`` on stderr), 2 usage error, 3 a server is unreachable (retry later),
+4 another graphkit job is writing the same folder or database (retry later, or
+wait longer with ``--wait``).
 
 >>> {'info', 'validate'} <= set(build_parser()._subparsers._group_actions[0].choices)
 True
@@ -18,9 +20,9 @@ import pkgutil
 import sys
 from typing import Sequence
 
-from graphkit.errors import GraphkitError, StoreError
+from graphkit.errors import GraphkitError, StoreError, WriterBusyError
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_UNAVAILABLE = 0, 1, 2, 3
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_UNAVAILABLE, EXIT_BUSY = 0, 1, 2, 3, 4
 
 
 class _Parser(argparse.ArgumentParser):
@@ -56,6 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return int(args.handler(args) or EXIT_OK)
+    except WriterBusyError as exc:
+        print(f"Error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_BUSY
     except StoreError as exc:
         print(f"Error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_UNAVAILABLE if getattr(exc, "unavailable", False) else EXIT_ERROR

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from graphkit.cli.batch import seconds
 from graphkit.io.files import FORMATS, write_dataset
+from graphkit.io.ownership import DEFAULT_WAIT, writable_folder
 from graphkit.io.synthetic import generate
 from graphkit.progress import step
 
@@ -15,7 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Generate a seeded synthetic topic graph and write it as a dataset folder. "
                     "1M people give about 10M follows and 20M edges.",
     )
-    p.add_argument("path", metavar="OUT", help="dataset folder to write (replaced as a whole if it exists)")
+    p.add_argument("path", metavar="OUT",
+                   help="dataset folder to write: a new or empty folder, or one graphkit wrote (replaced as a whole)")
     p.add_argument("--people", type=_count(2), default=10_000, help="number of people (default 10000)")
     p.add_argument("--follows-per-person", type=_number, default=10.0, help="mean accounts each person follows (default 10)")
     p.add_argument("--topics", type=_count(1), default=16, help="number of topics (default 16)")
@@ -25,6 +28,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--customer-share", type=_number, default=0.3, help="share of people who are customers (default 0.3)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--format", choices=FORMATS, default="parquet", help="file format (default parquet)")
+    p.add_argument("--force", action="store_true",
+                   help="replace OUT even if it is a non-empty folder graphkit did not make (deletes what is in it)")
+    p.add_argument("--wait", type=seconds, default=DEFAULT_WAIT, metavar="SECONDS",
+                   help=f"how long to wait for another job writing OUT before giving up with exit code 4 "
+                        f"(default {DEFAULT_WAIT:g})")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     p.set_defaults(handler=_generate)
 
@@ -51,6 +59,7 @@ def _number(text: str) -> float:
 
 def _generate(args: argparse.Namespace) -> int:
     show = not args.quiet
+    writable_folder(args.path, "dataset", force=args.force)  # refuse before spending minutes generating
     with step(f"generating {args.people:,} people", enabled=show):
         g = generate(
             n_people=args.people, follows_per_person=args.follows_per_person, n_topics=args.topics,
@@ -58,7 +67,7 @@ def _generate(args: argparse.Namespace) -> int:
             customer_share=args.customer_share, seed=args.seed,
         )
     with step(f"writing {args.path} ({args.format})", enabled=show):
-        write_dataset(g, args.path, format=args.format)
+        write_dataset(g, args.path, format=args.format, force=args.force, wait=args.wait)
     print(f"{args.path}: {g.people.height:,} people, {g.edges.height:,} edges, "
           f"{g.transactions.height:,} transactions, {len(g.topics)} topics (seed {args.seed})")
     return 0
