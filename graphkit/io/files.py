@@ -33,7 +33,7 @@ from graphkit.io.ownership import (
     claim,
     fsync_dir,
     fsync_file,
-    read_marker,
+    made_by_us,
     remove_tree,
     restore_aside,
     swap_in,
@@ -269,7 +269,5 @@ def _clean_leftovers(target: Path) -> None:
     restore_aside(target)
     for prefix in (f".{target.name}.tmp-", f".{target.name}.old-"):
         for p in target.parent.iterdir():
-            if p.name.startswith(prefix) and p.is_dir() and not p.is_symlink():
-                info = read_marker(p)
-                if info and info["kind"] == "dataset" and info.get("target") == target.name:
-                    remove_tree(p)
+            if p.name.startswith(prefix) and made_by_us(p, "dataset", target=target.name):
+                remove_tree(p)

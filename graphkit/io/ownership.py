@@ -89,6 +89,18 @@ def claim(folder: str | os.PathLike, kind: str, **info: Any) -> None:
     write_text_durably(folder / MARKER, text + "\n")
 
 
+def made_by_us(folder: str | os.PathLike, kind: str, **expect: Any) -> bool:
+    """True when ``folder`` carries a marker of ``kind`` (with the ``expect`` fields), or is a folder a
+    crashed writer left before its marker was in place (empty, or holding only the marker's staging file)."""
+    folder = Path(folder)
+    if folder.is_symlink() or not folder.is_dir():
+        return False
+    info = read_marker(folder)
+    if info is not None:
+        return info["kind"] == kind and all(info.get(k) == v for k, v in expect.items())
+    return all(p.name.startswith(f"{MARKER}.") and p.name.endswith(".tmp") for p in folder.iterdir())
+
+
 def writable_folder(path: str | os.PathLike, kind: str, *, force: bool = False, replaces: bool = True,
                     ignore: tuple[str, ...] = ()) -> Path:
     """``path`` made absolute, once checked that a writer of ``kind`` may use it.
@@ -163,7 +175,8 @@ def fsync_dir(path: str | os.PathLike) -> None:
 def write_text_durably(path: str | os.PathLike, text: str) -> None:
     """Write a small text file under a temporary name, fsync it, rename it into place, fsync its folder."""
     path = Path(path)
-    staged = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    staged = path.with_name(f"{path.name}.{os.getpid()}.tmp" if path.name.startswith(".")
+                            else f".{path.name}.{os.getpid()}.tmp")
     with open(staged, "w", encoding="utf-8") as fh:
         fh.write(text)
         fh.flush()

@@ -50,6 +50,7 @@ from graphkit.io.ownership import (
     FolderLock,
     claim,
     fsync_dir,
+    made_by_us,
     marker_kind,
     read_marker,
     remove_tree,
@@ -186,8 +187,7 @@ def _clean_leftovers(root: Path) -> _Run | None:
             p.unlink()
     current = _current(root)
     for p in runs.iterdir():
-        if p.name.startswith((_WRITING, _DELETING)) and p.is_dir() and not p.is_symlink() \
-                and marker_kind(p) == "run":
+        if p.name.startswith((_WRITING, _DELETING)) and made_by_us(p, "run"):
             remove_tree(p)
     if current is None and (root / CURRENT).exists():
         return None  # a pointer we cannot follow: take no run for a leftover

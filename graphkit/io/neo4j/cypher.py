@@ -234,8 +234,16 @@ RETURN r.run_id AS run_id, r.status AS status, r.parameters AS parameters, r.gra
        r.started AS started, r.finished AS finished, r.rows AS rows, r.topics AS topics
 ORDER BY r.started, r.run_id
 """
-Q_WRITE_INFLUENCE = """
-UNWIND $rows AS r
+# Every batch of a run's rows first writes to the run's node, and only while the run is being
+# written by this writer ($owner, its lock token): a writer that lost the lock (paused past its
+# lease) writes nothing more, and a batch in flight conflicts with the next writer's un-publishing
+# of the run (Neo4j: it waits for the batch's lock; ArcadeDB: the batch fails and is retried).
+RUN_GUARD = """
+MATCH (run:ScoreRun) WHERE run.run_id = $run_id AND run.owner = $owner AND run.status = 'writing'
+SET run.batches = coalesce(run.batches, 0) + 1
+WITH run
+"""
+Q_WRITE_INFLUENCE = RUN_GUARD + """UNWIND $rows AS r
 MATCH (p:Person) WHERE p.person_id = r.person_id
 MATCH (t:Topic) WHERE t.name = r.topic
 MERGE (p)-[s:INFLUENCE {run_id: $run_id}]->(t)
@@ -243,17 +251,14 @@ SET s.score = r.score, s.rank = r.rank, s.percentile = r.percentile, s.audience 
     s.active_audience = r.active_audience, s.credibility = r.credibility
 RETURN count(*) AS n
 """
-Q_WRITE_COMMUNITY = """
-UNWIND $rows AS r
+Q_WRITE_COMMUNITY = RUN_GUARD + """UNWIND $rows AS r
 MATCH (p:Person) WHERE p.person_id = r.person_id
 MATCH (t:Topic) WHERE t.name = r.topic
 MERGE (p)-[m:IN_COMMUNITY {run_id: $run_id}]->(t)
 SET m.community = r.community
 RETURN count(*) AS n
 """
-Q_WRITE_LOYALTY = """
-MATCH (run:ScoreRun) WHERE run.run_id = $run_id
-UNWIND $rows AS r
+Q_WRITE_LOYALTY = RUN_GUARD + """UNWIND $rows AS r
 MATCH (c:Customer) WHERE c.customer_id = r.customer_id
 MERGE (c)-[l:LOYALTY]->(run)
 SET l.recency_days = r.recency_days, l.frequency = r.frequency, l.monetary = r.monetary,
@@ -268,6 +273,7 @@ Q_PURGE = {
     "loyalty": "MATCH (r:ScoreRun)<-[s:LOYALTY]-() WHERE r.run_id = $run_id WITH s LIMIT $limit DELETE s "
                 "RETURN count(*) AS n",
 }
+R_RUN_OWNER = "MATCH (r:ScoreRun) WHERE r.run_id = $run_id RETURN r.owner AS owner, r.status AS status"
 Q_DELETE_RUN = "MATCH (r:ScoreRun) WHERE r.run_id = $run_id DETACH DELETE r RETURN count(*) AS n"
 
 R_INFLUENCE = """

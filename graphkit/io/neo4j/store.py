@@ -135,6 +135,7 @@ from graphkit.io.neo4j.cypher import (
     R_LOYALTY,
     R_PEOPLE,
     R_PURCHASES,
+    R_RUN_OWNER,
     LOCK_NAME,
     SCHEMA_STATEMENTS,
     STATE_NAME,
@@ -678,18 +679,22 @@ class Neo4jStore:
         self._write(Q_RUN_START, {"run_id": run_id, "owner": self._lock_owner, "parameters": params_json,
                                   "version": __version__, "started": dt.datetime.now(dt.timezone.utc)})
         topics = sorted(set(infl["topic"].to_list()) | (set(comm["topic"].to_list()) if comm is not None else set()))
+        run = {"run_id": run_id, "owner": self._lock_owner}
         try:
             self._write_rows(Q_TOPICS, [{"name": t} for t in topics], "topics")
-            rows = {"influence": self._write_rows(Q_WRITE_INFLUENCE, _records(infl), "influence",
-                                                  {"run_id": run_id}, batch_size=batch_size)}
+            rows = {"influence": self._write_rows(Q_WRITE_INFLUENCE, _records(infl), "influence", run,
+                                                  batch_size=batch_size)}
             if comm is not None:
-                rows["communities"] = self._write_rows(Q_WRITE_COMMUNITY, _records(comm), "communities",
-                                                       {"run_id": run_id}, batch_size=batch_size)
+                rows["communities"] = self._write_rows(Q_WRITE_COMMUNITY, _records(comm), "communities", run,
+                                                       batch_size=batch_size)
             if loyal is not None:
                 rows["loyalty"] = self._write_rows(Q_WRITE_LOYALTY, _records(loyal.drop("person_id")), "loyalty",
-                                                   {"run_id": run_id}, batch_size=batch_size)
+                                                   run, batch_size=batch_size)
         except StoreError:
-            if self._lock_lost.is_set():
+            # a batch that wrote nothing because this writer no longer owns the run: say so, not "load the graph"
+            state = self._read(R_RUN_OWNER, {"run_id": run_id})
+            if self._lock_lost.is_set() or not state or state[0]["owner"] != self._lock_owner \
+                    or state[0]["status"] != "writing":
                 raise self._lost_lock_error(f"run {run_id!r} was not published") from None
             raise
         switched = self._write(Q_SWITCH, {"run_id": run_id, "state": STATE_NAME, "lock": LOCK_NAME,
@@ -742,8 +747,8 @@ class Neo4jStore:
         if run_id is not None:
             status = {r.run_id: r.status for r in self.runs()}.get(run_id)
             if status != "complete":
-                state = "there is no such run" if status is None else f"it is {status}, not complete"
-                raise StoreError(f"score run {run_id!r} cannot be read: {state}; runs: "
+                state = "there is no such run" if status is None else f"it is {status}"
+                raise StoreError(f"no complete score run {run_id!r} in Neo4j ({state}); complete runs: "
                                  f"{[r.run_id for r in self.runs() if r.status == 'complete']}")
             return run_id
         current = self.current_run_id()
