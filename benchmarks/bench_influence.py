@@ -188,7 +188,7 @@ def scipy_loop(structure, topic_idx):
         layer = structure.layer(t)
         out = structure.out_weight_t[t]
         inv = np.divide(1.0, out, out=np.zeros_like(out), where=out > 0)
-        pt = sp.csr_matrix((sp.diags_array(inv) @ layer).T)
+        pt = sp.csr_array((sp.diags_array(inv) @ layer).T)
         v = restart[:, k]
         x = v.copy()
         for it in range(1, 1001):

@@ -27,6 +27,8 @@ from graphkit.version import __version__
 
 #: Public name -> module that defines it; loaded on first attribute access.
 _LAZY: dict[str, str] = {
+    # model
+    "topic_layer": "graphkit.model.topics",
     # io
     "read_dataset": "graphkit.io.files",
     "write_dataset": "graphkit.io.files",
@@ -38,6 +40,8 @@ _LAZY: dict[str, str] = {
     "Neo4jStore": "graphkit.io.neo4j",
     "write_run": "graphkit.io.score_folder",
     "current_run": "graphkit.io.score_folder",
+    "to_networkx": "graphkit.io.interop",
+    "to_igraph": "graphkit.io.interop",
     # scoring
     "topic_influence": "graphkit.scoring.influence",
     "expected_reach": "graphkit.scoring.reach",
@@ -59,6 +63,8 @@ _LAZY: dict[str, str] = {
     "referrals": "graphkit.marketing.behaviour",
     "audience": "graphkit.marketing.behaviour",
     "inactive_accounts": "graphkit.marketing.behaviour",
+    "behaviour_vs_audience": "graphkit.marketing.behaviour",
+    "behaviour_correlations": "graphkit.marketing.behaviour",
     "explain_influence": "graphkit.marketing.explain",
     "example_market": "graphkit.marketing.common",
     # evidence
@@ -90,11 +96,14 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from graphkit.evidence.backtest import backtest, builtin_scorer
     from graphkit.io.datasets import bundled_path, load_ciao
     from graphkit.io.files import read_dataset, read_table, write_dataset, write_table
+    from graphkit.io.interop import to_igraph, to_networkx
     from graphkit.io.neo4j import Neo4jStore
     from graphkit.io.score_folder import current_run, write_run
     from graphkit.io.synthetic import generate
     from graphkit.marketing.behaviour import (
         audience,
+        behaviour_correlations,
+        behaviour_vs_audience,
         behavioural_influence,
         inactive_accounts,
         referrals,
@@ -106,6 +115,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from graphkit.marketing.loyalty import influential_loyal_customers, loyalty
     from graphkit.marketing.matrix import quadrant_counts, value_influence_matrix
     from graphkit.marketing.segments import advocate_segments, segment_overlaps
+    from graphkit.model.topics import topic_layer
     from graphkit.scoring.community import topic_communities
     from graphkit.scoring.influence import topic_influence
     from graphkit.scoring.reach import expected_reach

@@ -36,7 +36,7 @@ def source(folder: Path) -> str:
 
 
 def inactive(g) -> int:
-    return int((g.activity().getnnz(axis=1) == 0).sum())
+    return int((g.activity().count_nonzero(axis=1) == 0).sum())
 
 
 # ------------------------------------------------------------------ Higgs

@@ -46,7 +46,7 @@ PRINTED = 1e-14  # the tables print 16-17 significant digits; summation order mo
 def _system(weighted: bool) -> TopicSystem:
     idx = {p: i for i, p in enumerate(PAGES)}
     rows, cols, w = zip(*[(idx[a], idx[b], wt if weighted else 1.0) for a, b, wt in LINKS])
-    m = sp.csr_matrix((w, (rows, cols)), shape=(8, 8))
+    m = sp.csr_array((w, (rows, cols)), shape=(8, 8))
     return TopicSystem.build(m, np.ones((8, 1)), restart=np.ones((8, 1)))
 
 
@@ -128,7 +128,7 @@ def test_gds_variant_equals_plain_gds_on_the_layer_plus_a_sink():
         layer = topic_layer(g, topic).tocoo()
         unpassed = s.unpassed(t)
         leak = np.flatnonzero(unpassed)
-        w = sp.csr_matrix((np.concatenate([layer.data, unpassed[leak]]),
+        w = sp.csr_array((np.concatenate([layer.data, unpassed[leak]]),
                            (np.concatenate([layer.row, leak]), np.concatenate([layer.col, np.full(len(leak), n)]))),
                           shape=(n + 1, n + 1))
         bias = np.append(s.activity[:, t], 0.0)

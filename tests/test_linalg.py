@@ -13,7 +13,7 @@ from graphkit.scoring.linalg import TopicSystem, solve_ppr
 
 def _random_parts(n=60, k=4, seed=0):
     rng = np.random.default_rng(seed)
-    general = sp.random(n, n, density=0.08, random_state=seed, data_rvs=lambda m: rng.uniform(0.5, 2, m)).tocsr()
+    general = sp.random_array((n, n), density=0.08, rng=seed, data_sampler=lambda size: rng.uniform(0.5, 2, size)).tocsr()
     general.setdiag(0)
     general.eliminate_zeros()
     activity = rng.poisson(1.0, (n, k)) * (rng.random((n, k)) < 0.5)
@@ -107,6 +107,6 @@ def test_bytes_per_iteration_counts_matrix_and_state():
 
 def test_shape_mismatch_is_refused():
     with pytest.raises(GraphkitError, match="restart must be"):
-        TopicSystem.build(sp.eye(3, format="csr"), np.ones((3, 2)), restart=np.ones((3, 1)))
+        TopicSystem.build(sp.eye_array(3, format="csr"), np.ones((3, 2)), restart=np.ones((3, 1)))
     with pytest.raises(GraphkitError, match="dtype"):
-        TopicSystem.build(sp.eye(3, format="csr"), np.ones((3, 1)), restart=np.ones((3, 1)), dtype="float16")
+        TopicSystem.build(sp.eye_array(3, format="csr"), np.ones((3, 1)), restart=np.ones((3, 1)), dtype="float16")

@@ -48,7 +48,7 @@ def test_same_seed_same_graph_other_seed_other_graph():
 
 
 def test_inactive_share_is_exact_and_last_active_marks_it(g):
-    authored = g.activity().getnnz(axis=1) > 0
+    authored = g.activity().count_nonzero(axis=1) > 0
     assert (~authored).sum() == round(0.44 * N)
     # last_active is the last contribution: null exactly for never-active accounts
     assert (g.people["last_active"].is_null().to_numpy() == ~authored).all()
@@ -61,7 +61,7 @@ def test_inactive_share_is_exact_and_last_active_marks_it(g):
 @pytest.mark.parametrize("share", [0.0, 0.9])
 def test_inactive_share_parameter(share):
     h = generate(n_people=2_000, inactive_share=share, seed=3)
-    assert (h.activity().getnnz(axis=1) == 0).sum() == round(share * 2_000)
+    assert (h.activity().count_nonzero(axis=1) == 0).sum() == round(share * 2_000)
 
 
 def test_follows_are_heavy_tailed_without_self_loops_or_repeats(g):
@@ -70,7 +70,7 @@ def test_follows_are_heavy_tailed_without_self_loops_or_repeats(g):
     assert f.filter(pl.col("src") == pl.col("dst")).height == 0
     assert f.select("src", "dst").is_duplicated().sum() == 0
     assert f["topic"].is_null().all() and (f["sign"] == 1).all()
-    indeg = np.sort(g.adjacency().getnnz(axis=0))[::-1]
+    indeg = np.sort(g.adjacency().count_nonzero(axis=0))[::-1]
     # a uniform (Poisson) graph would give the top 1% about 2% of follows and a max near 2x the mean
     assert indeg[: N // 100].sum() / indeg.sum() > 0.15
     assert indeg[0] > 50 * indeg.mean()

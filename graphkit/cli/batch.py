@@ -27,6 +27,7 @@ import time
 
 import polars as pl
 
+from graphkit.cli.output import print_json
 from graphkit.errors import GraphkitError
 from graphkit.io.ownership import DEFAULT_WAIT
 from graphkit.progress import step
@@ -202,7 +203,7 @@ def _score(args: argparse.Namespace) -> int:
     summary = {"run_id": run_id, "rows": rows, "rows_written": sum(rows.values()), "seconds": seconds,
                "source": args.source, "write": args.write, "communities": True}
     if args.json:
-        print(json.dumps(summary, sort_keys=True))
+        print_json(summary, sort_keys=True)
     else:
         parts = ", ".join(f"{n} {k}" for k, n in rows.items())
         print(f"run {run_id}: wrote {parts} to {args.write} in {seconds:.1f} s")
@@ -244,8 +245,8 @@ def _loyal(args: argparse.Namespace) -> int:
         write_table(rows, args.out)
         print(f"{rows.height} rows written to {args.out}")
     elif args.json:
-        print(json.dumps({"count": rows.height, "run_id": run_id, "seconds": seconds, "topics": args.topic,
-                          "rows": rows.to_dicts()}, default=str))
+        print_json({"count": rows.height, "run_id": run_id, "seconds": seconds, "topics": args.topic,
+                    "rows": rows})
     else:
         with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=200, tbl_hide_dataframe_shape=True,
                        tbl_hide_column_data_types=True, fmt_str_lengths=30):

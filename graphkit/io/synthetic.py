@@ -52,7 +52,7 @@ graph unchanged. Pass ``validate=True`` to run the full validation anyway.
 >>> g = generate(n_people=500, seed=1)
 >>> g.people.height, len(g.topics)
 (500, 16)
->>> never_active = g.activity().getnnz(axis=1) == 0
+>>> never_active = g.activity().count_nonzero(axis=1) == 0
 >>> float(never_active.mean())
 0.44
 """

@@ -202,8 +202,8 @@ class TopicGraph:
         *,
         topic: str | None = None,
         sign: int | None = None,
-    ) -> sp.csr_matrix:
-        """n x n CSR matrix of summed edge weights, row = src, column = dst.
+    ) -> sp.csr_array:
+        """n x n CSR array of summed edge weights, row = src, column = dst.
 
         ``kinds`` selects edge kinds between people; ``topic`` keeps edges
         labelled with that topic (``None`` keeps all, whatever their topic);
@@ -220,15 +220,15 @@ class TopicGraph:
             if sign is not None:
                 e = e.filter(pl.col("sign") == sign)
             n = self.n_people
-            m = sp.csr_matrix(
+            m = sp.csr_array(
                 (e["weight"].to_numpy(), (e["src_idx"].to_numpy(), e["dst_idx"].to_numpy())), shape=(n, n)
             )
             m.sum_duplicates()
             self._views[key] = m
         return self._views[key]
 
-    def activity(self, *, start=None, end=None) -> sp.csr_matrix:
-        """n x T CSR matrix: weighted count of each person's contributions per topic.
+    def activity(self, *, start=None, end=None) -> sp.csr_array:
+        """n x T CSR array: weighted count of each person's contributions per topic.
 
         Counts mentions, replies, shares and reviews a person authored on each
         topic (weight 1 per edge), optionally within ``[start, end)`` on ``ts``
@@ -239,7 +239,7 @@ class TopicGraph:
             e = self.activity_edges
             if start is not None or end is not None:
                 e = e.filter(dated_in(start, end))
-            m = sp.csr_matrix(
+            m = sp.csr_array(
                 (np.ones(e.height), (e["src_idx"].to_numpy(), e["topic_idx"].to_numpy())),
                 shape=(self.n_people, len(self.topics)),
             )

@@ -132,7 +132,7 @@ class TopicStructure:
     active: np.ndarray  # n bool, any activity in the window
     credibility_t: np.ndarray  # share of positive attention received; NaN when none
     follow_scale_t: np.ndarray
-    general: sp.csr_matrix  # n x n
+    general: sp.csr_array  # n x n
     topical_src: np.ndarray  # int64
     topical_dst: np.ndarray  # int64
     topical_topic: np.ndarray  # int64
@@ -165,23 +165,23 @@ class TopicStructure:
         """n x T attention each person gives per topic (a view)."""
         return self.out_weight_t.T
 
-    def topical(self, t: int) -> sp.csr_matrix:
+    def topical(self, t: int) -> sp.csr_array:
         """n x n CSR of topic *t*'s positive labelled interactions."""
         keep = self.topical_topic == t
         n = self.n_people
-        m = sp.csr_matrix((self.topical_weight[keep], (self.topical_src[keep], self.topical_dst[keep])), shape=(n, n))
+        m = sp.csr_array((self.topical_weight[keep], (self.topical_src[keep], self.topical_dst[keep])), shape=(n, n))
         m.sum_duplicates()
         return m
 
-    def layer(self, t: int) -> sp.csr_matrix:
+    def layer(self, t: int) -> sp.csr_array:
         """n x n CSR of the weights that pass influence on topic *t* (row = giver, column = receiver)."""
         w = (self.general @ sp.diags_array(self.follow_scale_t[t])).tocsr() + self.topical(t)
-        w = sp.csr_matrix(w)
+        w = sp.csr_array(w)
         w.eliminate_zeros()
         w.sort_indices()
         return w
 
-    def unpassed(self, t: int, layer: sp.csr_matrix | None = None) -> np.ndarray:
+    def unpassed(self, t: int, layer: sp.csr_array | None = None) -> np.ndarray:
         """Per giver, the attention on topic *t* that passes no influence (returns to teleport)."""
         layer = self.layer(t) if layer is None else layer
         rest = self.out_weight_t[t] - np.asarray(layer.sum(axis=1)).ravel()
@@ -251,8 +251,8 @@ def topic_structure(graph: TopicGraph, *, window: Window | None = None) -> Topic
     g_src, g_dst = g_src[g_keep], general_edges["dst_idx"].to_numpy().astype(np.int64)[g_keep]
     g_w = general_edges["weight"].to_numpy()[g_keep]
     g_pos = general_edges["sign"].to_numpy()[g_keep] > 0
-    given = sp.csr_matrix((g_w, (g_src, g_dst)), shape=(n, n))
-    general = sp.csr_matrix((g_w * g_pos, (g_src, g_dst)), shape=(n, n))
+    given = sp.csr_array((g_w, (g_src, g_dst)), shape=(n, n))
+    general = sp.csr_array((g_w * g_pos, (g_src, g_dst)), shape=(n, n))
     for m in (given, general):
         m.sum_duplicates()
         m.eliminate_zeros()
@@ -267,7 +267,7 @@ def topic_structure(graph: TopicGraph, *, window: Window | None = None) -> Topic
         order = slice(None)
 
     # Audience counts people, whatever the sign or the weight of their follow.
-    followed = sp.csr_matrix((np.ones(follows.height), (follows["src_idx"].to_numpy(), follows["dst_idx"].to_numpy())),
+    followed = sp.csr_array((np.ones(follows.height), (follows["src_idx"].to_numpy(), follows["dst_idx"].to_numpy())),
                              shape=(n, n))
     followed.sum_duplicates()  # one entry per (follower, followee)
     audience = np.bincount(followed.indices, minlength=n).astype(np.uint32)
@@ -294,7 +294,7 @@ def topic_structure(graph: TopicGraph, *, window: Window | None = None) -> Topic
     return out
 
 
-def topic_activity(graph: TopicGraph, *, window: Window | None = None) -> sp.csr_matrix:
+def topic_activity(graph: TopicGraph, *, window: Window | None = None) -> sp.csr_array:
     """n x T CSR: how many contributions each person authored on each topic in the window.
 
     Counts mentions, replies, shares and reviews labelled with a topic,
@@ -312,7 +312,7 @@ def topic_activity(graph: TopicGraph, *, window: Window | None = None) -> sp.csr
     return graph.activity(start=start, end=end)
 
 
-def topic_layer(graph: TopicGraph, topic: str, *, window: Window | None = None) -> sp.csr_matrix:
+def topic_layer(graph: TopicGraph, topic: str, *, window: Window | None = None) -> sp.csr_array:
     """n x n CSR of topic ``topic``'s attention weights (row = giver, column = receiver).
 
     The weights of the influence model (see

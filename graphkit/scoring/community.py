@@ -370,7 +370,7 @@ class _Task:
     beta: float
 
 
-def _undirected(layer: sp.csr_matrix) -> _Layer:
+def _undirected(layer: sp.csr_array) -> _Layer:
     """``W + W.T`` as a list of undirected edges (each once), over the people who have one."""
     both = sp.triu(layer + layer.T, k=1, format="coo")
     keep = both.data > 0

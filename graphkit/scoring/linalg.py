@@ -27,7 +27,7 @@ swept by one thread):
 * :func:`solve_gds` -- Neo4j GDS PageRank semantics (Pregel, see there).
 
 >>> import numpy as np, scipy.sparse as sp
->>> w = sp.csr_matrix(np.array([[0, 1.0], [0, 0]]))   # person 0 attends to person 1
+>>> w = sp.csr_array(np.array([[0, 1.0], [0, 0]]))   # person 0 attends to person 1
 >>> system = TopicSystem.build(w, np.ones((2, 1)), restart=np.array([[0.5], [0.5]]))
 >>> sol = solve_ppr(system, damping_factor=0.85, max_iter=100, tol=1e-12)
 >>> np.round(sol.scores.ravel(), 4).tolist(), bool(sol.converged.all())
@@ -202,7 +202,7 @@ class TopicSystem:
     @classmethod
     def build(
         cls,
-        general: sp.spmatrix,
+        general: sp.sparray,
         scale: np.ndarray,
         topical: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
         *,
@@ -222,7 +222,7 @@ class TopicSystem:
         saves copies on large graphs.
 
         >>> import numpy as np, scipy.sparse as sp
-        >>> g = sp.csr_matrix(np.array([[0, 1.0, 1.0], [0, 0, 0], [0, 0, 0]]))
+        >>> g = sp.csr_array(np.array([[0, 1.0, 1.0], [0, 0, 0], [0, 0, 0]]))
         >>> s = TopicSystem.build(g, np.array([[1.0, 0], [2.0, 0], [0, 1.0]]),
         ...                       restart=np.array([[1.0, 0], [1.0, 1.0], [0, 1.0]]))
         >>> s.offsets.tolist(), s.person.tolist(), s.prob.tolist()
@@ -244,7 +244,7 @@ class TopicSystem:
         scale_t = np.ascontiguousarray(np.asarray(scale, dtype=np.float64) if topic_major else np.asarray(scale).T,
                                        dtype=np.float64)
         n_topics, n = scale_t.shape
-        general = sp.csr_matrix(general, dtype=np.float64)
+        general = sp.csr_array(general, dtype=np.float64)
         if general.shape != (n, n):
             raise GraphkitError(f"general must be {n} x {n} to match scale; got {general.shape}")
         act_t = topic_rows(restart, "restart")
@@ -268,7 +268,7 @@ class TopicSystem:
         if order is not None:
             src, dst, col, w = src[order], dst[order], col[order], w[order]
         tt_start = np.searchsorted(col, np.arange(n_topics + 1)).astype(np.int64)
-        gt = sp.csr_matrix(general.T)  # rows = receivers
+        gt = sp.csr_array(general.T)  # rows = receivers
         gt.sort_indices()
         gi, gx = gt.indptr.astype(np.int64), gt.indices.astype(np.int32, copy=False)
 
@@ -372,7 +372,7 @@ def solve_ppr(system: TopicSystem, *, damping_factor: float, max_iter: int, tol:
     normalising gives exactly that stationary distribution.
 
     >>> import numpy as np, scipy.sparse as sp
-    >>> w = sp.csr_matrix(np.array([[0, 1.0], [1.0, 0]]))
+    >>> w = sp.csr_array(np.array([[0, 1.0], [1.0, 0]]))
     >>> s = TopicSystem.build(w, np.ones((2, 1)), restart=np.array([[1.0], [0.0]]))
     >>> np.round(solve_ppr(s, damping_factor=0.5, max_iter=200, tol=1e-12).scores.ravel(), 6).tolist()
     [0.666667, 0.333333]
@@ -411,7 +411,7 @@ def solve_gds(
     node sends.
 
     >>> import numpy as np, scipy.sparse as sp
-    >>> w = sp.csr_matrix(np.array([[0, 1.0], [1.0, 0]]))
+    >>> w = sp.csr_array(np.array([[0, 1.0], [1.0, 0]]))
     >>> s = TopicSystem.build(w, np.ones((2, 1)), restart=np.ones((2, 1)))
     >>> np.round(solve_gds(s, damping_factor=0.85, max_iter=20, tol=1e-7).scores.ravel(), 6).tolist()
     [0.96124, 0.96124]
