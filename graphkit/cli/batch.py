@@ -21,7 +21,6 @@ NEO4J_DATABASE. Exit codes: 0 done, 1 error, 2 usage, 3 server unreachable,
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 
