@@ -98,7 +98,12 @@ def made_by_us(folder: str | os.PathLike, kind: str, **expect: Any) -> bool:
     info = read_marker(folder)
     if info is not None:
         return info["kind"] == kind and all(info.get(k) == v for k, v in expect.items())
-    return all(p.name.startswith(f"{MARKER}.") and p.name.endswith(".tmp") for p in folder.iterdir())
+    return all(_staged_marker(p.name) for p in folder.iterdir())
+
+
+def _staged_marker(name: str) -> bool:
+    """A marker file being written (see :func:`write_text_durably`), left by a writer killed meanwhile."""
+    return name.startswith(f"{MARKER}.") and name.endswith(".tmp")
 
 
 def writable_folder(path: str | os.PathLike, kind: str, *, force: bool = False, replaces: bool = True,
@@ -110,7 +115,8 @@ def writable_folder(path: str | os.PathLike, kind: str, *, force: bool = False, 
     file; a non-empty folder without the marker, or with the marker of another
     kind, unless ``force``; and, when the writer ``replaces`` the folder as a
     whole, the working folder or a folder that holds it. Entries named in
-    ``ignore`` (the writer's own lock file) do not make a folder non-empty.
+    ``ignore`` (the writer's own lock file), and a marker a killed writer was
+    still writing, do not make a folder non-empty.
     """
     target = Path(os.path.abspath(Path(path).expanduser()))
     if target.is_symlink() and target.is_dir():
@@ -129,7 +135,7 @@ def writable_folder(path: str | os.PathLike, kind: str, *, force: bool = False, 
     if found == kind:
         return target
     try:
-        empty = not any(p.name not in ignore for p in target.iterdir())
+        empty = not any(p.name not in ignore and not _staged_marker(p.name) for p in target.iterdir())
     except OSError as exc:
         raise FolderNotOwnedError(shown, f"cannot be listed ({exc.strerror}); name a folder you can write") from None
     if found is None and empty:

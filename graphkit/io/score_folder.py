@@ -44,7 +44,7 @@ from typing import Any, Mapping
 
 import polars as pl
 
-from graphkit.errors import GraphkitError, StoreError
+from graphkit.errors import FolderNotOwnedError, GraphkitError, StoreError
 from graphkit.io.ownership import (
     DEFAULT_WAIT,
     FolderLock,
@@ -106,7 +106,14 @@ def write_run(
     for name in tables:
         if not _TABLE.fullmatch(name):
             raise GraphkitError(f"table name {name!r} cannot name a file: use letters, digits and _")
-    root = writable_folder(folder, "scores", force=force, replaces=False, ignore=(LOCK_NAME,))
+    try:
+        root = writable_folder(folder, "scores", force=force, replaces=False, ignore=(LOCK_NAME,))
+    except FolderNotOwnedError:
+        # another writer may be making this folder right now (its lock file is there, its marker not
+        # yet): then the check under the lock decides; otherwise nothing of ours is in the folder
+        if not (Path(folder) / LOCK_NAME).is_file():
+            raise
+        root = Path(os.path.abspath(Path(folder).expanduser())).resolve()
     try:
         root.mkdir(parents=True, exist_ok=True)
         with FolderLock(root / LOCK_NAME, target=f"score folder {folder}", wait=wait):
