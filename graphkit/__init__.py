@@ -70,6 +70,7 @@ _LAZY: dict[str, str] = {
     # evidence
     "backtest": "graphkit.evidence.backtest",
     "builtin_scorer": "graphkit.evidence.backtest",
+    "attributed_adoptions": "graphkit.model.adoption",
     # figures
     "plot": "graphkit.plot",
 }
@@ -94,6 +95,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from graphkit import plot
     from graphkit.evidence.backtest import backtest, builtin_scorer
+    from graphkit.model.adoption import attributed_adoptions
     from graphkit.io.datasets import bundled_path, load_ciao
     from graphkit.io.files import read_dataset, read_table, write_dataset, write_table
     from graphkit.io.interop import to_igraph, to_networkx

@@ -65,12 +65,42 @@ def _name_points(ax: "Axes", rows: pl.DataFrame, x: str, y: str) -> None:
 
 
 # ------------------------------------------------------------------- matrix
+def spread_ties(values: np.ndarray, threshold: float, *, seed: int = 0) -> np.ndarray:
+    """Percentiles with each group of tied points spread evenly over the ranks the group occupies.
+
+    Percentiles put ties at their lowest rank, so a score with few distinct
+    values (loyalty without prices, many zero scores) draws as stripes of
+    points on top of each other. Each tied group is spread (seeded, so
+    figures are reproducible) from its value up to the next group's, but
+    never across ``threshold``: a point stays on its side of the quadrant line.
+
+    >>> spread_ties(np.array([10.0, 10.0, 10.0, 70.0]), 50.0).round(1).tolist()
+    [43.3, 16.7, 30.0, 70.0]
+    """
+    values = np.asarray(values, dtype=np.float64)
+    out = values.copy()
+    levels, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    rng = np.random.default_rng(seed)
+    for k, (low, count) in enumerate(zip(levels, counts)):
+        if count < 2:
+            continue
+        high = levels[k + 1] if k + 1 < len(levels) else 100.0
+        if low <= threshold < high:
+            high = threshold  # classified at or below the threshold: drawn there
+        members = np.flatnonzero(inverse == k)
+        out[members] = low + (high - low) * (rng.permutation(count) + 0.5) / count
+    return out
+
+
 def value_influence(matrix: pl.DataFrame, *, ax: Any = None, label_top: int = 5) -> "Axes":
     """Scatter of a :func:`~graphkit.marketing.value_influence_matrix`: quadrant lines, counts, top names.
 
     x = value percentile among customers, y = influence percentile; one
     colour per quadrant with its count in the legend, dashed lines at the
     thresholds, and the ``label_top`` most influential customers named.
+    Tied customers are spread over the ranks they share (:func:`spread_ties`),
+    so a value with a few levels (Ciao's loyalty score) reads as blocks whose
+    width is the number of customers, not as overplotted stripes.
 
     >>> from graphkit.marketing import example_market, value_influence_matrix
     >>> ax = value_influence(value_influence_matrix(example_market(), score="topic_influence", topic="lego"), label_top=2)
@@ -86,19 +116,26 @@ def value_influence(matrix: pl.DataFrame, *, ax: Any = None, label_top: int = 5)
     ax = _axes(ax)
     vt, it = float(matrix["value_threshold"][0]), float(matrix["influence_threshold"][0])
     counts = dict(quadrant_counts(matrix).select("quadrant", "customers").iter_rows())
+    drawn = matrix.with_columns(
+        _x=pl.Series(spread_ties(matrix["value_percentile"].to_numpy(), vt)),
+        _y=pl.Series(spread_ties(matrix["influence_percentile"].fill_null(0.0).to_numpy(), it)),
+    )
+    marker = _marker(matrix.height) if matrix.height <= 2000 else {"s": 6, "alpha": 0.4}
     for q in QUADRANTS:
-        part = matrix.filter(pl.col("quadrant") == q)
-        ax.scatter(part["value_percentile"].to_numpy(), part["influence_percentile"].to_numpy(),
-                   color=QUADRANT_COLOURS[q], label=f"{q}: {counts[q]:,}", edgecolors="none", **_marker(matrix.height))
+        part = drawn.filter(pl.col("quadrant") == q)
+        ax.scatter(part["_x"].to_numpy(), part["_y"].to_numpy(),
+                   color=QUADRANT_COLOURS[q], label=f"{q}: {counts[q]:,}", edgecolors="none", **marker)
     ax.axvline(vt, color="black", lw=0.8, ls="--")
     ax.axhline(it, color="black", lw=0.8, ls="--")
-    top = matrix.sort(["influence_percentile", "value_percentile"], descending=True).head(label_top)
-    _name_points(ax, top, "value_percentile", "influence_percentile")
+    top = drawn.sort(["influence_percentile", "value_percentile"], descending=True).head(label_top)
+    _name_points(ax, top, "_x", "_y")
     topics = matrix["topic"].drop_nulls().unique()
     topic = topics[0] if topics.len() == 1 else "best topic"
     ax.set_xlim(-2, 102)
-    ax.set_ylim(-8, 108)
-    ax.set_xlabel(f"value percentile among customers ({matrix['value_basis'][0]})")
+    ax.set_ylim(-2, 102)
+    spread = (drawn["_x"] != drawn["value_percentile"]).any() or (drawn["_y"] != drawn["influence_percentile"]).any()
+    ax.set_xlabel(f"value percentile among customers ({matrix['value_basis'][0]})"
+                  + ("\ntied customers spread over the ranks they share" if spread else ""))
     ax.set_ylabel("influence percentile (100 = top)")
     ax.set_title(f"Value x influence on {topic} ({matrix.height:,} customers)")
     ax.legend(loc="center left", fontsize=7, frameon=False, bbox_to_anchor=(1.0, 0.5))
@@ -192,7 +229,8 @@ def engagement(kpis: pl.DataFrame, person_id: str, *, ax: Any = None) -> "Axes":
 
 
 # ---------------------------------------------------------------- behaviour
-def behaviour_vs_audience(table: pl.DataFrame, *, topic: str | None = None, ax: Any = None, label_top: int = 5) -> "Axes":
+def behaviour_vs_audience(table: pl.DataFrame, *, topic: str | None = None, ax: Any = None, label_top: int = 5,
+                          colorbar: bool = True) -> "Axes":
     """Acts against audience: followers who adopted after a person vs their audience size.
 
     One point per person of a :func:`~graphkit.marketing.behaviour.behaviour_vs_audience`
@@ -217,7 +255,8 @@ def behaviour_vs_audience(table: pl.DataFrame, *, topic: str | None = None, ax: 
     ax = _axes(ax)
     pts = ax.scatter(data["audience"].to_numpy(), data["adopters"].to_numpy(),
                      c=data["influence_percentile"].to_numpy(), cmap="viridis", vmin=0, vmax=100, **_marker(data.height))
-    ax.figure.colorbar(pts, ax=ax, label="topic influence percentile")
+    if colorbar:
+        ax.figure.colorbar(pts, ax=ax, label="topic influence percentile")
     _name_points(ax, data.sort(["adopters", "audience"], descending=True).head(label_top), "audience", "adopters")
     from matplotlib.ticker import MaxNLocator
 
@@ -233,6 +272,59 @@ def behaviour_vs_audience(table: pl.DataFrame, *, topic: str | None = None, ax: 
     ax.set_ylabel("followers who adopted after them")
     ax.set_title(f"Acts vs audience{' on ' + topic if topic else ''}{rho}", fontsize=10)
     return ax
+
+
+def behaviour_by_topic(table: pl.DataFrame, *, topics: list[str] | None = None, max_panels: int = 9,
+                       axes: Any = None) -> np.ndarray:
+    """:func:`behaviour_vs_audience` for several topics side by side: one panel per topic, on a shared scale.
+
+    ``topics`` picks the panels (default: every topic of the table, the
+    busiest first, at most ``max_panels``; the figure title says when some
+    are left out). Returns the array of Axes drawn on, one per topic.
+
+    >>> from graphkit.marketing import example_market
+    >>> from graphkit.marketing.behaviour import behaviour_vs_audience as table
+    >>> axes = behaviour_by_topic(table(example_market(), window_days=30))
+    >>> [ax.get_title().split(chr(10))[0] for ax in axes]
+    ['Acts vs audience on lego', 'Acts vs audience on cooking']
+    >>> import matplotlib.pyplot as plt; plt.close("all")
+    """
+    require_columns(table, ("topic", "audience", "adopters"), "table",
+                    "Pass the table of graphkit.marketing.behaviour.behaviour_vs_audience(...).")
+    if max_panels < 1:
+        raise GraphkitError(f"max_panels must be at least 1, got {max_panels}")
+    busiest = (table.group_by("topic").agg(pl.col("adopters").sum().alias("adopters"), pl.len().alias("people"))
+               .sort(["adopters", "people", "topic"], descending=[True, True, False])["topic"].to_list())
+    if topics is not None:
+        missing = [t for t in topics if t not in busiest]
+        if missing:
+            raise GraphkitError(f"no rows for topic(s) {missing} in the table; it has {busiest[:10]}")
+        busiest = list(topics)
+    if not busiest:
+        raise GraphkitError("the table is empty: nothing to plot")
+    shown = busiest[:max_panels]
+    if axes is None:
+        import matplotlib.pyplot as plt
+
+        cols = min(3, len(shown))
+        rows = -(-len(shown) // cols)
+        fig, grid = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.9 * rows), layout="constrained", squeeze=False)
+        for extra in grid.ravel()[len(shown):]:
+            extra.remove()
+        axes = grid.ravel()[: len(shown)]
+    else:
+        axes = np.atleast_1d(np.asarray(axes, dtype=object)).ravel()
+        if len(axes) < len(shown):
+            raise GraphkitError(f"{len(shown)} topics to draw but only {len(axes)} axes given")
+        axes = axes[: len(shown)]
+    for ax, topic in zip(axes, shown):
+        behaviour_vs_audience(table, topic=topic, ax=ax, label_top=3, colorbar=False)
+        ax.title.set_fontsize(9)
+    axes[0].figure.colorbar(axes[0].collections[0], ax=list(axes), label="topic influence percentile", shrink=0.8)
+    if len(busiest) > len(shown):
+        axes[0].figure.suptitle(f"{len(shown)} of {len(busiest)} topics (most adopters first; choose with topics=)",
+                                fontsize=10)
+    return np.asarray(axes, dtype=object)
 
 
 def audience_activity(audience: pl.DataFrame, *, ax: Any = None, summary: pl.DataFrame | None = None) -> "Axes":
@@ -300,8 +392,11 @@ def experts(table: pl.DataFrame, topic: str, *, ax: Any = None, top: int = 10) -
     return ax
 
 
-def recognition(shares: pl.DataFrame, *, ax: Any = None, top: int = 15) -> "Axes":
+def recognition(shares: pl.DataFrame, *, ax: Any = None, top: int = 20) -> "Axes":
     """How a recognition budget is split: one bar per person (the ``top`` largest), amount labelled.
+
+    The title gives the whole budget and how many people share it, and says
+    so when only the ``top`` largest shares are drawn.
 
     >>> from graphkit.marketing import example_market
     >>> from graphkit.marketing.experts import recognition_shares
@@ -323,7 +418,9 @@ def recognition(shares: pl.DataFrame, *, ax: Any = None, top: int = 15) -> "Axes
         ax.text(float(a), yy, f" {a}", va="center", fontsize=7)
     ax.set_yticks(y, [_label(r) for r in data.iter_rows(named=True)], fontsize=8)
     ax.set_xlabel("amount")
-    ax.set_title(f"Recognition: budget {total} split by participation ({shares.height:,} people)", fontsize=10)
+    shown = f"{shares.height:,} people" if data.height == shares.height else \
+        f"largest {data.height} of {shares.height:,} shares shown"
+    ax.set_title(f"Recognition: budget {total} split by participation ({shown})", fontsize=10)
     return ax
 
 
@@ -359,41 +456,48 @@ def top_influencers(influence: Any, topic: str, *, ax: Any = None, k: int = 10) 
 
 
 def influential_loyal_customers(answers: pl.DataFrame, topic: str | None = None, *, ax: Any = None,
-                                top: int = 15) -> "Axes":
+                                top: int = 15, score_label: str | None = None) -> "Axes":
     """The answer to the flagship query (:func:`~graphkit.marketing.loyalty.influential_loyal_customers`) as bars.
 
     One bar per customer (the ``top`` best of ``topic``, or of the only topic
-    in the table) at its ``fit`` (influence percentile x loyalty score), the
-    loyalty score and influence rank in the label: influence and loyalty
-    together, never influence alone.
+    in the table), in the answer's order: the bar is the ranking ``score``
+    itself (``score_label`` names it on the axis), its colour the loyalty
+    score, and the label gives loyalty, influence rank and fit. The fit
+    (influence percentile x loyalty) orders the answer, but among the very
+    top it is nearly 1 for everyone; the score shows how far apart they are.
 
     >>> from graphkit.marketing import example_market
     >>> from graphkit.marketing.loyalty import influential_loyal_customers as query
     >>> answers = query(example_market(), topics="lego", score="topic_influence", top_percentile=25, min_loyalty=0.5)
-    >>> ax = influential_loyal_customers(answers)
-    >>> [t.get_text() for t in ax.get_yticklabels()]
-    ['zoe (loyalty 0.67, influence rank 2)']
+    >>> ax = influential_loyal_customers(answers, score_label="topic influence")
+    >>> [t.get_text() for t in ax.get_yticklabels()], ax.get_xlabel()
+    (['zoe (loyalty 0.67, rank 2, fit 0.62)'], 'topic influence')
     >>> import matplotlib.pyplot as plt; plt.close("all")
     """
-    require_columns(answers, ("topic", "loyal_rank", "person_id", "fit", "rank", "loyalty_score"), "answers",
+    require_columns(answers, ("topic", "loyal_rank", "person_id", "fit", "score", "rank", "loyalty_score"), "answers",
              "Pass the table of graphkit.marketing.loyalty.influential_loyal_customers(...).")
     topics = answers["topic"].unique().sort().to_list()
     if topic is None:
         if len(topics) != 1:
             raise GraphkitError(f"the answers cover several topics {topics[:5]}; pass topic=")
         topic = topics[0]
-    data = answers.filter(pl.col("topic") == topic).sort("loyal_rank").head(top)
+    everyone = answers.filter(pl.col("topic") == topic)
+    data = everyone.sort("loyal_rank").head(top)
     if data.height == 0:
         raise GraphkitError(f"no influential loyal customers on {topic!r}: try a lower min_loyalty or a larger top_percentile")
-    ax = _axes(ax)
+    import matplotlib as mpl
+
+    ax = _axes(ax, (7.0, 0.9 + 0.32 * data.height))
     y = np.arange(data.height)[::-1]
-    ax.barh(y, data["fit"].to_numpy(), color="#009E73")
-    labels = [f"{r['person_id']} (loyalty {r['loyalty_score']:.2f}, influence rank {r['rank']:,})"
+    cmap, norm = mpl.colormaps["viridis"], mpl.colors.Normalize(0.0, 1.0)
+    ax.barh(y, data["score"].to_numpy(), color=cmap(norm(data["loyalty_score"].to_numpy())), height=0.7)
+    labels = [f"{_label(r)} (loyalty {r['loyalty_score']:.2f}, rank {r['rank']:,}, fit {r['fit']:.2f})"
               for r in data.iter_rows(named=True)]
     ax.set_yticks(y, labels, fontsize=8)
-    ax.set_xlim(0, 1)
-    ax.set_xlabel("fit = influence percentile / 100 x loyalty score")
-    ax.set_title(f"Influential loyal customers on {topic}")
+    ax.figure.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label="loyalty score", shrink=0.8)
+    ax.set_xlabel(score_label or "ranking score")
+    shown = f"top {data.height} of {everyone.height:,}" if data.height < everyone.height else f"{data.height}"
+    ax.set_title(f"Influential loyal customers on {topic} ({shown}, by fit)", fontsize=10)
     return ax
 
 

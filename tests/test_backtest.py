@@ -16,14 +16,16 @@ from graphkit.cli import main
 from graphkit.errors import GraphkitError
 from graphkit.evidence.backtest import (
     BUILTIN_SCORERS,
-    _topic_metrics,
     as_utc,
     backtest,
     builtin_scorer,
     outcomes,
     plot_backtest,
+    report,
     split_at,
 )
+from graphkit.evidence.metrics import topic_metrics
+from graphkit.evidence.outcomes import followers_adoption
 from graphkit.io.synthetic import generate
 
 matplotlib.use("Agg")
@@ -31,9 +33,9 @@ T0 = "2021-01-01"
 
 
 def cascade(n_fans: int = 10, n_dormant: int = 30) -> TopicGraph:
-    """A planted answer. ``inf`` (10 followers) reviews frogs; its followers are active and curious,
-    took up ponds last year, and take up frogs after T0. ``celeb`` (30 followers) reviews frogs too,
-    but its followers reviewed cars once, years ago, and never do anything again."""
+    """A planted answer. ``inf`` (10 followers) reviews frogs, before T0 and every month after; its followers
+    are active and curious, took up ponds last year, and take up frogs after T0. ``celeb`` (30 followers)
+    reviews frogs too, but its followers reviewed cars once, years ago, and never do anything again."""
     fans = [f"fan{i}" for i in range(n_fans)]
     dormant = [f"dor{i}" for i in range(n_dormant)]
     people = ["inf", "celeb", *fans, *dormant]
@@ -41,6 +43,7 @@ def cascade(n_fans: int = 10, n_dormant: int = 30) -> TopicGraph:
     rows += [(f, "inf", "follows", None, None) for f in fans]
     rows += [(d, "celeb", "follows", None, None) for d in dormant]
     rows += [("inf", "frogbook", "reviews", "frogs", "2019-05-01"), ("inf", "frogbook", "reviews", "frogs", "2020-05-01")]
+    rows += [("inf", "frogbook", "reviews", "frogs", f"2021-{m:02d}-01") for m in range(1, 13)]
     rows += [("celeb", "carmag", "reviews", "cars", "2018-02-01"), ("celeb", "frogbook", "reviews", "frogs", "2020-06-01")]
     for i, f in enumerate(fans):
         rows += [(f, "hat", "reviews", "hats", f"2019-{1 + i % 12:02d}-10"),
@@ -106,14 +109,14 @@ def test_population_active_leaves_out_followers_who_appear_only_after_the_cutoff
                                                         ("new", "frogbook", "reviews", "frogs", "2021-06-01")])
     active = outcomes(newcomer, split_at(newcomer, T0)).filter(person_id="inf", topic="frogs")
     every = outcomes(newcomer, split_at(newcomer, T0, population="all")).filter(person_id="inf", topic="frogs")
-    assert active.select("audience", "count").row(0) == (10, 10)
-    assert every.select("audience", "count").row(0) == (11, 11)  # the newcomer would leak into the outcome
+    assert active.select("audience", "attributed", "followers_adoption").row(0) == (10, 10, 10)
+    assert every.select("audience", "attributed", "followers_adoption").row(0) == (11, 11, 11)  # the newcomer leaks
 
 
 # ---------------------------------------------------------------------- outcomes
-def test_outcomes_count_followers_new_to_the_topic_and_shrink_the_rate():
+def test_followers_adoption_counts_followers_new_to_the_topic_and_shrinks_the_rate():
     g = cascade()
-    out = outcomes(g, split_at(g, T0), shrinkage=10.0)
+    out = followers_adoption(g, split_at(g, T0), shrinkage=10.0)
     inf = out.filter(person_id="inf", topic="frogs").row(0, named=True)
     celeb = out.filter(person_id="celeb", topic="frogs").row(0, named=True)
     assert (inf["audience"], inf["eligible"], inf["count"]) == (10, 10, 10)
@@ -126,7 +129,7 @@ def test_outcomes_count_followers_new_to_the_topic_and_shrink_the_rate():
     assert (hats["eligible"], hats["count"]) == (0, 0)
     # a horizon that ends before the adoptions counts none of them
     short = outcomes(g, split_at(g, T0), horizon=timedelta(days=10))
-    assert short.filter(person_id="inf", topic="frogs")["count"].item() == 0
+    assert short.filter(person_id="inf", topic="frogs").select("attributed", "followers_adoption").row(0) == (0, 0)
 
 
 # ----------------------------------------------------------------------- metrics
@@ -160,7 +163,7 @@ def test_metrics_are_the_exact_expectation_over_tied_orders(seed):
     w[0] = max(w[0], 1)
     w = np.where(w.sum() > 7, np.minimum(w, 1), w)  # keep the brute force small
     for k in (1, 2, 3):
-        got = _topic_metrics(w[None, :], {"s": score}, {"count": gain}, [k])
+        got = topic_metrics(w[None, :], {"s": score}, {"count": gain}, [k])
         ndcg, prec, rho = _brute(score, gain, w, k)
         assert got[("count", "ndcg", k, "s")][0] == pytest.approx(ndcg)
         assert got[("count", "precision", k, "s")][0] == pytest.approx(prec)
@@ -173,7 +176,7 @@ def test_metrics_are_the_exact_expectation_over_tied_orders(seed):
 def test_metrics_of_a_perfect_and_a_reversed_ranking():
     gain = np.array([5.0, 3.0, 2.0, 0.0, 0.0, 0.0])
     w = np.ones((1, 6), dtype=np.int64)
-    got = _topic_metrics(w, {"good": gain.copy(), "bad": -gain}, {"count": gain}, [3])
+    got = topic_metrics(w, {"good": gain.copy(), "bad": -gain}, {"count": gain}, [3])
     assert got[("count", "ndcg", 3, "good")][0] == pytest.approx(1.0)
     assert got[("count", "precision", 3, "good")][0] == pytest.approx(1.0)
     assert got[("count", "spearman", None, "good")][0] == pytest.approx(1.0)
@@ -183,14 +186,16 @@ def test_metrics_of_a_perfect_and_a_reversed_ranking():
 
 # ---------------------------------------------------------------- known answer
 def test_planted_influencer_is_ranked_first_and_the_celebrity_is_not():
-    r = backtest(cascade(), cutoffs=[T0], scorers=["audience", "expected_reach", "random"], ks=(1,),
-                 min_candidates=2, n_bootstrap=0)
+    r = backtest(cascade(), cutoffs=[T0], scorers=["audience", "expected_reach", "random", "active_new_followers"],
+                 ks=(1,), min_candidates=2, n_bootstrap=0)
     assert r.topics.filter("evaluated")["topic"].to_list() == ["frogs"]
-    prec = {s: v for s, v in r.table.filter(outcome="count", metric="precision").select("scorer", "value").iter_rows()}
+    prec = {s: v for s, v in r.table.filter(outcome="attributed", metric="precision").select("scorer", "value").iter_rows()}
     assert prec["expected_reach"] == 1.0  # inf first: its followers are the ones who adopt
+    assert prec["posts_x_active_new_followers"] == 1.0  # inf posts on frogs, and its followers are active
+    assert prec["active_new_followers"] == 1.0  # celeb's 30 followers are dormant
     assert prec["audience"] == 0.0  # celeb first: 30 followers, none adopts
-    row = r.table.filter(outcome="count", metric="ndcg", scorer="expected_reach").row(0, named=True)
-    assert row["value"] == 1.0 and row["vs_audience"] > 0
+    row = r.table.filter(outcome="attributed", metric="ndcg", scorer="expected_reach").row(0, named=True)
+    assert row["value"] == 1.0 and row["vs_audience"] > 0 and row["vs_baseline"] == 0
 
 
 def test_no_information_from_the_cutoff_on_reaches_any_scorer():
@@ -245,11 +250,14 @@ def test_result_carries_intervals_paired_differences_and_parameters():
     r = backtest(cascade(), cutoffs=[T0, "2020-07-01"], scorers=["random", "expected_reach"], ks=(1,),
                  min_candidates=2, n_bootstrap=30, seed=3)
     assert r.table["cutoff"].n_unique() == 2 and r.splits.height == 2
-    assert set(r.table["scorer"]) == {"random", "expected_reach", "audience"}  # audience added as the baseline
+    # audience and the best simple baseline are added: every scorer is compared with both
+    assert set(r.table["scorer"]) == {"random", "expected_reach", "audience", "posts_x_active_new_followers"}
     finite = r.table.filter(pl.col("low").is_not_nan())
     assert (finite["low"] <= finite["high"]).all()
-    base = r.table.filter(scorer="audience")
-    assert (base["vs_audience"] == 0).all()
+    assert (r.table.filter(scorer="audience")["vs_audience"] == 0).all()
+    assert (r.table.filter(scorer="posts_x_active_new_followers")["vs_baseline"] == 0).all()
+    assert set(r.table["outcome"]) == {"attributed", "attributed_split", "followers_adoption", "followers_adoption_rate"}
+    assert set(r.specificity["scorer"]) == set(r.table["scorer"]) and r.uplift["cutoff"].n_unique() == 2
     assert r.parameters["n_bootstrap"] == 30 and r.parameters["population"] == "active"
     assert r.version == __import__("graphkit").__version__
     again = backtest(cascade(), cutoffs=[T0, "2020-07-01"], scorers=["random", "expected_reach"], ks=(1,),
@@ -280,15 +288,19 @@ def test_people_a_scorer_leaves_out_rank_last_and_are_counted():
     r = backtest(cascade(), cutoffs=[T0], scorers={"partial": lambda graph, *, topics: partial}, ks=(1,),
                  min_candidates=2, n_bootstrap=0)
     assert r.topics.filter(topic="frogs")["missing"].item() == 1
-    assert r.table.filter(outcome="count", metric="precision", scorer="partial")["value"].item() == 0.0
+    assert r.table.filter(outcome="attributed", metric="precision", scorer="partial")["value"].item() == 0.0
 
 
 def test_plot_has_one_panel_per_metric_with_every_scorer():
     r = backtest(cascade(), cutoffs=[T0], scorers=["random", "expected_reach"], ks=(1,), min_candidates=2,
                  n_bootstrap=10)
-    axes = plot_backtest(r, outcome="count")
+    axes = plot_backtest(r)
     assert [a.get_title() for a in axes] == ["precision@1", "ndcg@1", "spearman"]
-    assert {t.get_text() for t in axes[0].get_yticklabels()} == {"random", "expected_reach", "audience"}
+    assert {t.get_text() for t in axes[0].get_yticklabels()} == {"random", "expected_reach", "audience",
+                                                                 "posts_x_active_new_followers"}
+    assert "attributed" in axes[0].figure.get_suptitle()
+    text = report(r, panels=[("precision", 1), ("ndcg", 1)])
+    assert "vs baseline" in text and "topic specificity" in text and "uplift check" in text
 
 
 # -------------------------------------------------------------------------- cli
@@ -304,7 +316,9 @@ def test_cli_writes_tables_and_figure(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "expected_reach" in out and "audience" in out
     table = pl.read_csv(tmp_path / "out" / "backtest.csv")
-    assert set(table["scorer"]) == {"audience", "expected_reach"}
+    assert set(table["scorer"]) == {"audience", "expected_reach", "posts_x_active_new_followers"}
+    for name in ("backtest_specificity.csv", "backtest_uplift.csv"):
+        assert (tmp_path / "out" / name).exists()
 
 
 def test_cli_errors_are_one_line(tmp_path, capsys):
@@ -317,5 +331,6 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
 def test_cli_help_lists_the_options(capsys):
     assert main(["backtest", "--help"]) == 0
     out = capsys.readouterr().out
-    for option in ("--cutoff", "--k", "--scorers", "--horizon-days", "--population", "--n-bootstrap", "--out"):
+    for option in ("--cutoff", "--k", "--scorers", "--horizon-days", "--exposure-days", "--population",
+                   "--n-bootstrap", "--outcome", "--out"):
         assert option in out

@@ -362,7 +362,7 @@ def test_leiden_refuses_bad_edges():
 # ----------------------------------------------------------------- command
 def test_cli_writes_membership_and_summary(tmp_path, capsys):
     out, summary = tmp_path / "m.parquet", tmp_path / "s.csv"
-    code = main(["communities", "--bundled", "--topics", "Games", "--seed", "2", "--out", str(out),
+    code = main(["communities", "bundled", "--topics", "Games", "--seed", "2", "--out", str(out),
                  "--summary", str(summary), "--quiet"])
     assert code == 0
     m = pl.read_parquet(out)
@@ -374,21 +374,21 @@ def test_cli_writes_membership_and_summary(tmp_path, capsys):
 
 
 def test_cli_prints_the_largest_communities(capsys):
-    assert main(["communities", "--bundled", "--topics", "Games", "--top", "2", "--quiet"]) == 0
+    assert main(["communities", "bundled", "--topics", "Games", "--top", "2", "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "modularity" in out and "top_influencers" in out and "Games" in out
 
 
 def test_cli_errors_are_one_line(capsys):
-    assert main(["communities", "--bundled", "--topics", "Frogs", "--quiet"]) == 1
+    assert main(["communities", "bundled", "--topics", "Frogs", "--quiet"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("Error: unknown topic 'Frogs'") and err.count("\n") == 1
-    assert main(["communities"]) == 2  # neither PATH nor --bundled
-    assert main(["communities", "--bundled", "--top", "0"]) == 1
+    assert main(["communities"]) == 2  # no dataset named
+    assert main(["communities", "bundled", "--top", "0"]) == 1
 
 
 def test_cli_help_names_the_options(capsys):
     assert main(["communities", "--help"]) == 0
     out = capsys.readouterr().out
-    for option in ("--bundled", "--topics", "--seed", "--resolution", "--jobs", "--out", "--summary"):
+    for option in ("bundled", "--topics", "--seed", "--resolution", "--jobs", "--out", "--summary"):
         assert option in out

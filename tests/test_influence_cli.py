@@ -19,7 +19,7 @@ def test_writes_the_same_table_as_the_library(tmp_path, tiny):
 
 
 def test_prints_top_people_per_topic(capsys):
-    assert main(["influence", "--bundled", "--topics", "Books", "--top", "2", "--dtype", "float32"]) == 0
+    assert main(["influence", "bundled", "--topics", "Books", "--top", "2", "--dtype", "float32"]) == 0
     out = capsys.readouterr().out
     assert "Books" in out and out.count("│ Books") == 2
 
@@ -34,7 +34,7 @@ def test_gds_variant_and_window_options_reach_the_library(tmp_path, tiny):
 
 
 def test_unknown_topic_is_one_line_error_exit_1(capsys):
-    assert main(["influence", "--bundled", "--topics", "Toads"]) == 1
+    assert main(["influence", "bundled", "--topics", "Toads"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("Error: unknown topic 'Toads'; topics are:")
 
@@ -48,6 +48,6 @@ def test_missing_dataset_is_exit_2_and_bad_folder_exit_1(tmp_path, capsys):
 def test_help_documents_every_option(capsys):
     assert main(["influence", "--help"]) == 0
     text = capsys.readouterr().out
-    for option in ("--bundled", "--topics", "--engine", "--variant", "--damping-factor", "--max-iter", "--tol",
+    for option in ("bundled", "--topics", "--engine", "--variant", "--damping-factor", "--max-iter", "--tol",
                    "--start", "--end", "--dtype", "--out", "--top"):
         assert option in text

@@ -69,7 +69,7 @@ def test_value_influence_scatter(market, tmp_path):
     assert not_blank(rendered(ax, tmp_path / "matrix.png"))
     assert n_points(ax) == m.height == 10
     assert ax.get_title() == "Value x influence on lego (10 customers)"
-    assert ax.get_xlabel() == "value percentile among customers (monetary)"
+    assert ax.get_xlabel().splitlines()[0] == "value percentile among customers (monetary)"
     assert ax.get_ylabel() == "influence percentile (100 = top)"
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert legend == ["champions: 1", "loyalists: 4", "hidden advocates: 1", "occasional: 4"]
@@ -132,6 +132,9 @@ def test_experts_recognition_influencers_and_explanation(market, tmp_path):
     ax = plot.recognition(r)
     assert not_blank(rendered(ax, tmp_path / "recognition.png"))
     assert len(ax.patches) == r.height and "budget 100.00" in ax.get_title()
+    assert ax.get_title().endswith(f"({r.height} people)")
+    ax = plot.recognition(r, top=2)  # the title says what is drawn
+    assert len(ax.patches) == 2 and ax.get_title().endswith(f"(largest 2 of {r.height} shares shown)")
     ax = plot.top_influencers(topic_influence(market), "cooking", k=2)
     assert not_blank(rendered(ax, tmp_path / "top.png"))
     assert [t.get_text() for t in ax.get_yticklabels()] == ["ivy (2 followers)", "cook1 (0 followers)"]
@@ -150,13 +153,35 @@ def test_figures_compose_on_given_axes(market):
     assert len(fig.axes) == 2
 
 
-def test_ciao_matrix_figure(ciao, tmp_path):
+def test_ciao_matrix_figure_has_no_stripes_and_keeps_points_in_their_quadrant(ciao, tmp_path):
     m = value_influence_matrix(ciao, topic="Books", influence=topic_influence(ciao, topics=["Books"]))
+    assert m["value_percentile"].n_unique() < 20  # loyalty without prices: a few levels, the stripes' cause
     ax = plot.value_influence(m)
     assert not_blank(rendered(ax, tmp_path / "ciao_matrix.png"))
     assert n_points(ax) == 7375
-    assert ax.get_xlabel() == "value percentile among customers (loyalty_score)"
+    assert ax.get_xlabel().splitlines() == ["value percentile among customers (loyalty_score)",
+                                            "tied customers spread over the ranks they share"]
     assert len(ax.texts) == 5
+    vt, it = m["value_threshold"][0], m["influence_threshold"][0]
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    for collection, label in zip(ax.collections, legend):
+        quadrant, count = label.rsplit(": ", 1)
+        xy = collection.get_offsets()
+        assert len(xy) == int(count.replace(",", ""))
+        high_v, high_i = quadrant in ("champions", "loyalists"), quadrant in ("champions", "hidden advocates")
+        assert ((xy[:, 0] > vt) == high_v).all() and ((xy[:, 1] > it) == high_i).all(), quadrant
+    xs = np.concatenate([c.get_offsets()[:, 0] for c in ax.collections])
+    assert len(np.unique(xs.round(2))) > 1000  # spread, not 9 stripes
+    assert np.histogram(xs, bins=10, range=(0, 100))[0].max() < 0.3 * len(xs)  # no column holds most points
+
+
+def test_spread_ties_is_seeded_and_keeps_order_between_levels():
+    values = np.array([5.0, 5.0, 5.0, 5.0, 60.0, 60.0, 99.0])
+    a, b = plot.spread_ties(values, 50.0), plot.spread_ties(values, 50.0)
+    assert np.array_equal(a, b)
+    assert (a[:4] >= 5.0).all() and (a[:4] < 50.0).all()  # never across the threshold
+    assert (a[4:6] >= 60.0).all() and (a[4:6] < 99.0).all() and a[6] == 99.0  # up to the next level; singles stay
+    assert len(set(a[:4])) == 4
 
 
 def test_influential_loyal_customers_figure(market, tmp_path):
@@ -164,12 +189,37 @@ def test_influential_loyal_customers_figure(market, tmp_path):
 
     answers = influential_loyal_customers(market, topics=["lego", "cooking"], score="topic_influence",
                                           top_percentile=30, min_loyalty=0.3)
-    ax = plot.influential_loyal_customers(answers, "lego")
+    ax = plot.influential_loyal_customers(answers, "lego", score_label="topic influence")
     assert not_blank(rendered(ax, tmp_path / "ilc.png"))
-    lego = answers.filter(pl.col("topic") == "lego")
-    assert len(ax.patches) == lego.height and [p.get_width() for p in ax.patches] == lego["fit"].to_list()
-    assert ax.get_title() == "Influential loyal customers on lego"
+    lego = answers.filter(pl.col("topic") == "lego").sort("loyal_rank")
     assert lego.height >= 2
+    # the bars are the score (what tells the top apart), in the answer's order, coloured by loyalty
+    assert len(ax.patches) == lego.height and [p.get_width() for p in ax.patches] == lego["score"].to_list()
+    assert len({p.get_facecolor() for p in ax.patches}) == lego["loyalty_score"].n_unique()
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[0].startswith(f"{lego['person_id'][0]} (loyalty ") and f"fit {lego['fit'][0]:.2f}" in labels[0]
+    assert ax.get_title() == f"Influential loyal customers on lego ({lego.height}, by fit)"
+    assert ax.get_xlabel() == "topic influence"
+    assert plot.influential_loyal_customers(lego, top=1).get_title() == \
+        f"Influential loyal customers on lego (top 1 of {lego.height}, by fit)"
     assert len(plot.influential_loyal_customers(lego).patches) == lego.height  # one topic: no need to name it
     with pytest.raises(GraphkitError, match="several topics"):
         plot.influential_loyal_customers(pl.concat([lego, lego.with_columns(topic=pl.lit("cooking"))]))
+
+
+def test_behaviour_by_topic_draws_one_panel_per_topic(market, tmp_path):
+    t = behaviour_vs_audience(market, window_days=30)
+    axes = plot.behaviour_by_topic(t)
+    topics = t["topic"].unique().to_list()
+    assert len(axes) == len(topics) == 2
+    assert sorted(ax.get_title().split("\n")[0].removeprefix("Acts vs audience on ") for ax in axes) == sorted(topics)
+    for ax in axes:
+        topic = ax.get_title().split("\n")[0].rsplit(" ", 1)[1]
+        assert len(ax.collections[0].get_offsets()) == t.filter(pl.col("topic") == topic).height
+    fig = axes[0].figure
+    assert len(fig.axes) == 3  # two panels and one shared colour bar
+    assert not_blank(rendered(axes[0], tmp_path / "acts.png"))
+    one = plot.behaviour_by_topic(t, max_panels=1)
+    assert len(one) == 1 and one[0].figure.get_suptitle().startswith("1 of 2 topics")
+    with pytest.raises(GraphkitError, match="no rows for topic"):
+        plot.behaviour_by_topic(t, topics=["frogs"])

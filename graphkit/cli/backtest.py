@@ -1,4 +1,4 @@
-"""``graphkit backtest``: learn scores before cut-offs, measure followers' adoption after, compare."""
+"""``graphkit backtest``: learn scores before cut-offs, measure attributed adoption after, compare."""
 
 from __future__ import annotations
 
@@ -6,26 +6,34 @@ import argparse
 from datetime import timedelta
 from pathlib import Path
 
+from graphkit.cli.common import add_dataset, add_output, answer, dataset_name, load_graph
+
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from graphkit.evidence.backtest import BUILTIN_SCORERS, CANDIDATES, POPULATIONS
+    from graphkit.evidence.backtest import BUILTIN_SCORERS, CANDIDATES, OUTCOMES, POPULATIONS
+    from graphkit.scoring.registry import SCORES
 
     p = sub.add_parser(
-        "backtest", help="does a score predict which followers take up a topic next? (vs audience size)",
+        "backtest", help="does a score pick the people whose followers take a topic up after them?",
         description="Split the data at each cut-off, compute every scorer on the past only, count the followers "
-                    "who take up each topic afterwards, and compare scorers (precision@k, NDCG@k, Spearman) "
-                    "with bootstrap intervals over people and a paired comparison against audience size. "
-                    "Writes backtest.csv, backtest_topics.csv, backtest_splits.csv and backtest.png to --out.",
+                    "who take up each topic afterwards soon after the person was active on it (attributed "
+                    "adoption), and compare scorers (precision@k, NDCG@k, Spearman) with bootstrap intervals over "
+                    "people and paired differences against audience size and against the best simple baseline "
+                    "(posts_x_active_new_followers). Also reports topic specificity and an uplift check (exposure "
+                    "vs a placebo). Writes backtest.csv, backtest_topics.csv, backtest_splits.csv, "
+                    "backtest_specificity.csv, backtest_uplift.csv and backtest.png to --out.",
     )
-    src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("path", nargs="?", help="dataset folder (people, edges, ... as .parquet or .csv)")
-    src.add_argument("--bundled", action="store_true", help="use the bundled Ciao data")
+    add_dataset(p, optional_flag=True)
     p.add_argument("--cutoff", action="append", required=True, metavar="DATE",
                    help="cut-off T0 (ISO date); repeat for several")
     p.add_argument("--k", action="append", type=_positive, metavar="K", help="k of precision@k and NDCG@k; repeat (default 10 and 50)")
-    p.add_argument("--scorers", default="random,audience,active_audience,pagerank,topic_activity,topic_influence,expected_reach",
-                   help=f"comma-separated built-in scorers, from: {', '.join(BUILTIN_SCORERS)} (default: all)")
+    extra = [s for s in SCORES if s not in BUILTIN_SCORERS]
+    p.add_argument("--scorers", help=f"comma-separated scorers, from: {', '.join(BUILTIN_SCORERS + tuple(extra))} "
+                                     "(default: all)")
     p.add_argument("--horizon-days", type=_positive, help="count adoptions this many days after T0 (default: to the end)")
+    p.add_argument("--exposure-days", type=_exposure, default=180, metavar="DAYS|any",
+                   help="an adoption counts for a person active on the topic this many days before it "
+                        "(default 180; 'any' = any time before)")
     p.add_argument("--population", choices=POPULATIONS, default="active",
                    help="'active' (default): only people and follows present before T0; 'all': everyone")
     p.add_argument("--candidates", choices=CANDIDATES, default="reach",
@@ -33,9 +41,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--min-candidates", type=_positive, default=100, help="evaluate topics with at least this many (default 100)")
     p.add_argument("--n-bootstrap", type=int, default=200, help="bootstrap resamples of people (default 200)")
     p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap and the random scorer (default 0)")
-    p.add_argument("--outcome", choices=("count", "rate"), default="count", help="outcome shown and plotted (default count)")
+    p.add_argument("--outcome", choices=OUTCOMES, default=OUTCOMES[0],
+                   help=f"outcome shown and plotted (default {OUTCOMES[0]}; every outcome is in backtest.csv)")
     p.add_argument("--out", required=True, help="output folder (created if needed)")
-    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    add_output(p)
     p.set_defaults(handler=_backtest)
 
 
@@ -49,6 +58,10 @@ def _positive(text: str) -> int:
     return value
 
 
+def _exposure(text: str) -> int | None:
+    return None if text.strip().lower() == "any" else _positive(text)
+
+
 def _backtest(args: argparse.Namespace) -> int:
     import matplotlib
 
@@ -56,42 +69,40 @@ def _backtest(args: argparse.Namespace) -> int:
     import matplotlib.pyplot as plt
     import polars as pl
 
-    from graphkit.evidence.backtest import backtest, builtin_scorer, plot_backtest
-    from graphkit.io.datasets import load_ciao
-    from graphkit.io.files import read_dataset, write_table
-    from graphkit.progress import step
+    from graphkit.evidence.backtest import backtest, builtin_scorer, plot_backtest, report
+    from graphkit.io.files import write_table
 
-    scorers = [s.strip() for s in args.scorers.split(",") if s.strip()]
-    for name in scorers:  # unknown names fail before the data is loaded
+    scorers = None if args.scorers is None else [s.strip() for s in args.scorers.split(",") if s.strip()]
+    for name in scorers or ():  # unknown names fail before the data is loaded
         builtin_scorer(name)
-    with step("loading data", enabled=not args.quiet):
-        graph = load_ciao() if args.bundled else read_dataset(args.path)
+    graph = load_graph(dataset_name(args), quiet=args.quiet)
     result = backtest(
         graph, cutoffs=args.cutoff, scorers=scorers, ks=tuple(args.k or (10, 50)),
-        horizon=timedelta(days=args.horizon_days) if args.horizon_days else None, population=args.population,
-        candidates=args.candidates, min_candidates=args.min_candidates, n_bootstrap=args.n_bootstrap, seed=args.seed,
-        progress=not args.quiet,
+        horizon=timedelta(days=args.horizon_days) if args.horizon_days else None,
+        exposure_window=None if args.exposure_days is None else timedelta(days=args.exposure_days),
+        population=args.population, candidates=args.candidates, min_candidates=args.min_candidates,
+        n_bootstrap=args.n_bootstrap, seed=args.seed, progress=not args.quiet,
     )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     write_table(result.table, out / "backtest.csv")
     write_table(result.per_topic, out / "backtest_topics.csv")
     write_table(result.splits, out / "backtest_splits.csv")
+    write_table(result.specificity, out / "backtest_specificity.csv")
+    write_table(result.uplift, out / "backtest_uplift.csv")
+    files = ["backtest.csv", "backtest_topics.csv", "backtest_splits.csv", "backtest_specificity.csv",
+             "backtest_uplift.csv"]
     for cutoff in result.table["cutoff"].unique().sort():
         axes = plot_backtest(result, outcome=args.outcome, cutoff=cutoff)
         name = "backtest.png" if cutoff == result.table["cutoff"].max() else f"backtest_{cutoff:%Y-%m-%d}.png"
         axes[0].figure.savefig(out / name, dpi=110, bbox_inches="tight")
         plt.close(axes[0].figure)
+        files.append(name)
+    ks = tuple(args.k or (10, 50))
+    panels = [("precision", k) for k in ks] + [("ndcg", k) for k in ks]
     shown = result.table.filter(pl.col("outcome") == args.outcome)
-    level = int(100 * result.parameters["level"])
-    for (cutoff,), rows in shown.group_by("cutoff", maintain_order=True):
-        n_topics = rows["n_topics"][0]
-        print(f"cut-off {cutoff:%Y-%m-%d}: followers' adoption ({args.outcome}), mean over {n_topics} topics, "
-              f"{level}% intervals; vs audience = paired difference")
-        for (metric, k), part in rows.group_by("metric", "k", maintain_order=True):
-            print(f"  {metric}@{k}" if k is not None else f"  {metric}")
-            for r in part.iter_rows(named=True):
-                print(f"    {r['scorer']:<16} {r['value']:7.3f} [{r['low']:6.3f}, {r['high']:6.3f}]   "
-                      f"vs audience {r['vs_audience']:+7.3f} [{r['vs_low']:+6.3f}, {r['vs_high']:+6.3f}]")
-    print(f"written to {out}/: backtest.csv, backtest_topics.csv, backtest_splits.csv, backtest.png")
+    answer(args, {"out": str(out), "files": [str(out / f) for f in files], "outcome": args.outcome,
+                  "level": result.parameters["level"], "results": shown, "specificity": result.specificity,
+                  "uplift": result.uplift},
+           lambda: report(result, outcome=args.outcome, panels=panels) + f"\nwritten to {out}/: {', '.join(files)}")
     return 0

@@ -90,9 +90,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--score", choices=SCORES, default=DEFAULT_SCORE,
                    help=f"ranking score when computed here (default {DEFAULT_SCORE}); "
                         "with --scores or Neo4j the written run's score is used")
-    out = p.add_mutually_exclusive_group()
-    out.add_argument("--json", action="store_true", help="print one JSON line: count, seconds, rows")
-    out.add_argument("--out", metavar="FILE", help="write the rows to FILE (.parquet or .csv)")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON line: count, seconds, rows (with --out: where they were written)")
+    p.add_argument("--out", metavar="FILE", help="write the rows to FILE (.parquet or .csv)")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(handler=_loyal)
 
@@ -241,8 +241,12 @@ def _loyal(args: argparse.Namespace) -> int:
     if args.out:
         from graphkit.io.files import write_table
 
-        write_table(rows, args.out)
-        print(f"{rows.height} rows written to {args.out}")
+        written = write_table(rows, args.out)
+        if args.json:
+            print_json({"count": rows.height, "run_id": run_id, "seconds": seconds, "topics": args.topic,
+                        "written": str(written)})
+        else:
+            print(f"{rows.height} rows written to {written}")
     elif args.json:
         print_json({"count": rows.height, "run_id": run_id, "seconds": seconds, "topics": args.topic,
                     "rows": rows})

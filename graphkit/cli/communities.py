@@ -7,6 +7,7 @@ import sys
 
 import polars as pl
 
+from graphkit.cli.common import add_dataset, add_output, answer, dataset_name, load_graph
 from graphkit.errors import GraphkitError
 
 
@@ -18,9 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "graphkit.scoring.community.topic_communities) and summarise each community: size, top influencers, share of "
         "customers, best-matching brand community. Without --out, print the largest communities of each topic.",
     )
-    src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("path", nargs="?", help="dataset folder (people, edges, ... as .parquet or .csv)")
-    src.add_argument("--bundled", action="store_true", help="use the bundled Ciao dataset")
+    add_dataset(p, optional_flag=True)
     p.add_argument("--topics", nargs="+", metavar="TOPIC", help="topics to partition (default: every topic)")
     p.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same partition (0)")
     p.add_argument("--resolution", type=float, default=1.0, metavar="R",
@@ -37,47 +36,54 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--summary", metavar="FILE", help="write the summary per (topic, community) to FILE "
                    "(.parquet or .csv; in CSV the top influencers are joined with ';')")
     p.add_argument("--top", type=int, default=5, metavar="K", help="communities listed per topic without --out (5)")
-    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    add_output(p)
     p.set_defaults(handler=_communities)
 
 
 def _communities(args: argparse.Namespace) -> int:
-    from graphkit.io.datasets import load_ciao
-    from graphkit.io.files import read_dataset, write_table
+    from graphkit.io.files import write_table
     from graphkit.progress import step
     from graphkit.scoring.community import topic_communities
 
     if args.top < 1:
         raise GraphkitError(f"--top must be at least 1; got {args.top}")
-    show = not args.quiet
-    with step("loading data", enabled=show):
-        graph = load_ciao() if args.bundled else read_dataset(args.path)
+    graph = load_graph(dataset_name(args), quiet=args.quiet)
     window = None if args.start is None and args.end is None else (args.start, args.end)
-    with step("communities per topic (Leiden)", enabled=show):
+    with step("communities per topic (Leiden)", enabled=not args.quiet):
         res = topic_communities(
             graph, topics=args.topics, seed=args.seed, resolution=args.resolution,
             n_iterations=args.n_iterations, n_jobs=args.jobs, window=window,
         )
+    written: dict[str, str] = {}
+    notes: list[str] = []
     if args.summary:
         summary = res.summary
         if str(args.summary).endswith(".csv"):  # CSV has no list type
             summary = summary.with_columns(pl.col("top_influencers").list.join(";"))
         path = write_table(summary, args.summary)
-        print(f"{path}: {summary.height} communities")
+        written["summary"] = str(path)
+        notes.append(f"{path}: {summary.height} communities")
     if args.out:
         path = write_table(res.membership, args.out)
-        print(f"{path}: {res.membership.height} rows ({len(res.modularity)} topics)")
-        return 0
+        written["membership"] = str(path)
+        notes.append(f"{path}: {res.membership.height} rows ({len(res.modularity)} topics)")
     counts = res.summary.group_by("topic").len()
     per_topic = pl.DataFrame({"topic": list(res.modularity), "modularity": list(res.modularity.values())})
     per_topic = per_topic.join(counts, on="topic", how="left").with_columns(pl.col("len").fill_null(0).alias("communities"))
-    top = res.summary.filter(pl.col("community") < args.top).with_columns(pl.col("top_influencers").list.join(", "))
-    with pl.Config(tbl_rows=-1, tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True, float_precision=3,
-                   fmt_str_lengths=60, tbl_width_chars=160):
-        print(per_topic.select("topic", "communities", "modularity"))
-        print(top.select("topic", "community", "size", "customer_share", "top_influencers", "brand_community",
-                         "brand_jaccard"))
+    per_topic = per_topic.select("topic", "communities", "modularity")
+    top = res.summary.filter(pl.col("community") < args.top).select(
+        "topic", "community", "size", "customer_share", "top_influencers", "brand_community", "brand_jaccard")
     empty = [t for t, q in res.modularity.items() if q != q]
     if empty:
         print(f"note: no attention edges on {', '.join(empty)} in the window: no communities there", file=sys.stderr)
+
+    def text() -> str:
+        if args.out:
+            return "\n".join(notes)
+        shown = top.with_columns(pl.col("top_influencers").list.join(", "))
+        with pl.Config(tbl_rows=-1, tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True,
+                       float_precision=3, fmt_str_lengths=60, tbl_width_chars=160):
+            return "\n".join([*notes, str(per_topic), str(shown)])
+
+    answer(args, {"seed": args.seed, "topics": per_topic, "largest": top, "written": written}, text)
     return 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from graphkit.cli.common import add_output, answer
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -16,6 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--top", type=int, default=10, help="rows per topic (default 10)")
     p.add_argument("--top-percentile", type=float, default=10.0, help="influence percentile kept (default 10)")
     p.add_argument("--min-loyalty", type=float, default=0.5, help="minimum loyalty score, 0..1 (default 0.5)")
+    add_output(p)
     p.set_defaults(handler=_demo)
 
 
@@ -23,6 +26,8 @@ def _demo(args: argparse.Namespace) -> int:
     from graphkit.demo import render, run_demo
 
     report = run_demo(args.out, topics=args.topics, top=args.top, top_percentile=args.top_percentile,
-                      min_loyalty=args.min_loyalty)
-    print(render(report, top_percentile=args.top_percentile, min_loyalty=args.min_loyalty))
+                      min_loyalty=args.min_loyalty, progress=not args.quiet)
+    payload = {"out": args.out, "topics": list(report.topics), "files": [str(f) for f in report.files],
+               "seconds": report.seconds, "iterations": report.iterations, "answers": report.answers}
+    answer(args, payload, lambda: render(report, top_percentile=args.top_percentile, min_loyalty=args.min_loyalty))
     return 0

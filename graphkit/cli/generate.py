@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from graphkit.cli.batch import seconds
+from graphkit.cli.common import add_output, answer
 from graphkit.io.files import FORMATS, write_dataset
 from graphkit.io.ownership import DEFAULT_WAIT, writable_folder
 from graphkit.io.synthetic import generate
@@ -33,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--wait", type=seconds, default=DEFAULT_WAIT, metavar="SECONDS",
                    help=f"how long to wait for another job writing OUT before giving up with exit code 4 "
                         f"(default {DEFAULT_WAIT:g})")
-    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    add_output(p)
     p.set_defaults(handler=_generate)
 
 
@@ -68,6 +69,9 @@ def _generate(args: argparse.Namespace) -> int:
         )
     with step(f"writing {args.path} ({args.format})", enabled=show):
         write_dataset(g, args.path, format=args.format, force=args.force, wait=args.wait)
-    print(f"{args.path}: {g.people.height:,} people, {g.edges.height:,} edges, "
-          f"{g.transactions.height:,} transactions, {len(g.topics)} topics (seed {args.seed})")
+    counts = {"people": g.people.height, "edges": g.edges.height, "transactions": g.transactions.height,
+              "topics": len(g.topics)}
+    answer(args, {"path": args.path, "format": args.format, "seed": args.seed, **counts},
+           f"{args.path}: {counts['people']:,} people, {counts['edges']:,} edges, "
+           f"{counts['transactions']:,} transactions, {counts['topics']} topics (seed {args.seed})")
     return 0

@@ -7,6 +7,7 @@ import sys
 
 import polars as pl
 
+from graphkit.cli.common import add_dataset, add_output, answer, dataset_name, load_graph
 from graphkit.errors import GraphkitError
 
 
@@ -17,9 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Score every person on every topic (see graphkit.scoring.influence.topic_influence). "
         "Without --out, print the top people of each topic.",
     )
-    src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("path", nargs="?", help="dataset folder (people, edges, ... as .parquet or .csv)")
-    src.add_argument("--bundled", action="store_true", help="use the bundled Ciao dataset")
+    add_dataset(p, optional_flag=True)
     p.add_argument("--topics", nargs="+", metavar="TOPIC", help="topics to score (default: every active topic)")
     p.add_argument("--engine", choices=("batched", "igraph"), default="batched",
                    help="batched (default, all topics at once) or igraph (the reference, one topic at a time)")
@@ -33,21 +32,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     p.add_argument("--out", metavar="FILE", help="write the full table to FILE (.parquet or .csv)")
     p.add_argument("--top", type=int, default=10, metavar="K", help="people listed per topic without --out (10)")
+    add_output(p)
     p.set_defaults(handler=_influence)
 
 
 def _influence(args: argparse.Namespace) -> int:
-    from graphkit.io.datasets import load_ciao
-    from graphkit.io.files import read_dataset, write_table
+    from graphkit.io.files import write_table
     from graphkit.progress import step
     from graphkit.scoring.influence import topic_influence
 
     if args.top < 1:
         raise GraphkitError(f"--top must be at least 1; got {args.top}")
-    with step("loading data"):
-        graph = load_ciao() if args.bundled else read_dataset(args.path)
+    graph = load_graph(dataset_name(args), quiet=args.quiet)
     window = None if args.start is None and args.end is None else (args.start, args.end)
-    with step(f"topic influence ({args.engine} engine)"):
+    with step(f"topic influence ({args.engine} engine)", enabled=not args.quiet):
         res = topic_influence(
             graph, topics=args.topics, engine=args.engine, variant=args.variant,
             damping_factor=args.damping_factor, max_iter=args.max_iter, tol=args.tol,
@@ -55,11 +53,21 @@ def _influence(args: argparse.Namespace) -> int:
         )
     if not res.converged:
         print(f"warning: not converged after {res.iterations} iterations; raise --max-iter", file=sys.stderr)
+    topics = list(res.parameters["topics"])
+    about = {"topics": topics, "people": graph.n_people, "engine": args.engine, "variant": args.variant,
+             "iterations": res.iterations, "converged": res.converged}
     if args.out:
         path = write_table(res.table, args.out)
-        print(f"{path}: {res.table.height} rows ({len(res.parameters['topics'])} topics x {graph.n_people} people)")
+        answer(args, {**about, "written": str(path), "rows": res.table.height},
+               f"{path}: {res.table.height} rows ({len(topics)} topics x {graph.n_people} people)")
         return 0
-    top = res.table.filter(pl.col("rank") <= args.top).sort("topic", "rank")
-    with pl.Config(tbl_rows=-1, tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True, float_precision=6):
-        print(top.select("topic", "rank", "person_id", "score", "audience", "active_audience", "credibility"))
+    top = res.table.filter(pl.col("rank") <= args.top).sort("topic", "rank").select(
+        "topic", "rank", "person_id", "score", "audience", "active_audience", "credibility")
+
+    def text() -> str:
+        with pl.Config(tbl_rows=-1, tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True,
+                       float_precision=6):
+            return str(top)
+
+    answer(args, {**about, "top": top}, text)
     return 0

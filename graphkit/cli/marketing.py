@@ -2,32 +2,31 @@
 
 Thin wrappers over :mod:`graphkit.marketing`, :mod:`graphkit.marketing.experts`,
 :mod:`graphkit.marketing.behaviour` and :mod:`graphkit.marketing.explain`. Each reads a dataset
-folder (or ``ciao``, the bundled data), prints a short answer, and with
-``--out FILE`` (.parquet or .csv) writes the full table, with ``--png FILE``
-its figure.
+folder (or ``bundled``, the bundled data), prints a short answer (one JSON
+object with ``--json``), and with ``--out FILE`` (.parquet or .csv) writes the
+full table, with ``--png FILE`` its figure (``--png FOLDER`` writes
+``FOLDER/<command>.png``; the path written is reported).
 """
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import polars as pl
 
+from graphkit.cli.common import add_dataset, add_output, answer, figure_path, load_graph, save_figure, use_agg
 from graphkit.model.graph import TopicGraph
 from graphkit.progress import step
 from graphkit.scoring.registry import DEFAULT_SCORE, SCORES, score_table
 
-BUNDLED = "ciao"
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     def common(p: argparse.ArgumentParser, *, figure: bool = True) -> None:
-        p.add_argument("path", help=f"dataset folder, or '{BUNDLED}' for the bundled Ciao data")
+        add_dataset(p)
         p.add_argument("--out", metavar="FILE", help="write the full table (.parquet or .csv)")
         if figure:
-            p.add_argument("--png", metavar="FILE", help="write the figure (PNG)")
-        p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+            p.add_argument("--png", metavar="FILE", help="write the figure (PNG; a folder: FOLDER/<command>.png)")
+        add_output(p)
 
     p = sub.add_parser("matrix", help="value x influence matrix of customers on a topic",
                        description="Place every customer by value (spend, or loyalty score when prices are "
@@ -78,14 +77,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _load(path: str, quiet: bool) -> TopicGraph:
-    with step(f"loading {path}", enabled=not quiet):
-        if path == BUNDLED and not Path(path).exists():
-            from graphkit.io.datasets import load_ciao
-
-            return load_ciao()
-        from graphkit.io.files import read_dataset
-
-        return read_dataset(path)
+    return load_graph(path, quiet=quiet)
 
 
 def _influence(graph: TopicGraph, quiet: bool, topics: list[str] | None = None):
@@ -101,22 +93,23 @@ def _show(df: pl.DataFrame, rows: int = 15) -> str:
         return str(df.head(rows))
 
 
-def _write(args: argparse.Namespace, table: pl.DataFrame, draw) -> None:
+def _write(args: argparse.Namespace, table: pl.DataFrame, draw) -> dict[str, str]:
+    """Write --out and --png when asked; return what was written (table, figure) by its real path."""
+    written: dict[str, str] = {}
     if args.out:
         from graphkit.io.files import write_table
 
-        print(f"written: {write_table(table, args.out)}")
+        written["table"] = str(write_table(table, args.out))
     if getattr(args, "png", None):
-        import matplotlib
+        target = figure_path(args.png, f"{args.command}.png")  # a bad name fails before the drawing
+        use_agg()
+        drawn = draw()
+        written["figure"] = str(save_figure(getattr(drawn, "figure", drawn), target))
+    return written
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
 
-        ax = draw()
-        Path(args.png).parent.mkdir(parents=True, exist_ok=True)
-        ax.figure.savefig(args.png, dpi=120)
-        plt.close(ax.figure)
-        print(f"written: {args.png}")
+def _with_written(text: str, written: dict[str, str]) -> str:
+    return "\n".join([text, *(f"written: {path}" for path in written.values())])
 
 
 def _matrix(args: argparse.Namespace) -> int:
@@ -128,14 +121,23 @@ def _matrix(args: argparse.Namespace) -> int:
         infl = score_table(g, score=args.score, topics=[args.topic] if args.topic else None)
     m = value_influence_matrix(g, topic=args.topic, influence=infl, value_threshold=args.value_threshold,
                                influence_threshold=args.influence_threshold)
-    print(f"value x {args.score.replace('_', ' ')} on {args.topic or 'each customer best topic'}: {m.height:,} customers, "
-          f"value = {m['value_basis'][0]}, high value > p{args.value_threshold:g}, "
-          f"high influence > p{args.influence_threshold:g}")
-    print(_show(quadrant_counts(m).with_columns(pl.col("share").round(3))))
-    hidden = m.filter(pl.col("quadrant") == "hidden advocates")
-    print(f"hidden advocates (top {min(hidden.height, 10)} of {hidden.height:,}):")
-    print(_show(hidden.select("person_id", "name", "topic", "value", "value_percentile", "influence_percentile"), 10))
-    _write(args, m, lambda: plot.value_influence(m))
+    counts = quadrant_counts(m).with_columns(pl.col("share").round(3))
+    hidden = m.filter(pl.col("quadrant") == "hidden advocates").select(
+        "person_id", "name", "topic", "value", "value_percentile", "influence_percentile")
+    written = _write(args, m, lambda: plot.value_influence(m))
+    text = "\n".join([
+        f"value x {args.score.replace('_', ' ')} on {args.topic or 'each customer best topic'}: {m.height:,} "
+        f"customers, value = {m['value_basis'][0]}, high value > p{args.value_threshold:g}, "
+        f"high influence > p{args.influence_threshold:g}",
+        _show(counts),
+        f"hidden advocates (top {min(hidden.height, 10)} of {hidden.height:,}):",
+        _show(hidden, 10),
+    ])
+    answer(args, {"topic": args.topic, "score": args.score, "customers": m.height,
+                  "value_basis": m["value_basis"][0], "value_threshold": args.value_threshold,
+                  "influence_threshold": args.influence_threshold, "quadrants": counts,
+                  "hidden_advocates": hidden.height, "top_hidden_advocates": hidden.head(10), "written": written},
+           _with_written(text, written))
     return 0
 
 
@@ -147,9 +149,12 @@ def _segments(args: argparse.Namespace) -> int:
     infl = _influence(g, args.quiet, args.topics)
     s = advocate_segments(g, influence=infl, brand=args.brand, topics=args.topics)
     o = segment_overlaps(s)
-    print(f"advocate segments of {s.height:,} people" + (f" (brand {args.brand})" if args.brand else ""))
-    print(_show(o.select("combination", "people")))
-    _write(args, s, lambda: plot.segment_upset(o))
+    written = _write(args, s, lambda: plot.segment_upset(o))
+    text = (f"advocate segments of {s.height:,} people" + (f" (brand {args.brand})" if args.brand else "")
+            + "\n" + _show(o.select("combination", "people")))
+    answer(args, {"people": s.height, "brand": args.brand, "topics": args.topics,
+                  "combinations": o.select("combination", "people"), "written": written},
+           _with_written(text, written))
     return 0
 
 
@@ -164,16 +169,20 @@ def _experts(args: argparse.Namespace) -> int:
         budget_cents(args.budget)  # a bad budget fails before any work
     g = _load(args.path, args.quiet)
     e = experts(g, topics=[args.topic])
-    print(f"experts on {args.topic}: {e.height:,} contributors")
-    print(_show(e.drop("topic"), min(args.top, 20)))
     table = e.filter(pl.col("rank") <= args.top)
+    lines = [f"experts on {args.topic}: {e.height:,} contributors", _show(e.drop("topic"), min(args.top, 20))]
+    payload: dict = {"topic": args.topic, "contributors": e.height, "experts": table.drop("topic")}
     if args.budget is not None:
         shares = recognition_shares(g, budget=args.budget, experts_table=e, top=args.top)
-        print(f"recognition: {shares['amount'].sum()} split among {shares.height} people by participation")
-        print(_show(shares.select("person_id", "participation", "share", "amount"), min(args.top, 20)))
-        _write(args, shares, lambda: plot.recognition(shares))
+        lines += [f"recognition: {shares['amount'].sum()} split among {shares.height} people by participation",
+                  _show(shares.select("person_id", "participation", "share", "amount"), min(args.top, 20))]
+        # amounts as text: they are exact cents that sum to the budget, which floats would not keep
+        payload["recognition"] = shares.with_columns(pl.col("amount").cast(pl.String))
+        payload["budget"] = str(shares["amount"].sum())
+        written = _write(args, shares, lambda: plot.recognition(shares, top=args.top))
     else:
-        _write(args, table, lambda: plot.experts(e, args.topic, top=args.top))
+        written = _write(args, table, lambda: plot.experts(e, args.topic, top=args.top))
+    answer(args, {**payload, "written": written}, _with_written("\n".join(lines), written))
     return 0
 
 
@@ -188,11 +197,12 @@ def _acts(args: argparse.Namespace) -> int:
     infl = _influence(g, args.quiet, args.topics)
     with step("adoption after exposure", enabled=not args.quiet):
         t = behaviour_vs_audience(g, topics=args.topics, influence=infl, window_days=args.window_days)
-    c = behaviour_correlations(t)
-    print(f"acts within {args.window_days:g} days vs audience and topic influence (Spearman with adopters):")
-    print(_show(c.with_columns(pl.col("^rho_.*$").round(3)), 50))
-    first = args.topics[0] if args.topics else (c["topic"][0] if c.height else None)
-    _write(args, t, lambda: plot.behaviour_vs_audience(t, topic=first))
+    c = behaviour_correlations(t).with_columns(pl.col("^rho_.*$").round(3))
+    written = _write(args, t, lambda: plot.behaviour_by_topic(t, topics=args.topics)[0].figure)
+    text = (f"acts within {args.window_days:g} days vs audience and topic influence (Spearman with adopters):\n"
+            + _show(c, 50))
+    answer(args, {"window_days": args.window_days, "correlations": c, "written": written},
+           _with_written(text, written))
     return 0
 
 
@@ -204,7 +214,10 @@ def _explain(args: argparse.Namespace) -> int:
     infl = _influence(g, args.quiet, [args.topic])
     ex = explain_influence(g, args.person, args.topic, influence=infl, top=args.top)
     score = float(ex["contribution"].sum())
-    print(f"influence of {args.person} on {args.topic}: score {score:.6g}, made of:")
-    print(_show(ex.select("term", "giver", "via", "weight", "contribution", pl.col("share").round(4)), args.top + 2))
-    _write(args, ex, lambda: plot.explanation(ex))
+    terms = ex.select("term", "giver", "via", "weight", "contribution", "share")
+    written = _write(args, ex, lambda: plot.explanation(ex))
+    text = (f"influence of {args.person} on {args.topic}: score {score:.6g}, made of:\n"
+            + _show(terms.with_columns(pl.col("share").round(4)), args.top + 2))
+    answer(args, {"person_id": args.person, "topic": args.topic, "score": score, "terms": terms,
+                  "written": written}, _with_written(text, written))
     return 0

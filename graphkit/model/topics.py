@@ -382,8 +382,36 @@ def purchases(graph: TopicGraph) -> pl.DataFrame:
     )
 
 
+def activity_events(graph: TopicGraph, *, topics: Iterable[str] | None = None) -> pl.DataFrame:
+    """Every dated act of a person on a topic: contributions labelled with it and purchases of its items.
+
+    Columns ``person_id``, ``topic``, ``ts``, one row per act (a review that
+    is also a purchase appears twice), only dated acts (an undated one cannot
+    be placed before or after anything). This is the one rule for "p was
+    active on t at time ts": :func:`first_adoptions` is its first row per
+    (person, topic), and the backtest's attributed outcome asks it whether a
+    person was active on a topic shortly before a follower adopted it.
+
+    >>> from graphkit.marketing import example_market
+    >>> a = activity_events(example_market(), topics=["lego"])
+    >>> a.columns, a["topic"].unique().to_list()
+    (['person_id', 'topic', 'ts'], ['lego'])
+    """
+    if topics is not None:
+        chosen = topic_list(graph, topics)
+        return activity_events(graph).filter(pl.col("topic").is_in(chosen))
+    if "activity_events" not in graph._views:  # cached: outcomes and baselines ask for it many times
+        contributed = graph.edges.filter(pl.col("kind").is_in(ACTIVITY_KINDS)).select(
+            pl.col("src").alias("person_id"), "topic", "ts"
+        )
+        bought = purchases(graph).select("person_id", "topic", "ts")
+        graph._views["activity_events"] = pl.concat([contributed, bought]).filter(
+            pl.col("topic").is_not_null() & pl.col("ts").is_not_null())
+    return graph._views["activity_events"]
+
+
 def first_adoptions(graph: TopicGraph, *, topics: Iterable[str] | None = None) -> pl.DataFrame:
-    """When each person first bought or contributed in each topic.
+    """When each person first bought or contributed in each topic (the first of :func:`activity_events`).
 
     Columns ``person_id``, ``topic``, ``adopted_at``; one row per (person,
     topic) with a dated purchase or a dated contribution. Undated
@@ -394,15 +422,14 @@ def first_adoptions(graph: TopicGraph, *, topics: Iterable[str] | None = None) -
     >>> a.filter(pl.col("person_id") == "lea").select("topic", pl.col("adopted_at").dt.date()).rows()
     [('cooking', datetime.date(2024, 2, 3)), ('lego', datetime.date(2024, 1, 5))]
     """
-    chosen = topic_list(graph, topics)
-    contributed = graph.edges.filter(pl.col("kind").is_in(ACTIVITY_KINDS)).select(
-        pl.col("src").alias("person_id"), "topic", "ts"
-    )
-    bought = purchases(graph).select("person_id", "topic", "ts")
-    return (
-        pl.concat([contributed, bought])
-        .filter(pl.col("topic").is_in(chosen) & pl.col("ts").is_not_null())
-        .group_by("person_id", "topic")
-        .agg(pl.col("ts").min().alias("adopted_at"))
-        .sort("person_id", "topic")
-    )
+    if topics is not None:
+        chosen = topic_list(graph, topics)
+        return first_adoptions(graph).filter(pl.col("topic").is_in(chosen))
+    if "first_adoptions" not in graph._views:  # cached, as activity_events
+        graph._views["first_adoptions"] = (
+            activity_events(graph)
+            .group_by("person_id", "topic")
+            .agg(pl.col("ts").min().alias("adopted_at"))
+            .sort("person_id", "topic")
+        )
+    return graph._views["first_adoptions"]

@@ -1,0 +1,121 @@
+"""What every subcommand shares: the dataset argument, ``--json`` / ``--quiet``, answers and figures.
+
+One name for the bundled data: the word ``bundled`` wherever a dataset
+folder is accepted (a folder of that name is ``./bundled``). The older
+spellings still work and say so on stderr: ``--bundled`` (influence,
+communities, backtest) and ``ciao`` (matrix, segments, experts, acts, explain).
+
+With ``--json`` a command prints exactly one JSON object on stdout (strict
+JSON, see :mod:`graphkit.cli.output`): its answer, or the error object;
+progress and notes go to stderr.
+
+>>> figure_path("out/matrix.png", "matrix.png").name
+'matrix.png'
+>>> figure_path("plot", "matrix.png").name  # no suffix: .png added, and reported
+'plot.png'
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+from graphkit.cli import UsageError
+from graphkit.cli.output import print_json
+from graphkit.errors import GraphkitError
+from graphkit.model.graph import TopicGraph
+from graphkit.progress import step
+
+BUNDLED = "bundled"
+#: Older names of the bundled data, still accepted with a note on stderr.
+DEPRECATED_BUNDLED = ("ciao",)
+DATASET_HELP = f"dataset folder (people, edges, ... as .parquet or .csv), or '{BUNDLED}' for the bundled Ciao data"
+
+
+def add_dataset(p: argparse.ArgumentParser, *, optional_flag: bool = False) -> None:
+    """The positional dataset argument; ``optional_flag`` keeps the deprecated ``--bundled`` flag working."""
+    if optional_flag:
+        p.add_argument("path", nargs="?", help=DATASET_HELP)
+        p.add_argument("--bundled", action="store_true", help=argparse.SUPPRESS)  # deprecated: PATH 'bundled'
+    else:
+        p.add_argument("path", help=DATASET_HELP)
+
+
+def add_output(p: argparse.ArgumentParser, *, quiet: bool = True) -> None:
+    """``--json`` (one JSON object on stdout, errors too) and ``--quiet`` (no progress on stderr)."""
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout (an error object on failure)")
+    if quiet:
+        p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+
+
+def dataset_name(args: argparse.Namespace) -> str:
+    """The dataset the user named: PATH, or ``bundled`` for the deprecated ``--bundled`` flag."""
+    if getattr(args, "bundled", False):
+        if args.path is not None:
+            raise UsageError(f"give either PATH or --bundled, not both (got {args.path!r}); --bundled is now "
+                                f"written as the PATH '{BUNDLED}'")
+        print(f"note: --bundled is deprecated; write the dataset as '{BUNDLED}'", file=sys.stderr)
+        return BUNDLED
+    if args.path is None:
+        raise UsageError(f"name a dataset: a folder, or '{BUNDLED}' for the bundled Ciao data")
+    return args.path
+
+
+def dataset_folder(path: str) -> Path:
+    """The folder a dataset argument names: the bundled data's folder for ``bundled`` (and its old names)."""
+    if path in DEPRECATED_BUNDLED and not Path(path).exists():
+        print(f"note: '{path}' for the bundled data is deprecated; write '{BUNDLED}'", file=sys.stderr)
+        path = BUNDLED
+    if path == BUNDLED:
+        from graphkit.io.datasets import bundled_path
+
+        return bundled_path("ciao")
+    return Path(path)
+
+
+def load_graph(path: str, *, quiet: bool = False) -> TopicGraph:
+    """Read a dataset folder, or the bundled data for ``bundled``."""
+    from graphkit.io.files import read_dataset
+
+    folder = dataset_folder(path)
+    with step(f"loading {path}", enabled=not quiet):
+        return read_dataset(folder)
+
+
+def answer(args: argparse.Namespace, payload: dict[str, Any], text: str | Callable[[], str]) -> None:
+    """Print the command's answer: ``payload`` as JSON with ``--json``, else ``text``."""
+    if getattr(args, "json", False):
+        print_json(payload)
+    else:
+        print(text() if callable(text) else text)
+
+
+def figure_path(png: str, default_name: str) -> Path:
+    """Where ``--png`` writes: inside it when it is a folder, with ``.png`` added when it has no suffix."""
+    path = Path(png)
+    if path.is_dir() or png.endswith(("/", "\\")):
+        return path / default_name
+    if path.suffix == "":
+        return path.with_name(path.name + ".png")
+    if path.suffix.lower() != ".png":
+        raise GraphkitError(f"--png writes a PNG image: name the file .png, or give a folder; got {png!r}")
+    return path
+
+
+def save_figure(figure: Any, path: Path) -> Path:
+    """Save a matplotlib figure (creating the folder) and close it; return the path written."""
+    import matplotlib.pyplot as plt
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(figure)
+    return path
+
+
+def use_agg() -> None:
+    """Draw without a display (the CLI only writes files)."""
+    import matplotlib
+
+    matplotlib.use("Agg")

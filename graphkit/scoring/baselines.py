@@ -1,0 +1,144 @@
+"""Simple topic-gated baselines: what any influence score has to beat to be worth its complexity.
+
+Each is a plain function ``f(graph, *, topics=None, now=None) -> DataFrame``
+with ``person_id, topic, score`` for every person x topic, computed from what
+is known before ``now`` (default: just after the graph's latest dated event,
+which in a backtest is the cut-off):
+
+- :func:`active_new_followers`: followers new to the topic (never active on
+  it) who were active on anything in the year before ``now`` -- who could
+  still take the topic up, and is around to do it;
+- :func:`posts_x_active_new_followers`: ``log1p(the person's contributions
+  on the topic in the year before now) x active new followers`` -- the
+  strongest simple baseline measured on Ciao and CiaoDVD: zero for a person
+  who has not talked about the topic lately, however large their audience;
+- :func:`activity_x_active_new_followers`: the person's contributions on
+  the topic (all before ``now``) x active new followers;
+- :func:`past_attributed`: how many of the person's followers took the topic
+  up after the person was active on it, over the year before ``now``
+  (:func:`graphkit.model.adoption.attributed_adoptions`).
+
+"Active" is the model's activity (:func:`graphkit.model.topics.topic_activity`),
+"new to the topic" the model's adoptions
+(:func:`graphkit.model.topics.first_adoptions`).
+
+>>> from graphkit.io.datasets import load_ciao
+>>> t = posts_x_active_new_followers(load_ciao(), topics=["Books"])
+>>> t.sort("score", descending=True)["person_id"].head(3).to_list()
+['90', '343', '259']
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Iterable
+
+import numpy as np
+import polars as pl
+import scipy.sparse as sp
+
+from graphkit.errors import GraphkitError
+from graphkit.model.adoption import EXPOSURE_WINDOW, attributed_adoptions
+from graphkit.model.graph import TopicGraph, counted_in
+from graphkit.model.topics import first_adoptions, topic_activity, topic_list
+from graphkit.scoring.reach import data_end
+
+#: How far back "recent" looks: a year.
+RECENT = timedelta(days=365)
+
+
+def matrix_table(graph: TopicGraph, values: np.ndarray, topics: Iterable[str] | None = None) -> pl.DataFrame:
+    """Long ``person_id, topic, score`` table from an n x T array in the graph's person and topic order.
+
+    >>> from graphkit.marketing import example_market
+    >>> g = example_market()
+    >>> matrix_table(g, np.ones((g.n_people, len(g.topics))), ["lego"]).height == g.n_people
+    True
+    """
+    chosen = topic_list(graph, topics)
+    idx = [graph.topic_of(t) for t in chosen]
+    n = graph.n_people
+    return pl.DataFrame({
+        "person_id": np.tile(graph.people["person_id"].to_numpy(), len(idx)),
+        "topic": np.repeat(np.asarray(chosen, dtype=object), n),
+        "score": np.asarray(values)[:, idx].T.reshape(-1).astype(np.float64),
+    }, schema={"person_id": pl.String, "topic": pl.String, "score": pl.Float64})
+
+
+def _now(graph: TopicGraph, now: datetime | None) -> datetime:
+    now = data_end(graph) if now is None else now
+    if now is None:
+        raise GraphkitError("these baselines need dated activity (they look at the last year); the graph has no "
+                            "timestamps: rank by audience or topic activity instead")
+    return now
+
+
+def new_active_followers_matrix(graph: TopicGraph, *, now: datetime | None = None,
+                                recent: timedelta = RECENT) -> np.ndarray:
+    """n x T: per person and topic, followers new to the topic at ``now`` who were active in ``[now − recent, now)``.
+
+    >>> from graphkit.marketing import example_market
+    >>> new_active_followers_matrix(example_market()).shape[1] == len(example_market().topics)
+    True
+    """
+    now = _now(graph, now)
+    n, n_topics = graph.n_people, len(graph.topics)
+    f = graph.person_edges.filter((pl.col("kind") == "follows") & counted_in(None, now)
+                                  & (pl.col("src_idx") != pl.col("dst_idx")))
+    follows = sp.csr_array((np.ones(f.height), (f["src_idx"].to_numpy(), f["dst_idx"].to_numpy())), shape=(n, n))
+    follows.sum_duplicates()
+    follows.data[:] = 1.0  # a person, not an edge count
+    active = np.asarray(topic_activity(graph, window=(now - recent, now)).sum(axis=1)).ravel() > 0
+    adopted = first_adoptions(graph).filter(pl.col("adopted_at") < now)
+    rows = graph.index_of(adopted["person_id"])
+    cols = adopted["topic"].cast(pl.Enum(list(graph.topics))).to_physical().to_numpy()
+    new = np.ones((n, n_topics), dtype=np.float64)
+    new[rows, cols] = 0.0
+    new *= active[:, None]
+    return np.asarray(follows.T @ new)
+
+
+def active_new_followers(graph: TopicGraph, *, topics: Iterable[str] | None = None,
+                         now: datetime | None = None) -> pl.DataFrame:
+    """Followers new to the topic who were active in the year before ``now`` (see the module)."""
+    return matrix_table(graph, new_active_followers_matrix(graph, now=now), topics)
+
+
+def posts_x_active_new_followers(graph: TopicGraph, *, topics: Iterable[str] | None = None,
+                                 now: datetime | None = None) -> pl.DataFrame:
+    """``log1p(contributions on the topic in the year before now) x active new followers`` (see the module)."""
+    now = _now(graph, now)
+    posts = topic_activity(graph, window=(now - RECENT, now)).toarray()
+    return matrix_table(graph, np.log1p(posts) * new_active_followers_matrix(graph, now=now), topics)
+
+
+def activity_x_active_new_followers(graph: TopicGraph, *, topics: Iterable[str] | None = None,
+                                    now: datetime | None = None) -> pl.DataFrame:
+    """``contributions on the topic before now x active new followers`` (see the module)."""
+    now = _now(graph, now)
+    posts = topic_activity(graph, window=(None, now)).toarray()
+    return matrix_table(graph, posts * new_active_followers_matrix(graph, now=now), topics)
+
+
+def past_attributed(graph: TopicGraph, *, topics: Iterable[str] | None = None, now: datetime | None = None,
+                    horizon: timedelta = RECENT, window: timedelta | None = EXPOSURE_WINDOW) -> pl.DataFrame:
+    """Followers whose first adoption of the topic in ``[now − horizon, now)`` followed the person's activity on it.
+
+    The attributed outcome of the backtest, measured on the past: the
+    adoption at *τ* counts when the person was active on the topic in
+    ``[τ − window, τ)`` (:func:`graphkit.model.adoption.attributed_adoptions`).
+
+    >>> from graphkit.io.datasets import load_ciao
+    >>> t = past_attributed(load_ciao(), topics=["Books"])
+    >>> int(t["score"].sum()) > 0
+    True
+    """
+    now = _now(graph, now)
+    a = attributed_adoptions(graph, start=now - horizon, end=now, window=window)
+    counts = a.group_by("person_id", "topic").agg(score=pl.len().cast(pl.Float64))
+    return (
+        matrix_table(graph, np.zeros((graph.n_people, len(graph.topics))), topics)
+        .drop("score")
+        .join(counts, on=["person_id", "topic"], how="left", maintain_order="left")
+        .with_columns(pl.col("score").fill_null(0.0))
+    )
