@@ -59,6 +59,16 @@ def _label(row: dict) -> str:
     return str(row.get("name") or row.get("person_id"))
 
 
+def _one_topic(table: pl.DataFrame, topic: str | None, what: str) -> tuple[str, pl.DataFrame]:
+    """``topic`` (or the table's only topic) and the table's rows on it."""
+    if topic is None:
+        topics = table["topic"].unique().sort().to_list()
+        if len(topics) != 1:
+            raise GraphkitError(f"the {what} cover several topics {topics[:5]}; pass topic=")
+        topic = topics[0]
+    return topic, table.filter(pl.col("topic") == topic)
+
+
 def _name_points(ax: "Axes", rows: pl.DataFrame, x: str, y: str) -> None:
     """Name a few points; labels fan out downwards so that points sharing a spot stay readable."""
     for i, row in enumerate(rows.iter_rows(named=True)):
@@ -214,12 +224,7 @@ def communities(summary: pl.DataFrame, topic: str | None = None, *, ax: Any = No
     """
     require_columns(summary, ("topic", "community", "size", "top_influencers", "customer_share"), "summary",
                     "Pass the summary of graphkit.scoring.community.topic_communities(...).")
-    topics = summary["topic"].unique().sort().to_list()
-    if topic is None:
-        if len(topics) != 1:
-            raise GraphkitError(f"the summary covers several topics {topics[:5]}; pass topic=")
-        topic = topics[0]
-    every = summary.filter(pl.col("topic") == topic)
+    topic, every = _one_topic(summary, topic, "summary")
     if every.height == 0:
         raise GraphkitError(f"no communities on topic {topic!r}")
     data = every.sort(["size", "community"], descending=[True, False]).head(top)
@@ -536,12 +541,7 @@ def influential_loyal_customers(answers: pl.DataFrame, topic: str | None = None,
     """
     require_columns(answers, ("topic", "loyal_rank", "person_id", "fit", "score", "rank", "loyalty_score"), "answers",
              "Pass the table of graphkit.marketing.loyalty.influential_loyal_customers(...).")
-    topics = answers["topic"].unique().sort().to_list()
-    if topic is None:
-        if len(topics) != 1:
-            raise GraphkitError(f"the answers cover several topics {topics[:5]}; pass topic=")
-        topic = topics[0]
-    everyone = answers.filter(pl.col("topic") == topic)
+    topic, everyone = _one_topic(answers, topic, "answers")
     data = everyone.sort("loyal_rank").head(top)
     if data.height == 0:
         raise GraphkitError(f"no influential loyal customers on {topic!r}: try a lower min_loyalty or a larger top_percentile")
