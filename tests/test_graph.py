@@ -92,3 +92,23 @@ def test_summary_counts(ciao):
     assert counts["people"] == 7375 and counts["topics"] == 28
     assert counts["edges.follows"] == 111_781 and counts["edges.reviews"] == 284_086
     assert counts["transactions"] == 284_086 and counts["rejected rows"] == 0
+
+
+def test_edge_index_from_validation_matches_a_fresh_lookup_and_skips_rejected_rows():
+    from graphkit.model.graph import EDGE_INDEX
+
+    people = pl.DataFrame({"person_id": ["c", "a", "b", "d"]})
+    edges = pl.DataFrame({
+        "src": ["a", "zed", "b", "c", "a"], "dst": ["b", "a", "i1", "a", "g1"],
+        "kind": ["follows", "follows", "reviews", "shares", "member_of"],
+        "topic": [None, None, "x", "x", None],
+    })
+    g = TopicGraph.from_tables(people, edges, items=pl.DataFrame({"item_id": ["i1"], "topic": ["x"]}),
+                               communities=pl.DataFrame({"community_id": ["g1"]}), lenient=True)
+    assert g.rejects["row"].to_list() == [2]  # src 'zed' is nobody
+    assert g.edge_index.rows() == [(1, 2), (2, None), (0, 1), (1, None)]
+    fresh = TopicGraph(**g.tables())  # a graph built without validation looks ids up itself
+    assert EDGE_INDEX not in fresh._views
+    assert fresh.edge_index.equals(g.edge_index)
+    assert fresh.person_edges.equals(g.person_edges)
+    assert g.person_edges["kind"].to_list() == ["follows", "shares"]

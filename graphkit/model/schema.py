@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
+import numpy as np
 import polars as pl
 
 from graphkit.errors import Problem, ValidationError
@@ -342,16 +343,43 @@ _REFS = {"people": ("person_id", "people"), "customers": ("customer_id", "people
          "items": ("item_id", "items"), "communities": ("community_id", "communities")}
 
 
+#: Hidden columns of the validated edges table: each endpoint's row in the people table
+#: (null when it is not a person), found once here and handed to the graph as its edge index.
+SRC_ROW, DST_ROW = "__src_row", "__dst_row"
+
+
+def row_numbers(values: pl.Series, keys: pl.Series) -> pl.Series:
+    """Row of each value in ``keys`` (UInt32; null when absent or null): membership and integer
+    coding in one pass. A left join measured faster than ``is_in`` alone (2.6 s vs 3.1 s for 20M
+    ids against 1M) and 3x faster than casting to an Enum.
+
+    >>> row_numbers(pl.Series(["b", "x", None, "a"]), pl.Series(["a", "b"])).to_list()
+    [1, None, None, 0]
+    """
+    index = pl.DataFrame({"v": keys}).with_row_index("i")
+    found = pl.DataFrame({"v": values}).join(index, on="v", how="left", maintain_order="left")
+    return found["i"].cast(pl.UInt32).alias(values.name)
+
+
 def _check_ref(chk: _Checker, typed: pl.DataFrame, column: str, ref: str, refs: Mapping[str, pl.Series], *,
-               scope: pl.Series | None = None, what: str = "") -> None:
+               scope: pl.Series | None = None, what: str = "", known: pl.Series | None = None) -> None:
     """Flag values of ``column`` that are not keys of the referenced table.
 
-    Values whose row in the referenced table was itself rejected (lenient
-    mode) are flagged apart, saying so: the rejection cascades, visibly.
+    ``known`` (optional) says which values are keys, when the caller has
+    looked them up already; ``scope`` limits the check to some rows, and only
+    those are looked up. Values whose row in the referenced table was itself
+    rejected (lenient mode) are flagged apart, saying so: the rejection
+    cascades, visibly.
     """
     key, table = _REFS[ref]
     values = typed[column]
-    unknown = values.is_not_null() & ~values.is_in(refs[ref].implode())
+    if known is None and scope is not None:  # look up only the rows in scope (e.g. reviews among 20M edges)
+        inside = scope.fill_null(False).arg_true()
+        known = pl.Series(np.ones(values.len(), dtype=bool)).scatter(
+            inside, values.gather(inside).is_in(refs[ref].implode()).fill_null(True))
+    elif known is None:
+        known = values.is_in(refs[ref].implode())
+    unknown = values.is_not_null() & ~known
     if scope is not None:
         unknown = unknown & scope
     rejected = refs.get("rejected:" + ref)
@@ -418,9 +446,16 @@ def _validate_one(
         chk.flag(~kind.is_in(EDGE_KINDS) & kind.is_not_null(), "kind", "one of " + ", ".join(EDGE_KINDS), _values("kind"))
         chk.flag((kind == "follows") & typed["topic"].is_not_null(), "topic",
                  "no topic on follows edges (a follow is not about a subject)", _values("topic"))
-        _check_ref(chk, typed, "src", "people", refs)
+        # Endpoints that are people are looked up once (not once per kind) and kept as row numbers.
+        src_row = row_numbers(typed["src"], refs["people"])
+        to_person = kind.is_in([k for k, t in EDGE_TARGET.items() if t == "people"])
+        dst_row = row_numbers(typed["dst"], refs["people"])
+        _check_ref(chk, typed, "src", "people", refs, known=src_row.is_not_null())
         for kind_name, target in EDGE_TARGET.items():
-            _check_ref(chk, typed, "dst", target, refs, scope=kind == kind_name, what=f" for {kind_name} edges")
+            _check_ref(chk, typed, "dst", target, refs, scope=kind == kind_name, what=f" for {kind_name} edges",
+                       known=dst_row.is_not_null() if target == "people" else None)
+        typed = typed.with_columns(src_row.alias(SRC_ROW),
+                                   pl.when(to_person).then(dst_row).otherwise(None).alias(DST_ROW))
     if schema.name == "handles":
         _check_ref(chk, typed, "person_id", "people", refs)
     if schema.name == "transactions":
@@ -442,6 +477,7 @@ def validate_tables(
     *,
     lenient: bool = False,
     files: Mapping[str, str] | None = None,
+    edge_index: dict[str, pl.Series] | None = None,
 ) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
     """Validate and cast every table; return ``(tables, rejects)``.
 
@@ -454,6 +490,10 @@ def validate_tables(
     rejected person) are rejected in turn, with that reason.
 
     ``files`` maps table names to the file they were read from, for messages.
+    A dict passed as ``edge_index`` receives ``src_idx`` and ``dst_idx``
+    (UInt32 Series aligned with the clean edges: each endpoint's row in the
+    clean people table, ``dst_idx`` null when the target is not a person),
+    found while checking references, so the graph need not look ids up again.
     """
     unknown = set(tables) - set(TABLES)
     if unknown:
@@ -491,6 +531,10 @@ def validate_tables(
                     name, "*", f"at least {schema.min_rows} valid row(s)",
                     f"none: all {dropped.height} row(s) are bad (first: {bad['column'][0]}: {bad['reason'][0]})",
                     (), 0, "", files.get(name))])
+        if name == "edges":
+            if edge_index is not None:
+                edge_index.update(src_idx=typed[SRC_ROW].alias("src_idx"), dst_idx=typed[DST_ROW].alias("dst_idx"))
+            typed = typed.drop(SRC_ROW, DST_ROW)
         clean[name] = typed.drop(ROW)
         if name == "people":
             refs["people"] = clean[name]["person_id"]
