@@ -50,11 +50,23 @@ def _axes(ax: Any, size: tuple[float, float] = (6.4, 4.8)) -> "Axes":
 
 def _marker(n: int) -> dict:
     """Marker size and opacity for a scatter of n points: big and solid when few, small and light when many."""
-    return {"s": 40, "alpha": 0.85} if n <= 500 else {"s": 14, "alpha": 0.5}
+    if n <= 500:
+        return {"s": 40, "alpha": 0.85}
+    return {"s": 14, "alpha": 0.5} if n <= 2000 else {"s": 6, "alpha": 0.4}
 
 
 def _label(row: dict) -> str:
     return str(row.get("name") or row.get("person_id"))
+
+
+def _one_topic(table: pl.DataFrame, topic: str | None, what: str) -> tuple[str, pl.DataFrame]:
+    """``topic`` (or the table's only topic) and the table's rows on it."""
+    if topic is None:
+        topics = table["topic"].unique().sort().to_list()
+        if len(topics) != 1:
+            raise GraphkitError(f"the {what} cover several topics {topics[:5]}; pass topic=")
+        topic = topics[0]
+    return topic, table.filter(pl.col("topic") == topic)
 
 
 def _name_points(ax: "Axes", rows: pl.DataFrame, x: str, y: str) -> None:
@@ -120,7 +132,7 @@ def value_influence(matrix: pl.DataFrame, *, ax: Any = None, label_top: int = 5)
         _x=pl.Series(spread_ties(matrix["value_percentile"].to_numpy(), vt)),
         _y=pl.Series(spread_ties(matrix["influence_percentile"].fill_null(0.0).to_numpy(), it)),
     )
-    marker = _marker(matrix.height) if matrix.height <= 2000 else {"s": 6, "alpha": 0.4}
+    marker = _marker(matrix.height)
     for q in QUADRANTS:
         part = drawn.filter(pl.col("quadrant") == q)
         ax.scatter(part["_x"].to_numpy(), part["_y"].to_numpy(),
@@ -160,7 +172,7 @@ def segment_upset(overlaps: pl.DataFrame, *, ax: Any = None, include_none: bool 
     data = overlaps if include_none else overlaps.filter(pl.col("combination") != "none")
     if data.height == 0:
         raise GraphkitError("nobody is in any segment: nothing to plot")
-    total = int(data["people"].sum())
+    total, combinations = int(data["people"].sum()), data.height
     data = data.sort(["people", "segments"], descending=[True, False]).head(max_bars)
     sizes = {s: int(overlaps.filter(pl.col(s))["people"].sum()) for s in SEGMENTS}
     ax = _axes(ax, (7.5, 5.0))
@@ -186,7 +198,53 @@ def segment_upset(overlaps: pl.DataFrame, *, ax: Any = None, include_none: bool 
     ax.set_xlim(-0.7, data.height - 0.3)
     ax.set_ylim(ys[-1] - step * 0.6, top * 1.12)
     ax.set_ylabel("people per combination")
-    ax.set_title(f"Advocate segments and their overlaps ({total:,} people)")
+    shown = f"; the {data.height} largest of {combinations} combinations" if data.height < combinations else ""
+    ax.set_title(f"Advocate segments and their overlaps ({total:,} people{shown})", fontsize=10 if shown else None)
+    return ax
+
+
+# -------------------------------------------------------------- communities
+def communities(summary: pl.DataFrame, topic: str | None = None, *, ax: Any = None, top: int = 10,
+                modularity: float | None = None) -> "Axes":
+    """The largest communities of a topic (:func:`~graphkit.scoring.community.topic_communities`' summary).
+
+    One bar per community (the ``top`` largest) at its size, labelled with
+    its top influencers, its size and (when it differs between communities)
+    its share of customers; the title gives how many communities the topic
+    has, the share of its people the bars hold and, when given, the
+    partition's modularity.
+
+    >>> from graphkit.marketing import example_market
+    >>> from graphkit.scoring.community import topic_communities
+    >>> res = topic_communities(example_market(), topics=["lego"])
+    >>> ax = communities(res.summary, modularity=res.modularity["lego"])
+    >>> len(ax.patches) == res.summary.height, ax.get_title().startswith("Communities on lego")
+    (True, True)
+    >>> import matplotlib.pyplot as plt; plt.close("all")
+    """
+    require_columns(summary, ("topic", "community", "size", "top_influencers", "customer_share"), "summary",
+                    "Pass the summary of graphkit.scoring.community.topic_communities(...).")
+    topic, every = _one_topic(summary, topic, "summary")
+    if every.height == 0:
+        raise GraphkitError(f"no communities on topic {topic!r}")
+    data = every.sort(["size", "community"], descending=[True, False]).head(top)
+    ax = _axes(ax, (7.0, 1.0 + 0.3 * data.height))
+    y = np.arange(data.height)[::-1]
+    ax.barh(y, data["size"].to_numpy(), color="#0072B2", height=0.7)
+    varies = data["customer_share"].n_unique() > 1
+    for yy, r in zip(y, data.iter_rows(named=True)):
+        note = f" {r['size']:,}" + (f" ({r['customer_share']:.0%} customers)" if varies else "")
+        ax.text(r["size"], yy, note, va="center", fontsize=7)
+    labels = [f"#{r['community']}: {', '.join(r['top_influencers'][:3]) or '-'}" for r in data.iter_rows(named=True)]
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.set_xlabel("people in the community")
+    ax.set_ylabel("community: top influencers")
+    ax.margins(x=0.15)
+    held = data["size"].sum() / every["size"].sum()
+    shown = (f"the {data.height} largest of {every.height:,} hold {held:.0%} of the people"
+             if data.height < every.height else f"{every.height:,}")
+    quality = f", modularity {modularity:.2f}" if modularity is not None else ""
+    ax.set_title(f"Communities on {topic} ({shown}{quality})", fontsize=10)
     return ax
 
 
@@ -253,7 +311,12 @@ def behaviour_vs_audience(table: pl.DataFrame, *, topic: str | None = None, ax: 
     if data.height == 0:
         raise GraphkitError(f"no rows to plot{' for topic ' + repr(topic) if topic else ''}")
     ax = _axes(ax)
-    pts = ax.scatter(data["audience"].to_numpy(), data["adopters"].to_numpy(),
+    # Both axes are whole numbers: many people share a point. A seeded jitter of +-0.3 keeps them visible
+    # without moving anyone to another count (the axes keep integer ticks).
+    rng = np.random.default_rng(0)
+    jitter = (lambda n: rng.uniform(-0.3, 0.3, n)) if data.height > 50 else (lambda n: np.zeros(n))
+    pts = ax.scatter(np.maximum(data["audience"].to_numpy() + jitter(data.height), 0),
+                     np.maximum(data["adopters"].to_numpy() + jitter(data.height), 0),
                      c=data["influence_percentile"].to_numpy(), cmap="viridis", vmin=0, vmax=100, **_marker(data.height))
     if colorbar:
         ax.figure.colorbar(pts, ax=ax, label="topic influence percentile")
@@ -268,7 +331,7 @@ def behaviour_vs_audience(table: pl.DataFrame, *, topic: str | None = None, ax: 
         fmt = lambda z: "n/a" if z is None else f"{z:.2f}"  # noqa: E731
         rho = f"\nSpearman with adopters: audience {fmt(c['rho_audience'])}, influence {fmt(c['rho_influence'])}"
     ax.set_xscale("symlog", linthresh=10)
-    ax.set_xlabel("audience (followers)")
+    ax.set_xlabel("audience (followers)" + ("\nboth counts jittered by up to 0.3" if data.height > 50 else ""))
     ax.set_ylabel("followers who adopted after them")
     ax.set_title(f"Acts vs audience{' on ' + topic if topic else ''}{rho}", fontsize=10)
     return ax
@@ -384,9 +447,11 @@ def experts(table: pl.DataFrame, topic: str, *, ax: Any = None, top: int = 10) -
     y = np.arange(data.height)[::-1]
     h, e = data["helpfulness"].to_numpy(), data["endorsements"].to_numpy()
     ax.barh(y, h, color="#009E73", label="helpfulness of their reviews")
-    ax.barh(y, e, left=h, color="#E69F00", label="positive mentions, replies, shares received")
+    ax.barh(y, e, left=h, color="#E69F00",
+            label="positive mentions, replies, shares received" if e.any() else "_nolegend_")
     ax.set_yticks(y, data["person_id"].to_list(), fontsize=8)
-    ax.set_xlabel("expertise")
+    ax.set_xlim(0, float((h + e).max()) * 1.05 or 1.0)  # zero-width stacked bars would pin the edge to the longest
+    ax.set_xlabel("expertise" if e.any() else "expertise (nobody here received mentions, replies or shares)")
     ax.set_title(f"Top {data.height} experts on {topic}")
     ax.legend(fontsize=7, frameon=False, loc="lower right")
     return ax
@@ -476,12 +541,7 @@ def influential_loyal_customers(answers: pl.DataFrame, topic: str | None = None,
     """
     require_columns(answers, ("topic", "loyal_rank", "person_id", "fit", "score", "rank", "loyalty_score"), "answers",
              "Pass the table of graphkit.marketing.loyalty.influential_loyal_customers(...).")
-    topics = answers["topic"].unique().sort().to_list()
-    if topic is None:
-        if len(topics) != 1:
-            raise GraphkitError(f"the answers cover several topics {topics[:5]}; pass topic=")
-        topic = topics[0]
-    everyone = answers.filter(pl.col("topic") == topic)
+    topic, everyone = _one_topic(answers, topic, "answers")
     data = everyone.sort("loyal_rank").head(top)
     if data.height == 0:
         raise GraphkitError(f"no influential loyal customers on {topic!r}: try a lower min_loyalty or a larger top_percentile")

@@ -223,3 +223,46 @@ def test_behaviour_by_topic_draws_one_panel_per_topic(market, tmp_path):
     assert len(one) == 1 and one[0].figure.get_suptitle().startswith("1 of 2 topics")
     with pytest.raises(GraphkitError, match="no rows for topic"):
         plot.behaviour_by_topic(t, topics=["frogs"])
+
+
+def test_communities_figure_says_what_it_draws(ciao, tmp_path):
+    from graphkit.scoring.community import topic_communities
+
+    res = topic_communities(ciao, topics=["Books"], seed=0)
+    ax = plot.communities(res.summary, modularity=res.modularity["Books"])
+    assert not_blank(rendered(ax, tmp_path / "communities.png"))
+    largest = res.summary.sort("size", descending=True).head(10)
+    assert [p.get_width() for p in ax.patches] == largest["size"].to_list()
+    held = largest["size"].sum() / res.summary["size"].sum()
+    assert ax.get_title() == (f"Communities on Books (the 10 largest of {res.summary.height} hold {held:.0%} of the "
+                              f"people, modularity {res.modularity['Books']:.2f})")
+    first = largest.row(0, named=True)
+    assert ax.get_yticklabels()[0].get_text() == f"#{first['community']}: {', '.join(first['top_influencers'][:3])}"
+    assert "customers" not in " ".join(t.get_text() for t in ax.texts)  # every share is 100% on Ciao: not repeated
+
+
+def test_experts_bars_fit_and_say_when_a_part_is_empty(ciao):
+    from graphkit.marketing.experts import experts as table
+
+    e = table(ciao, topics=["Books"])
+    ax = plot.experts(e, "Books")
+    assert ax.get_xlim()[1] > e["expertise"].max()  # the longest bar is not cut at the frame
+    assert "nobody here received" in ax.get_xlabel()  # Ciao has no mentions, replies or shares
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["helpfulness of their reviews"]
+
+
+def test_upset_title_says_when_combinations_are_left_out(market):
+    o = segment_overlaps(advocate_segments(market))
+    n = o.filter(pl.col("combination") != "none").height
+    assert plot.segment_upset(o, max_bars=2).get_title().endswith(f"; the 2 largest of {n} combinations)")
+    assert "largest" not in plot.segment_upset(o).get_title()
+
+
+def test_behaviour_counts_are_jittered_only_a_little(ciao):
+    t = behaviour_vs_audience(ciao, topics=["Books"], window_days=90)
+    ax = plot.behaviour_vs_audience(t, topic="Books")
+    xy = ax.collections[0].get_offsets()
+    assert np.abs(xy[:, 0] - t["audience"].to_numpy()).max() <= 0.3
+    assert np.abs(xy[:, 1] - t["adopters"].to_numpy()).max() <= 0.3
+    assert len(np.unique(xy[:, 1])) > 100  # people with equal counts no longer sit on one point
+    assert ax.get_xlabel().splitlines() == ["audience (followers)", "both counts jittered by up to 0.3"]
