@@ -38,6 +38,8 @@ _LAZY: dict[str, str] = {
     "bundled_path": "graphkit.io.datasets",
     "generate": "graphkit.io.synthetic",
     "Neo4jStore": "graphkit.io.neo4j",
+    "write_run": "graphkit.io.score_folder",
+    "current_run": "graphkit.io.score_folder",
     "to_networkx": "graphkit.io.interop",
     "to_igraph": "graphkit.io.interop",
     # scoring
@@ -98,6 +100,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from graphkit.io.files import read_dataset, read_table, write_dataset, write_table
     from graphkit.io.interop import to_igraph, to_networkx
     from graphkit.io.neo4j import Neo4jStore
+    from graphkit.io.score_folder import current_run, write_run
     from graphkit.io.synthetic import generate
     from graphkit.marketing.behaviour import (
         audience,

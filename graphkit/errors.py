@@ -102,6 +102,36 @@ class StoreError(GraphkitError):
     """A storage back end (files or a database server) failed or is unreachable."""
 
 
+class FolderNotOwnedError(GraphkitError):
+    """A writer was asked to replace, empty or prune something graphkit did not make.
+
+    graphkit marks every folder it writes with a ``.graphkit`` file; a
+    non-empty folder without it (or with the marker of another kind of
+    folder) is refused unless the caller forces it (``force=True``, ``--force``).
+    """
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")
+
+
+class WriterBusyError(GraphkitError):
+    """Another writer holds the lock of the target (a folder or a Neo4j database).
+
+    ``target`` names what is locked, ``holder`` who holds it (as recorded by
+    the holder: host, process id, since when), ``waited`` how long this
+    writer waited, in seconds. Retry later, or wait longer.
+    """
+
+    def __init__(self, target: str, holder: str, waited: float, hint: str = "") -> None:
+        self.target = target
+        self.holder = holder
+        self.waited = waited
+        super().__init__(f"{target} is being written by another graphkit job ({holder}); gave up after waiting "
+                         f"{waited:g} s{hint}")
+
+
 class MissingDependencyError(GraphkitError):
     """An optional dependency is not installed; the message gives the install command."""
 

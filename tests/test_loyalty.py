@@ -348,7 +348,7 @@ def test_score_to_a_folder_and_loyal_from_it(tmp_path):
     for run in ("r2", "r3"):
         assert _cli(["score", "--source", "bundled", "--write", str(scores), "--topics", "DVDs", "--run-id", run,
                      "--quiet"])[0] == 0
-    kept = sorted(d.name.split(".")[0] for d in (scores / "runs").iterdir())
+    kept = sorted(d.name.split(".")[0] for d in (scores / "runs").iterdir() if not d.name.startswith("."))
     assert kept == ["r2", "r3"]  # keep_runs=2: the current run and the one before
     assert (scores / "CURRENT").read_text().startswith("r3.")
 

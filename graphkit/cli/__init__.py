@@ -4,7 +4,9 @@ Every module in this package that defines ``register(subparsers)`` adds its
 subcommands; a subcommand's handler takes the parsed arguments and returns an
 exit code. Exit codes: 0 success; 1 error (bad data, a failed step, a file
 that cannot be read or written); 2 usage error (bad arguments); 3 a server is
-unreachable (retry later); 70 an internal error (a bug: please report it);
+unreachable (retry later); 4 another graphkit job is writing the same folder
+or database (retry later, or wait longer with ``--wait``); 70 an internal error
+(a bug: please report it);
 130 interrupted. Every error is one line ``Error: ...`` on stderr, never a
 traceback (set ``GRAPHKIT_TRACEBACK=1`` to see one); with ``--json`` the
 error is also printed on stdout as one JSON object (see
@@ -24,6 +26,7 @@ import sys
 from typing import NoReturn, Sequence
 
 from graphkit.cli.output import (
+    EXIT_BUSY,
     EXIT_ERROR,
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
@@ -32,9 +35,9 @@ from graphkit.cli.output import (
     EXIT_USAGE,
     report_error,
 )
-from graphkit.errors import GraphkitError, StoreError
+from graphkit.errors import GraphkitError, StoreError, WriterBusyError
 
-__all__ = ["EXIT_ERROR", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_UNAVAILABLE", "EXIT_USAGE",
+__all__ = ["EXIT_BUSY", "EXIT_ERROR", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_UNAVAILABLE", "EXIT_USAGE",
            "build_parser", "main"]
 
 
@@ -99,6 +102,8 @@ def _classify(exc: BaseException) -> tuple[int, str | None]:
     """The exit code of an exception, and its message when it is not the exception's own text."""
     if isinstance(exc, UsageError):
         return EXIT_USAGE, None
+    if isinstance(exc, WriterBusyError):
+        return EXIT_BUSY, None
     if isinstance(exc, StoreError):
         return (EXIT_UNAVAILABLE if getattr(exc, "unavailable", False) else EXIT_ERROR), None
     if isinstance(exc, GraphkitError):

@@ -8,27 +8,27 @@ pointer file renamed into place) or into Neo4j (see :mod:`graphkit.io.neo4j`).
 ``loyal`` answers the influential-loyal-customers query: embedded on a
 dataset folder, or in Cypher on Neo4j over the current score run.
 
+Writers delete only what graphkit made and write one at a time: a score
+folder carries a ``.graphkit`` marker (``--force`` to take over another
+non-empty folder) and is locked while written; Neo4j has a lock node with a
+lease. A second writer waits ``--wait`` seconds, then exits with 4.
+
 Neo4j settings come from NEO4J_URI, NEO4J_USERNAME, NEO4J_PASSWORD and
-NEO4J_DATABASE. Exit codes: 0 done, 1 error, 2 usage, 3 server unreachable.
+NEO4J_DATABASE. Exit codes: 0 done, 1 error, 2 usage, 3 server unreachable,
+4 another job is writing there.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import re
-import shutil
 import sys
-import tempfile
 import time
-import uuid
-from pathlib import Path
 
 import polars as pl
 
 from graphkit.cli.output import print_json
 from graphkit.errors import GraphkitError
+from graphkit.io.ownership import DEFAULT_WAIT
 from graphkit.progress import step
 from graphkit.scoring.registry import DEFAULT_SCORE, SCORES, score_table
 
@@ -41,7 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "score", help="compute influence, communities and loyalty and write them as one run",
         description="Read a graph, score topic influence, topic communities (when available) and loyalty, and "
                     "write them as one run into a folder or into Neo4j (settings from NEO4J_URI, NEO4J_USERNAME, "
-                    "NEO4J_PASSWORD, NEO4J_DATABASE). Exit codes: 0 done, 1 error, 2 usage, 3 server unreachable.",
+                    "NEO4J_PASSWORD, NEO4J_DATABASE). One writer at a time per folder or database. Exit codes: 0 done, "
+                    "1 error, 2 usage, 3 server unreachable, 4 another job is writing there (retry, or raise --wait).",
     )
     p.add_argument("--source", required=True, metavar="PATH|neo4j|bundled",
                    help="dataset folder, 'neo4j' (read the graph from Neo4j) or 'bundled' (Ciao)")
@@ -60,6 +61,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the community detection (default 0)")
     p.add_argument("--batch-size", type=int, default=5000, help="rows per Neo4j transaction (default 5000)")
     p.add_argument("--keep-runs", type=int, default=2, help="complete runs kept, the current one included (default 2)")
+    p.add_argument("--wait", type=seconds, default=DEFAULT_WAIT, metavar="SECONDS",
+                   help=f"how long to wait for another job writing the same folder or database before giving up "
+                        f"with exit code 4 (default {DEFAULT_WAIT:g})")
+    p.add_argument("--force", action="store_true",
+                   help="write into a non-empty folder graphkit did not make, deleting what is in it")
     p.add_argument("--no-load", action="store_true",
                    help="with --write neo4j and a dataset --source: do not (re)load the dataset into Neo4j first")
     p.add_argument("--json", action="store_true", help="print a one-line JSON summary on stdout")
@@ -92,10 +98,25 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 # ------------------------------------------------------------------ helpers
-def _store(batch_size: int = 5000, *, progress: bool = False):
+def seconds(text: str) -> float:
+    """An argparse type: a number of seconds >= 0.
+
+    >>> seconds("2.5")
+    2.5
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds >= 0, got {text!r}")
+    return value
+
+
+def _store(batch_size: int = 5000, *, progress: bool = False, wait: float = DEFAULT_WAIT):
     from graphkit.io.neo4j import Neo4jStore
 
-    store = Neo4jStore(batch_size=batch_size, progress=progress)
+    store = Neo4jStore(batch_size=batch_size, progress=progress, wait=wait)
     store.verify()
     return store
 
@@ -122,53 +143,6 @@ def _communities(graph, topics, seed: int, influence) -> tuple[pl.DataFrame, pl.
     return result.membership.select("person_id", "topic", pl.col("community").cast(pl.Int64)), result.summary
 
 
-def _write_run_folder(root: str, run_id: str, tables: dict[str, pl.DataFrame], meta: dict, keep_runs: int) -> Path:
-    """Write a run as ``root/runs/<run_id>.<suffix>/`` and then point ``root/CURRENT`` at it.
-
-    The same scheme as in Neo4j: a run is written whole under a fresh name,
-    then one atomic rename of the pointer file switches readers to it, so they
-    never see a mix. ``keep_runs`` run folders are kept, the current one included.
-    """
-    from graphkit.io.files import write_table
-
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._:+-]*", run_id):
-        raise GraphkitError(f"run id {run_id!r} cannot name a folder: use letters, digits and . _ : + -")
-    runs = Path(root) / "runs"
-    runs.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".writing-", dir=runs))
-    try:
-        for name, df in tables.items():
-            write_table(df, tmp / f"{name}.parquet")
-        (tmp / "run.json").write_text(json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n")
-        os.chmod(tmp, 0o755)
-        final = runs / f"{run_id}.{uuid.uuid4().hex[:8]}"
-        os.replace(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    pointer = Path(root) / "CURRENT"
-    staged = pointer.with_name(f".CURRENT.{os.getpid()}")
-    staged.write_text(final.name + "\n")
-    os.replace(staged, pointer)
-    done = sorted((d for d in runs.iterdir() if d.is_dir() and not d.name.startswith(".") and d != final),
-                  key=lambda d: d.stat().st_mtime)
-    for old in done[: max(0, len(done) - (keep_runs - 1))]:
-        shutil.rmtree(old, ignore_errors=True)
-    return final
-
-
-def _current_run_folder(path: str) -> Path:
-    """The run folder a --scores PATH names: PATH/CURRENT's run, or PATH itself when it is a run folder."""
-    root = Path(path)
-    pointer = root / "CURRENT"
-    if pointer.exists():
-        return root / "runs" / pointer.read_text().strip()
-    if (root / "influence.parquet").exists():
-        return root
-    raise GraphkitError(f"{path} is not a score folder (no CURRENT pointer, no influence.parquet); "
-                        f"write one with graphkit score --write {path}")
-
-
 # --------------------------------------------------------------------- score
 def _score(args: argparse.Namespace) -> int:
     from graphkit.io.neo4j import new_run_id
@@ -178,7 +152,9 @@ def _score(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
     quiet = args.quiet
-    store = _store(args.batch_size, progress=not quiet) if args.write == NEO4J else None
+    if args.force and args.write == NEO4J:
+        raise GraphkitError("--force is for a score folder; on Neo4j graphkit writes only its own nodes")
+    store = _store(args.batch_size, progress=not quiet, wait=args.wait) if args.write == NEO4J else None
     try:
         graph = _read_graph(args.source, quiet=quiet)
         with step("topic influence", enabled=not quiet):
@@ -201,12 +177,13 @@ def _score(args: argparse.Namespace) -> int:
             "communities": True,
         }
         if store is not None:
-            if args.source != NEO4J and not args.no_load:
-                with step("loading the graph into Neo4j", enabled=not quiet):
-                    store.load(graph)
-            with step(f"writing run {run_id} to Neo4j", enabled=not quiet):
-                report = store.write_scores(influence=ranking, communities=communities, loyalty=loyal,
-                                            run_id=run_id, parameters=parameters, keep_runs=args.keep_runs)
+            with store.writing():  # one lock for the load and the run: no other job changes the graph between
+                if args.source != NEO4J and not args.no_load:
+                    with step("loading the graph into Neo4j", enabled=not quiet):
+                        store.load(graph)
+                with step(f"writing run {run_id} to Neo4j", enabled=not quiet):
+                    report = store.write_scores(influence=ranking, communities=communities, loyalty=loyal,
+                                                run_id=run_id, parameters=parameters, keep_runs=args.keep_runs)
             rows = report.rows
         else:
             tables = {"influence": ranking, "loyalty": loyal, "communities": communities,
@@ -214,7 +191,10 @@ def _score(args: argparse.Namespace) -> int:
             rows = {k: v.height for k, v in tables.items()}
             meta = {"run_id": run_id, "parameters": parameters, "graphkit_version": __version__, "rows": rows}
             with step(f"writing run {run_id} to {args.write}", enabled=not quiet):
-                _write_run_folder(args.write, run_id, tables, meta, args.keep_runs)
+                from graphkit.io.score_folder import write_run
+
+                write_run(args.write, tables, run_id=run_id, meta=meta, keep_runs=args.keep_runs, force=args.force,
+                          wait=args.wait)
     finally:
         if store is not None:
             store.close()
@@ -251,7 +231,9 @@ def _loyal(args: argparse.Namespace) -> int:
         if args.scores:
             from graphkit.io.files import read_table
 
-            influence = read_table(_current_run_folder(args.scores) / "influence.parquet")
+            from graphkit.io.score_folder import current_run
+
+            influence = read_table(current_run(args.scores) / "influence.parquet")
         with step("influential loyal customers", enabled=not args.quiet):
             rows = influential_loyal_customers(graph, topics=args.topic, influence=influence, score=args.score,
                                                **options)

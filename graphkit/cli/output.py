@@ -28,6 +28,8 @@ import polars as pl
 
 #: Exit codes of the ``graphkit`` command (documented in the README).
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_UNAVAILABLE = 0, 1, 2, 3
+#: Another graphkit job holds the lock of the folder or database being written: retry later, or --wait longer.
+EXIT_BUSY = 4
 #: A bug in graphkit (an exception it did not expect): one line, and please report it.
 EXIT_INTERNAL = 70
 #: Interrupted with Ctrl-C (128 + SIGINT, as shells do).

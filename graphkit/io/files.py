@@ -3,7 +3,10 @@
 Files are named after the tables (``people.parquet`` or ``people.csv``, ...;
 see :data:`graphkit.model.schema.TABLES`); ``people`` and ``edges`` are required,
 the others optional. Writes are atomic: a folder or file is written under a
-temporary name and renamed into place, so a crash never leaves half a dataset.
+temporary name, flushed to disk and renamed (a folder: swapped) into place, so
+a crash never leaves half a dataset, or none. A dataset folder carries a
+``.graphkit`` marker, and :func:`write_dataset` replaces only such a folder
+(or an empty one), one writer at a time (see :mod:`graphkit.io.ownership`).
 
 >>> import tempfile, polars as pl
 >>> from graphkit import TopicGraph, read_dataset, write_dataset
@@ -18,18 +21,31 @@ from __future__ import annotations
 
 import csv
 import os
-import shutil
 import tempfile
 from pathlib import Path
 
 import polars as pl
 
-from graphkit.errors import DataFileError, GraphkitError
+from graphkit.errors import DataFileError, FolderNotOwnedError, GraphkitError, StoreError
+from graphkit.io.ownership import (
+    DEFAULT_WAIT,
+    FolderLock,
+    claim,
+    fsync_dir,
+    fsync_file,
+    made_by_us,
+    remove_tree,
+    restore_aside,
+    swap_in,
+    writable_folder,
+)
 from graphkit.model.graph import TopicGraph
-from graphkit.model.schema import TABLE_ORDER, TABLES
+from graphkit.model.schema import REJECTS_SCHEMA, TABLE_ORDER, TABLES
 
 FORMATS = ("parquet", "csv")
 REJECTS_FILE = "rejects.csv"
+#: Suffix of the lock file a dataset writer holds next to the folder (``.NAME.graphkit-lock``).
+LOCK_SUFFIX = ".graphkit-lock"
 
 
 def _umask() -> int:
@@ -129,12 +145,56 @@ def read_dataset(
     graph = TopicGraph.from_tables(**raw, lenient=lenient, files=files, source=str(folder))
     if lenient and graph.rejects.height:
         target = Path(rejects_path) if rejects_path else folder / REJECTS_FILE
-        write_table(graph.rejects, target)
+        write_table(graph.rejects, check_rejects_path(target, folder, files.values()))
     return graph
 
 
+def check_rejects_path(target: str | os.PathLike, folder: str | os.PathLike, inputs=()) -> Path:
+    """``target`` as a rejects file for the dataset in ``folder``, refused if writing it would destroy data.
+
+    Refused: one of the ``inputs`` (the table files read), a file named like
+    a table in ``folder`` (it would be read as that table next time), a
+    folder, and an existing file that is not a rejects file (its columns are
+    not the rejects columns).
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> check_rejects_path(folder / "rejects.csv", folder).name
+    'rejects.csv'
+    >>> try:
+    ...     check_rejects_path(folder / "edges.csv", folder)
+    ... except FolderNotOwnedError as exc:
+    ...     print(exc.reason.split(";")[0].replace(str(folder), "FOLDER"))
+    is where the edges table of FOLDER is read from
+    """
+    path = Path(target)
+    where = path.resolve()
+    for source in inputs:
+        if os.path.exists(source) and os.path.exists(where) and os.path.samefile(source, where):
+            raise FolderNotOwnedError(str(path), "is an input file of the dataset; the rejects would overwrite it: "
+                                                 "choose another --rejects FILE")
+    if where.parent == Path(folder).resolve() and where.stem in TABLES and where.suffix in (".csv", ".parquet"):
+        raise FolderNotOwnedError(str(path), f"is where the {where.stem} table of {folder} is read from; "
+                                             "choose another --rejects FILE")
+    if where.is_dir():
+        raise FolderNotOwnedError(str(path), "is a folder; --rejects names a .csv or .parquet file")
+    if where.exists():
+        try:
+            if where.suffix == ".parquet":
+                columns = list(pl.read_parquet_schema(where))
+            else:
+                with open(where, newline="", encoding="utf-8") as fh:
+                    columns = next(csv.reader(fh), [])
+        except Exception:  # unreadable or not text: certainly not a rejects file graphkit wrote
+            columns = []
+        if columns != list(REJECTS_SCHEMA):
+            raise FolderNotOwnedError(str(path), "exists and is not a rejects file (its columns differ); graphkit "
+                                                 "does not overwrite it: choose another --rejects FILE")
+    return path
+
+
 def write_table(df: pl.DataFrame, path: str | os.PathLike) -> Path:
-    """Write one table atomically as Parquet or CSV (chosen by the suffix)."""
+    """Write one table atomically as Parquet or CSV (chosen by the suffix), flushed to disk before the rename."""
     path = Path(path)
     if path.suffix not in (".parquet", ".csv"):
         raise GraphkitError(f"cannot write {path}: use a .parquet or .csv file name")
@@ -147,37 +207,67 @@ def write_table(df: pl.DataFrame, path: str | os.PathLike) -> Path:
         else:
             df.write_csv(tmp)
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes private files; give the usual mode
+        fsync_file(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    fsync_dir(path.parent)
     return path
 
 
-def write_dataset(graph: TopicGraph, path: str | os.PathLike, *, format: str = "parquet") -> Path:
-    """Write every non-empty table of ``graph`` into the folder ``path``, atomically.
+def write_dataset(
+    graph: TopicGraph,
+    path: str | os.PathLike,
+    *,
+    format: str = "parquet",
+    force: bool = False,
+    wait: float = DEFAULT_WAIT,
+) -> Path:
+    """Write every non-empty table of ``graph`` into the folder ``path``, atomically; return the folder.
 
-    The folder is replaced as a whole: it is written under a temporary name
-    and swapped in, so readers never see a mix of old and new files.
+    The folder is replaced as a whole: written under a temporary name beside
+    it, flushed to disk, then swapped in (one atomic exchange on Linux), so
+    readers see the old dataset or the new one, never a mix, and a crash
+    never leaves none. graphkit replaces only what it made: ``path`` must not
+    exist, be empty, or be a dataset folder graphkit wrote (it carries a
+    ``.graphkit`` marker); anything else raises
+    :class:`~graphkit.errors.FolderNotOwnedError` unless ``force=True``.
+    One writer at a time: another one waits up to ``wait`` seconds, then
+    raises :class:`~graphkit.errors.WriterBusyError`.
     """
     if format not in FORMATS:
         raise GraphkitError(f"format must be one of {FORMATS}, got {format!r}")
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    target = writable_folder(path, "dataset", force=force)
     try:
-        for name, df in graph.tables().items():
-            if df.height or TABLES[name].min_rows:
-                write_table(df, tmp / f"{name}.{format}")
-        os.chmod(tmp, 0o777 & ~_umask())
-        old = None
-        if target.exists():
-            old = target.with_name(f".{target.name}.old-{os.getpid()}")
-            os.replace(target, old)
-        os.replace(tmp, target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with FolderLock(target.parent / f".{target.name}{LOCK_SUFFIX}", target=f"dataset folder {path}", wait=wait):
+            writable_folder(target, "dataset", force=force)  # again, now that no other writer can change it
+            _clean_leftovers(target)
+            tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+            try:
+                claim(tmp, "dataset", target=target.name, format=format)  # first: a crash leaves a marked leftover
+                for name, df in graph.tables().items():
+                    if df.height or TABLES[name].min_rows:
+                        write_table(df, tmp / f"{name}.{format}")
+                os.chmod(tmp, 0o777 & ~_umask())
+                fsync_dir(tmp)
+                old = swap_in(tmp, target)
+            except BaseException:
+                remove_tree(tmp)
+                restore_aside(target)
+                raise
+            if old is not None:
+                remove_tree(old)
+    except OSError as exc:
+        raise StoreError(f"cannot write the dataset folder {path}: {exc.strerror or exc}") from None
     return target
+
+
+def _clean_leftovers(target: Path) -> None:
+    """Undo what a crashed writer of ``target`` left: a folder renamed aside, temporary folders (marked ones only)."""
+    restore_aside(target)
+    for prefix in (f".{target.name}.tmp-", f".{target.name}.old-"):
+        for p in target.parent.iterdir():
+            if p.name.startswith(prefix) and made_by_us(p, "dataset", target=target.name):
+                remove_tree(p)

@@ -65,9 +65,13 @@ def test_runs_switch_whole_and_carry_their_parameters(sample_store, sample, infl
         sample_store.influential_loyal_customers(topics=["DVDs", "Travel"])
     with pytest.raises(StoreError, match="no complete score run 'nope'"):
         sample_store.influential_loyal_customers(topics=["DVDs"], run_id="nope")
-    # re-running the current run id changes nothing
-    again = sample_store.write_scores(influence=influence_b, communities=communities, loyalty=loyal, run_id="runs-b")
-    assert again.rows == b.rows and _run_rows(sample_store, "runs-b") == influence_b.height
+    # a run id names one write: writing a complete run id again is refused, and nothing changes
+    with pytest.raises(GraphkitError, match=r"score run 'runs-b' already exists in Neo4j \(the current run\)"):
+        sample_store.write_scores(influence=influence_a, run_id="runs-b")
+    with pytest.raises(GraphkitError, match=r"score run 'runs-a' already exists in Neo4j \(a complete run\)"):
+        sample_store.write_scores(influence=influence_b, run_id="runs-a")
+    assert _run_rows(sample_store, "runs-b") == influence_b.height
+    assert_frame_equal(sample_store.read_scores(), _sorted(influence_b), check_exact=True)
     # a third run: keep_runs=2 keeps it and the one before; runs-a goes
     sample_store.write_scores(influence=influence_a, run_id="runs-c")
     assert {r.run_id for r in sample_store.runs()} == {"runs-b", "runs-c"}
@@ -86,15 +90,18 @@ def test_score_rows_for_unknown_people_are_refused(sample_store, influence_a):
         sample_store.write_scores(influence=influence_a.drop("percentile"))
 
 
-def _writer(env: dict, table: str, run_id: str, batch_size: int) -> subprocess.Popen:
+def _writer(env: dict, table: str, run_id: str, batch_size: int, *, lease: float = 2, wait: float = 120,
+            keep_runs: int = 2) -> subprocess.Popen:
+    """A writer process; a short lease so that the next writer takes over soon after a kill."""
     code = (
         "import sys, polars as pl\n"
         "from graphkit.io.neo4j import Neo4jStore, Neo4jSettings\n"
-        "s = Neo4jStore(Neo4jSettings.from_env(), batch_size=int(sys.argv[3]))\n"
-        "s.write_scores(influence=pl.read_parquet(sys.argv[1]), run_id=sys.argv[2])\n"
+        "s = Neo4jStore(Neo4jSettings.from_env(), batch_size=int(sys.argv[3]), lease=float(sys.argv[4]),\n"
+        "               wait=float(sys.argv[5]))\n"
+        "s.write_scores(influence=pl.read_parquet(sys.argv[1]), run_id=sys.argv[2], keep_runs=int(sys.argv[6]))\n"
     )
-    return subprocess.Popen([sys.executable, "-c", code, table, run_id, str(batch_size)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen([sys.executable, "-c", code, table, run_id, str(batch_size), str(lease), str(wait),
+                             str(keep_runs)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
 def _kill_when_half_written(store, proc: subprocess.Popen, run_id: str, total: int) -> int:

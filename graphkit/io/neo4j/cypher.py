@@ -31,6 +31,8 @@ EDGE_TYPES: dict[str, tuple[str, str, str]] = {
     "member_of": ("MEMBER_OF", "Community", "community_id"),
 }
 STATE_NAME = "scores"
+#: Name of the one writer lock of a database (a ``(:GraphkitLock)`` node).
+LOCK_NAME = "writer"
 #: URI schemes of the Bolt protocol (the driver's preview HTTP transport is not supported).
 
 
@@ -79,6 +81,7 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
     "CREATE CONSTRAINT graphkit_handle IF NOT EXISTS FOR (n:Handle) REQUIRE n.key IS UNIQUE",
     "CREATE CONSTRAINT graphkit_run IF NOT EXISTS FOR (n:ScoreRun) REQUIRE n.run_id IS UNIQUE",
     "CREATE CONSTRAINT graphkit_state IF NOT EXISTS FOR (n:GraphkitState) REQUIRE n.name IS UNIQUE",
+    "CREATE CONSTRAINT graphkit_lock IF NOT EXISTS FOR (n:GraphkitLock) REQUIRE n.name IS UNIQUE",
     "CREATE INDEX graphkit_item_topic IF NOT EXISTS FOR (n:Item) ON (n.topic)",
 )
 
@@ -166,20 +169,63 @@ RETURN c.customer_id AS customer_id, i.item_id AS item_id, b.amount AS amount, b
 ORDER BY b.seq, b.key
 """
 
+# --- the writer lock: one node per database, an owner and a lease (server time, ms since 1970).
+# Each statement first writes lock_seq: on Neo4j that takes the node's write lock BEFORE the owner is
+# read, so two writers cannot both see it free (the documented way to avoid a lost update); ArcadeDB
+# detects the concurrent change and the driver retries the loser. A lease that ran out is free.
+Q_LOCK_TAKE = """
+MERGE (l:GraphkitLock {name: $name})
+SET l.lock_seq = coalesce(l.lock_seq, 0) + 1
+WITH l, (l.owner IS NULL OR l.owner = $owner OR l.expires IS NULL OR l.expires < timestamp()) AS free
+SET l.owner = CASE WHEN free THEN $owner ELSE l.owner END,
+    l.holder = CASE WHEN free THEN $holder ELSE l.holder END,
+    l.expires = CASE WHEN free THEN timestamp() + $lease_ms ELSE l.expires END
+RETURN l.owner AS owner, l.holder AS holder, l.expires - timestamp() AS left_ms
+"""
+Q_LOCK_RENEW = """
+MATCH (l:GraphkitLock) WHERE l.name = $name
+SET l.lock_seq = coalesce(l.lock_seq, 0) + 1
+WITH l WHERE l.owner = $owner
+SET l.expires = timestamp() + $lease_ms
+RETURN count(*) AS n
+"""
+Q_LOCK_RELEASE = """
+MATCH (l:GraphkitLock) WHERE l.name = $name
+SET l.lock_seq = coalesce(l.lock_seq, 0) + 1
+WITH l WHERE l.owner = $owner
+SET l.owner = null, l.holder = null, l.expires = null
+RETURN count(*) AS n
+"""
+
 # --- score runs
 Q_RUN_START = """
 MERGE (r:ScoreRun {run_id: $run_id})
-SET r.status = CASE WHEN r.status = 'complete' THEN r.status ELSE 'writing' END,
-    r.parameters = $parameters, r.graphkit_version = $version, r.started = $started
+SET r.status = 'writing', r.owner = $owner, r.parameters = $parameters, r.graphkit_version = $version,
+    r.started = $started, r.finished = null, r.rows = null, r.topics = null
 RETURN count(*) AS n
 """
 Q_STATE = "OPTIONAL MATCH (s:GraphkitState) WHERE s.name = $state RETURN s.current_run AS current, s.previous_run AS previous"
+# The switch, fenced by the lock: only the lock's owner can publish, and only a run it is writing.
 Q_SWITCH = """
-MATCH (r:ScoreRun) WHERE r.run_id = $run_id
+MATCH (l:GraphkitLock) WHERE l.name = $lock
+SET l.lock_seq = coalesce(l.lock_seq, 0) + 1
+WITH l WHERE l.owner = $owner
+MATCH (r:ScoreRun) WHERE r.run_id = $run_id AND r.status = 'writing'
 SET r.status = 'complete', r.finished = $finished, r.rows = $rows, r.topics = $topics
 MERGE (s:GraphkitState {name: $state})
 SET s.previous_run = CASE WHEN s.current_run = $run_id THEN s.previous_run ELSE s.current_run END,
     s.current_run = $run_id
+RETURN count(*) AS n
+"""
+# Deleting a run: first un-publish it (status 'deleting', no longer the previous run) in one
+# transaction, then delete its rows in batches, then the node: a kill half-way never leaves a run
+# marked complete with part of its rows.
+Q_RUN_UNPUBLISH = """
+MATCH (r:ScoreRun) WHERE r.run_id = $run_id
+SET r.status = 'deleting'
+WITH r
+OPTIONAL MATCH (s:GraphkitState) WHERE s.name = $state AND s.previous_run = $run_id
+FOREACH (x IN CASE WHEN s IS NULL THEN [] ELSE [s] END | SET x.previous_run = null)
 RETURN count(*) AS n
 """
 Q_RUNS = """
@@ -188,8 +234,16 @@ RETURN r.run_id AS run_id, r.status AS status, r.parameters AS parameters, r.gra
        r.started AS started, r.finished AS finished, r.rows AS rows, r.topics AS topics
 ORDER BY r.started, r.run_id
 """
-Q_WRITE_INFLUENCE = """
-UNWIND $rows AS r
+# Every batch of a run's rows first writes to the run's node, and only while the run is being
+# written by this writer ($owner, its lock token): a writer that lost the lock (paused past its
+# lease) writes nothing more, and a batch in flight conflicts with the next writer's un-publishing
+# of the run (Neo4j: it waits for the batch's lock; ArcadeDB: the batch fails and is retried).
+RUN_GUARD = """
+MATCH (run:ScoreRun) WHERE run.run_id = $run_id AND run.owner = $owner AND run.status = 'writing'
+SET run.batches = coalesce(run.batches, 0) + 1
+WITH run
+"""
+Q_WRITE_INFLUENCE = RUN_GUARD + """UNWIND $rows AS r
 MATCH (p:Person) WHERE p.person_id = r.person_id
 MATCH (t:Topic) WHERE t.name = r.topic
 MERGE (p)-[s:INFLUENCE {run_id: $run_id}]->(t)
@@ -197,17 +251,14 @@ SET s.score = r.score, s.rank = r.rank, s.percentile = r.percentile, s.audience 
     s.active_audience = r.active_audience, s.credibility = r.credibility
 RETURN count(*) AS n
 """
-Q_WRITE_COMMUNITY = """
-UNWIND $rows AS r
+Q_WRITE_COMMUNITY = RUN_GUARD + """UNWIND $rows AS r
 MATCH (p:Person) WHERE p.person_id = r.person_id
 MATCH (t:Topic) WHERE t.name = r.topic
 MERGE (p)-[m:IN_COMMUNITY {run_id: $run_id}]->(t)
 SET m.community = r.community
 RETURN count(*) AS n
 """
-Q_WRITE_LOYALTY = """
-MATCH (run:ScoreRun) WHERE run.run_id = $run_id
-UNWIND $rows AS r
+Q_WRITE_LOYALTY = RUN_GUARD + """UNWIND $rows AS r
 MATCH (c:Customer) WHERE c.customer_id = r.customer_id
 MERGE (c)-[l:LOYALTY]->(run)
 SET l.recency_days = r.recency_days, l.frequency = r.frequency, l.monetary = r.monetary,
@@ -222,6 +273,7 @@ Q_PURGE = {
     "loyalty": "MATCH (r:ScoreRun)<-[s:LOYALTY]-() WHERE r.run_id = $run_id WITH s LIMIT $limit DELETE s "
                 "RETURN count(*) AS n",
 }
+R_RUN_OWNER = "MATCH (r:ScoreRun) WHERE r.run_id = $run_id RETURN r.owner AS owner, r.status AS status"
 Q_DELETE_RUN = "MATCH (r:ScoreRun) WHERE r.run_id = $run_id DETACH DELETE r RETURN count(*) AS n"
 
 R_INFLUENCE = """

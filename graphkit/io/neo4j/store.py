@@ -44,15 +44,28 @@ values travel only as query parameters, so a topic named
 
 Runs
 ----
-:meth:`~Neo4jStore.write_scores` writes every row under the new run id while
-the ``(:GraphkitState {name: 'scores'})`` pointer still names the previous run,
-then in ONE transaction marks the run complete and moves the pointer. Readers
-resolve the pointer first, so they see the old run or the new one, never a
-mix. The previous run is kept (``keep_runs``) so a reader that resolved the
-pointer just before the switch still finds its rows; older runs and runs left
-incomplete by a killed job are deleted afterwards. Re-running a run id
-rewrites it from scratch (it is purged first unless it is the current run,
-which is merged in place: same rows, same values). One writer at a time.
+One writer at a time: :meth:`~Neo4jStore.writing` (taken by
+:meth:`~Neo4jStore.write_scores`, :meth:`~Neo4jStore.load` and
+:meth:`~Neo4jStore.clear`) holds the database's ``(:GraphkitLock)`` node: an
+owner and a lease, taken in a write transaction and renewed by a heartbeat
+while the writer lives. Another writer waits up to ``wait`` seconds, then
+raises :class:`~graphkit.errors.WriterBusyError` (``graphkit`` exits with 4);
+a lease left by a killed writer runs out after ``lease`` seconds and the next
+writer takes it over.
+
+:meth:`~Neo4jStore.write_scores` first removes what killed writers left (runs
+not complete: their rows, then their node), then writes every row under the
+new run id while the ``(:GraphkitState {name: 'scores'})`` pointer still names
+the previous run, then in ONE transaction (which checks it still owns the
+lock) marks the run complete and moves the pointer. Readers resolve the
+pointer first, so they see the old run or the new one, never a mix; a run
+read by its id must be complete. The previous run is kept (``keep_runs``) so
+a reader that resolved the pointer just before the switch still finds its
+rows; older runs are deleted afterwards, un-published first (status
+``deleting``) so a kill during the deletion never leaves a complete-looking
+run with part of its rows. A run id names one complete write: writing a run
+id that is already complete is refused (a run killed before it completed
+is rewritten from scratch).
 
 Connection
 ----------
@@ -76,14 +89,16 @@ import datetime as dt
 import json
 import os
 import re
+import threading
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 
 import polars as pl
 
-from graphkit.errors import GraphkitError, MissingDependencyError, StoreError
+from graphkit.errors import GraphkitError, MissingDependencyError, StoreError, WriterBusyError
 from graphkit.io.neo4j.cypher import (
     EDGE_TYPES,
     Q_COMMUNITIES,
@@ -94,11 +109,15 @@ from graphkit.io.neo4j.cypher import (
     Q_HANDLES,
     Q_INFLUENTIAL_LOYAL,
     Q_ITEMS,
+    Q_LOCK_RELEASE,
+    Q_LOCK_RENEW,
+    Q_LOCK_TAKE,
     Q_PEOPLE,
     Q_PING,
     Q_PURCHASES,
     Q_PURGE,
     Q_RUN_START,
+    Q_RUN_UNPUBLISH,
     Q_RUNS,
     Q_STATE,
     Q_SWITCH,
@@ -116,11 +135,14 @@ from graphkit.io.neo4j.cypher import (
     R_LOYALTY,
     R_PEOPLE,
     R_PURCHASES,
+    R_RUN_OWNER,
+    LOCK_NAME,
     SCHEMA_STATEMENTS,
     STATE_NAME,
     delete_nodes_batch,
     identifier,
 )
+from graphkit.io.ownership import BUSY_HINT, DEFAULT_WAIT, check_wait, holder_text
 from graphkit.marketing.loyalty import (
     INFLUENCE_COLUMNS,
     LOYALTY_COLUMNS,
@@ -137,6 +159,8 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Neo4jStore", "Neo4jSettings", "Neo4jUnavailableError", "LoadReport", "WriteReport", "RunInfo"]
 
 BOLT_SCHEMES: tuple[str, ...] = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
+#: Seconds a writer's lease on the database lasts without renewal (its heartbeat renews it 4 times as often).
+DEFAULT_LEASE = 60.0
 _US_PER_DAY = 86_400_000_000
 
 
@@ -295,6 +319,8 @@ class Neo4jStore:
     (:meth:`Neo4jSettings.from_env`); ``driver=`` reuses an open driver. Use
     it as a context manager, or call :meth:`close`. ``batch_size`` rows go in
     each write transaction; ``progress`` prints batch progress on stderr.
+    ``wait`` is how long a writer waits for another writer's lock (seconds),
+    ``lease`` how long a lock outlives a writer that stopped renewing it.
     Opening a store does not connect; the first query (or :meth:`verify`) does.
 
     With a server (see ``docs/neo4j.md``)::
@@ -324,12 +350,23 @@ class Neo4jStore:
         progress: bool = False,
         max_retry_time: float = 30.0,
         connection_timeout: float = 10.0,
+        wait: float = DEFAULT_WAIT,
+        lease: float = DEFAULT_LEASE,
     ) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise GraphkitError(f"batch_size must be a positive integer, got {batch_size!r}")
+        if check_wait(lease) < 1:
+            raise GraphkitError(f"lease must be at least 1 second, got {lease!r}")
         self.settings = settings or Neo4jSettings.from_env()
         self.batch_size = batch_size
         self.progress = progress
+        self.wait = check_wait(wait)
+        self.lease = float(lease)
+        self._lock_owner: str | None = None  # this store's token while it holds the writer lock
+        self._lock_depth = 0
+        self._lock_lost = threading.Event()
+        self._heartbeat: threading.Thread | None = None
+        self._heartbeat_stop = threading.Event()
         self._own_driver = driver is None
         if driver is None:
             scheme = self.settings.uri.split("://", 1)[0] if "://" in self.settings.uri else ""
@@ -412,6 +449,86 @@ class Neo4jStore:
             with self._errors(), self._session() as s:
                 s.run(statement).consume()
 
+    # ---------------------------------------------------------- the lock
+    @contextmanager
+    def writing(self, *, wait: float | None = None) -> Iterator[None]:
+        """Hold the database's writer lock for the block (re-entrant within this store).
+
+        Waits up to ``wait`` seconds (default: the store's ``wait``) for
+        another writer, then raises :class:`~graphkit.errors.WriterBusyError`.
+        While held, a heartbeat thread renews the lease every ``lease / 4`` s.
+        """
+        if self._lock_depth:
+            self._lock_depth += 1
+            try:
+                yield
+            finally:
+                self._lock_depth -= 1
+            return
+        self._take_lock(self.wait if wait is None else check_wait(wait))
+        self._lock_depth = 1
+        try:
+            yield
+        finally:
+            self._lock_depth = 0
+            self._release_lock()
+
+    def _take_lock(self, wait: float) -> None:
+        self.setup_schema()
+        owner = uuid.uuid4().hex
+        params = {"name": LOCK_NAME, "owner": owner, "holder": holder_text(), "lease_ms": int(self.lease * 1000)}
+        start, delay = time.monotonic(), 0.05
+        while True:
+            try:
+                with self._errors(), self._session() as s:
+                    rec = s.execute_write(_fetch, Q_LOCK_TAKE, params)[0]
+            except StoreError as exc:
+                # two writers creating the lock node at once: the loser hits the uniqueness constraint; retry
+                if "ConstraintValidationFailed" not in str(exc):
+                    raise
+                rec = {"owner": None, "holder": None, "left_ms": None}
+            if rec["owner"] == owner:
+                break
+            left = wait - (time.monotonic() - start)
+            if left <= 0:
+                holder = rec["holder"] or "holder unknown"
+                if rec["left_ms"] is not None:
+                    holder += f"; its lease ends in {max(0, rec['left_ms']) / 1000:.0f} s unless it renews it"
+                raise WriterBusyError(f"Neo4j at {self.settings.shown_uri}", holder, wait, BUSY_HINT)
+            time.sleep(min(delay, left))
+            delay = min(delay * 2, 0.5)
+        self._lock_owner = owner
+        self._lock_lost.clear()
+        self._heartbeat_stop.clear()
+        self._heartbeat = threading.Thread(target=self._renew, name="graphkit-neo4j-lease", daemon=True)
+        self._heartbeat.start()
+
+    def _renew(self) -> None:
+        """Heartbeat: renew the lease until told to stop; flag the lock as lost if another writer took it."""
+        params = {"name": LOCK_NAME, "owner": self._lock_owner, "lease_ms": int(self.lease * 1000)}
+        while not self._heartbeat_stop.wait(self.lease / 4) and self._driver is not None:
+            try:
+                if self._write(Q_LOCK_RENEW, params) == 0:
+                    self._lock_lost.set()
+                    return
+            except Exception:  # unreachable for a moment (or closing): try again; the lease covers 3 more beats
+                continue
+
+    def _release_lock(self) -> None:
+        self._heartbeat_stop.set()
+        if self._heartbeat is not None:
+            self._heartbeat.join(timeout=30)
+            self._heartbeat = None
+        owner, self._lock_owner = self._lock_owner, None
+        try:
+            self._write(Q_LOCK_RELEASE, {"name": LOCK_NAME, "owner": owner})
+        except GraphkitError:  # the server went away: the lease runs out by itself
+            pass
+
+    def _lost_lock_error(self, what: str) -> StoreError:
+        return StoreError(f"another graphkit job took over the writer lock of Neo4j at {self.settings.shown_uri} "
+                          f"(this job did not renew its {self.lease:g} s lease: paused or cut off?); {what}")
+
     # ------------------------------------------------------------------ load
     def load(self, source: TopicGraph | str | os.PathLike, *, batch_size: int | None = None) -> LoadReport:
         """Load a graph (or a dataset folder) into the database, idempotently.
@@ -425,7 +542,10 @@ class Neo4jStore:
             from graphkit.io.files import read_dataset
 
             source = read_dataset(source)
-        g = source
+        with self.writing():
+            return self._load(source, batch_size=batch_size)
+
+    def _load(self, g: TopicGraph, *, batch_size: int | None) -> LoadReport:
         start = time.perf_counter()
         self.setup_schema()
         rows: dict[str, int] = {}
@@ -464,16 +584,20 @@ class Neo4jStore:
                           seconds_by_table=seconds)
 
     def clear(self, *, batch_size: int | None = None) -> int:
-        """Delete every node graphkit wrote (dataset, scores, runs), in batches; returns nodes deleted."""
+        """Delete every node graphkit wrote (dataset, scores, runs), in batches, under the writer lock.
+
+        Returns the nodes deleted. The lock node itself stays (released).
+        """
         labels = ("Person", "Item", "Community", "Topic", "Handle", "ScoreRun", "GraphkitState")
         deleted = 0
-        for label in labels:
-            q = delete_nodes_batch(label)
-            while True:
-                n = self._write(q, {"limit": batch_size or self.batch_size})
-                deleted += n
-                if n == 0:
-                    break
+        with self.writing():
+            for label in labels:
+                q = delete_nodes_batch(label)
+                while True:
+                    n = self._write(q, {"limit": batch_size or self.batch_size})
+                    deleted += n
+                    if n == 0:
+                        break
         return deleted
 
     # ------------------------------------------------------------------ read
@@ -517,8 +641,10 @@ class Neo4jStore:
         columns of :func:`graphkit.marketing.loyalty.loyalty`. ``parameters`` (how the
         scores were made) are stored as JSON on the run with the graphkit
         version. ``keep_runs`` complete runs are kept (the current one and
-        the ones before it); older runs and abandoned partial runs are
-        deleted after the switch.
+        the ones before it); older runs are deleted after the switch, and
+        runs left incomplete by killed writers before the write. The whole
+        write holds the writer lock (see :meth:`writing`). A ``run_id`` that
+        is already complete is refused: a run id names one write.
         """
         from graphkit.version import __version__
 
@@ -532,39 +658,65 @@ class Neo4jStore:
         loyal = _check_columns(loyalty, _LOYALTY_SCHEMA, "loyalty") if loyalty is not None else None
         params_json = json.dumps(dict(parameters or {}), sort_keys=True, default=str)
         start = time.perf_counter()
-        self.setup_schema()
-        state = self.current_run_id()
-        if state != run_id:
-            self._purge_run(run_id, keep_node=False, batch_size=batch_size)  # a run id names one complete write
-        self._write(Q_RUN_START, {"run_id": run_id, "parameters": params_json, "version": __version__,
-                                  "started": dt.datetime.now(dt.timezone.utc)})
-        topics = sorted(set(infl["topic"].to_list()) | (set(comm["topic"].to_list()) if comm is not None else set()))
-        self._write_rows(Q_TOPICS, [{"name": t} for t in topics], "topics")
-        rows = {"influence": self._write_rows(Q_WRITE_INFLUENCE, _records(infl), "influence", {"run_id": run_id},
-                                              batch_size=batch_size)}
-        if comm is not None:
-            rows["communities"] = self._write_rows(Q_WRITE_COMMUNITY, _records(comm), "communities",
-                                                   {"run_id": run_id}, batch_size=batch_size)
-        if loyal is not None:
-            rows["loyalty"] = self._write_rows(Q_WRITE_LOYALTY, _records(loyal.drop("person_id")), "loyalty",
-                                               {"run_id": run_id}, batch_size=batch_size)
-        self._write(Q_SWITCH, {"run_id": run_id, "state": STATE_NAME, "finished": dt.datetime.now(dt.timezone.utc),
-                               "rows": json.dumps(rows, sort_keys=True),
-                               "topics": sorted(set(infl["topic"].to_list()))})
-        self._prune(keep_runs, batch_size=batch_size)
+        with self.writing():
+            rows = self._write_run(run_id, infl, comm, loyal, params_json, keep_runs, batch_size)
         return WriteReport(run_id=run_id, rows=rows, parameters=json.loads(params_json), version=__version__,
                            seconds=time.perf_counter() - start, batch_size=batch_size or self.batch_size)
 
-    def _purge_run(self, run_id: str, *, keep_node: bool, batch_size: int | None = None) -> None:
+    def _write_run(self, run_id: str, infl: pl.DataFrame, comm: pl.DataFrame | None, loyal: pl.DataFrame | None,
+                   params_json: str, keep_runs: int, batch_size: int | None) -> dict[str, int]:
+        """The run protocol, under the lock: clean up, refuse a complete run id, write, switch (fenced), prune."""
+        from graphkit.version import __version__
+
+        runs = {r.run_id: r for r in self.runs()}
+        if run_id in runs and runs[run_id].status == "complete":
+            which = "the current run" if run_id == self.current_run_id() else "a complete run"
+            raise GraphkitError(f"score run {run_id!r} already exists in Neo4j ({which}); a run id names one "
+                                f"write: choose another --run-id, or leave it out for a fresh one")
+        for r in runs.values():  # runs killed before they completed (no writer holds them: we hold the lock)
+            if r.status != "complete":
+                self._purge_run(r.run_id, batch_size=batch_size)
+        self._write(Q_RUN_START, {"run_id": run_id, "owner": self._lock_owner, "parameters": params_json,
+                                  "version": __version__, "started": dt.datetime.now(dt.timezone.utc)})
+        topics = sorted(set(infl["topic"].to_list()) | (set(comm["topic"].to_list()) if comm is not None else set()))
+        run = {"run_id": run_id, "owner": self._lock_owner}
+        try:
+            self._write_rows(Q_TOPICS, [{"name": t} for t in topics], "topics")
+            rows = {"influence": self._write_rows(Q_WRITE_INFLUENCE, _records(infl), "influence", run,
+                                                  batch_size=batch_size)}
+            if comm is not None:
+                rows["communities"] = self._write_rows(Q_WRITE_COMMUNITY, _records(comm), "communities", run,
+                                                       batch_size=batch_size)
+            if loyal is not None:
+                rows["loyalty"] = self._write_rows(Q_WRITE_LOYALTY, _records(loyal.drop("person_id")), "loyalty",
+                                                   run, batch_size=batch_size)
+        except StoreError:
+            # a batch that wrote nothing because this writer no longer owns the run: say so, not "load the graph"
+            state = self._read(R_RUN_OWNER, {"run_id": run_id})
+            if self._lock_lost.is_set() or not state or state[0]["owner"] != self._lock_owner \
+                    or state[0]["status"] != "writing":
+                raise self._lost_lock_error(f"run {run_id!r} was not published") from None
+            raise
+        switched = self._write(Q_SWITCH, {"run_id": run_id, "state": STATE_NAME, "lock": LOCK_NAME,
+                                          "owner": self._lock_owner, "finished": dt.datetime.now(dt.timezone.utc),
+                                          "rows": json.dumps(rows, sort_keys=True),
+                                          "topics": sorted(set(infl["topic"].to_list()))})
+        if not switched:
+            raise self._lost_lock_error(f"run {run_id!r} was not published; the next writer deletes its rows")
+        self._prune(keep_runs, batch_size=batch_size)
+        return rows
+
+    def _purge_run(self, run_id: str, *, batch_size: int | None = None) -> None:
+        """Un-publish a run (status ``deleting``), then delete its rows in batches, then its node."""
+        self._write(Q_RUN_UNPUBLISH, {"run_id": run_id, "state": STATE_NAME})
         for query in Q_PURGE.values():  # delete in batches until a batch finds nothing left
             deleted = True
             while deleted:
                 deleted = self._write(query, {"run_id": run_id, "limit": batch_size or self.batch_size})
-        if not keep_node:
-            self._write(Q_DELETE_RUN, {"run_id": run_id})
+        self._write(Q_DELETE_RUN, {"run_id": run_id})
 
     def _prune(self, keep_runs: int, *, batch_size: int | None = None) -> None:
-        """Delete all but the ``keep_runs`` latest complete runs, and every incomplete run."""
+        """Delete all but the ``keep_runs`` latest complete runs (never the current one), and every incomplete run."""
         current = self.current_run_id()
         runs = self.runs()
         complete = [r for r in runs if r.status == "complete" and r.run_id != current]
@@ -572,7 +724,7 @@ class Neo4jStore:
         keep = {current} | {r.run_id for r in complete[len(complete) - (keep_runs - 1):]} if keep_runs > 1 else {current}
         for r in runs:
             if r.run_id not in keep:
-                self._purge_run(r.run_id, keep_node=False, batch_size=batch_size)
+                self._purge_run(r.run_id, batch_size=batch_size)
 
     def current_run_id(self) -> str | None:
         """The run readers see now (None before the first complete write)."""
@@ -591,7 +743,13 @@ class Neo4jStore:
         return out
 
     def _resolve_run(self, run_id: str | None) -> str:
+        """``run_id`` if it names a complete run (readers never see a partial one), else the current run."""
         if run_id is not None:
+            status = {r.run_id: r.status for r in self.runs()}.get(run_id)
+            if status != "complete":
+                state = "there is no such run" if status is None else f"it is {status}"
+                raise StoreError(f"no complete score run {run_id!r} in Neo4j ({state}); complete runs: "
+                                 f"{[r.run_id for r in self.runs() if r.status == 'complete']}")
             return run_id
         current = self.current_run_id()
         if current is None:
