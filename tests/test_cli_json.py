@@ -37,6 +37,7 @@ SUCCESS = {
     "experts": ["{data}", "--topic", "lego", "--budget", "99.99"],
     "acts": ["{data}", "--topics", "lego", "--window-days", "30"],
     "explain": ["{data}", "lea", "lego"],
+    "runs": ["{tmp}"],
 }
 
 #: A failing run of each command (bad data, bad value, absent path) and its exit code.
@@ -55,6 +56,7 @@ FAILURE = {
     "experts": (["{data}", "--topic", "lego", "--budget", "1.005"], 1),
     "acts": (["{data}", "--window-days", "many"], 2),
     "explain": (["{data}", "zed", "lego"], 1),
+    "runs": (["{data}"], 1),
 }
 
 

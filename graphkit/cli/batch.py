@@ -176,6 +176,9 @@ def _score(args: argparse.Namespace) -> int:
             "as_of": args.as_of, "window_days": args.window_days, "seed": args.seed,
             "communities": True,
         }
+        from graphkit.io.lineage import input_fingerprints
+
+        parameters["inputs"] = input_fingerprints(graph)  # lineage: what this run was made from
         if store is not None:
             with store.writing():  # one lock for the load and the run: no other job changes the graph between
                 if args.source != NEO4J and not args.no_load:

@@ -129,6 +129,41 @@ def write_run(
     return final
 
 
+def list_runs(folder: str | os.PathLike) -> list[dict[str, Any]]:
+    """Every published run of the score folder ``folder``, oldest first, with what ``run.json`` records.
+
+    Each entry has ``run_id``, ``current`` (whether readers see it), and the
+    run's record: ``parameters`` (with ``inputs``, the SHA-256 of each input
+    table), ``graphkit_version`` and ``rows``. An empty folder has no runs;
+    a folder graphkit did not write as a score folder is an error.
+
+    >>> import tempfile
+    >>> list_runs(tempfile.mkdtemp())
+    []
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        raise GraphkitError(f"{folder}: no such folder; write a run with graphkit score --write {folder}")
+    if not any(p.name != LOCK_NAME for p in root.iterdir()):
+        return []
+    if marker_kind(root) != "scores" or not (root / RUNS).is_dir():
+        raise GraphkitError(f"{folder} is not a score folder written by graphkit score --write")
+    current = _current(root)
+    out = []
+    for run in _runs(root / RUNS):
+        if current is not None and run.seq > current.seq:
+            continue  # never published (its writer died before the switch)
+        try:
+            record = json.loads((run.path / RUN_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            record = {}
+        out.append({"run_id": record.get("run_id", run.path.name), "current": current is not None
+                    and run.path == current.path, "graphkit_version": record.get("graphkit_version"),
+                    "parameters": record.get("parameters", {}), "rows": record.get("rows", {}),
+                    "path": str(run.path)})
+    return out
+
+
 def current_run(folder: str | os.PathLike) -> Path:
     """The run folder readers of ``folder`` see: the run ``CURRENT`` names, or ``folder`` itself if it is a run."""
     root = Path(folder)
