@@ -26,7 +26,7 @@ from graphkit.scoring.linalg import TopicSystem, solve_gds, solve_ppr
 from graphkit.scoring.results import InfluenceResult
 
 #: Engines of :func:`topic_influence`.
-ENGINES: tuple[str, ...] = ("batched", "igraph")
+ENGINES: tuple[str, ...] = ("batched", "igraph", "spark")
 #: Variants of :func:`topic_influence`.
 VARIANTS: tuple[str, ...] = ("standard", "gds")
 #: ``max_iter`` and ``tol`` when not given, per variant (GDS: ``maxIterations`` 20, ``tolerance`` 1e-7).
@@ -44,6 +44,8 @@ def topic_influence(
     tol: float | None = None,
     window: Window | None = None,
     dtype: str = "float64",
+    strategy: str = "auto",
+    partitions: int | None = None,
 ) -> InfluenceResult:
     """Influence of every person on every topic: personalised PageRank per topic.
 
@@ -65,7 +67,9 @@ def topic_influence(
     engine : ``"batched"`` (default; every topic in one solver pass, see
         :mod:`graphkit.scoring.linalg`) or ``"igraph"`` (the reference: igraph's
         ``personalized_pagerank`` with PRPACK on each topic's layer, one
-        topic at a time; it reports no iteration count).
+        topic at a time; it reports no iteration count) or ``"spark"`` (Apache
+        Spark: the active session, or ``local[2]``; needs
+        ``pip install 'graphkit[spark]'``; see :mod:`graphkit.scoring.spark`).
     variant : ``"standard"`` (personalised PageRank, scores sum to 1 per
         topic) or ``"gds"`` (Neo4j GDS ``gds.pageRank`` semantics, to compare
         numbers with GDS: scores are *not* normalised; see below).
@@ -80,6 +84,14 @@ def topic_influence(
     window : ``(start, end)`` datetimes (either may be None): events count
         when ``start <= ts < end``.
     dtype : ``"float64"`` or ``"float32"`` for the batched solver's arithmetic.
+    strategy : Spark engine only: ``"topics"`` (each task solves its share of
+        the topics with the batched solver on a broadcast structure: the
+        batched engine's scores exactly), ``"iterations"`` (the model in Spark
+        SQL and PageRank as DataFrame iterations, for walks that do not fit a
+        worker; agrees to 1e-6 at the default ``tol``) or ``"auto"`` (the
+        first while the broadcast structure is under 1 GiB).
+    partitions : Spark engine only: how many tasks share the work (default:
+        the session's default parallelism).
 
     Notes
     -----
@@ -154,6 +166,14 @@ def topic_influence(
         raise GraphkitError(f"variant must be one of {VARIANTS}; got {variant!r}")
     if variant == "gds" and engine != "batched":
         raise GraphkitError("variant='gds' is computed by the batched engine only; use engine='batched'")
+    if engine != "spark" and (strategy != "auto" or partitions is not None):
+        raise GraphkitError("strategy= and partitions= are options of engine='spark'")
+    if engine == "spark":
+        from graphkit.scoring.spark import check_strategy
+
+        check_strategy(strategy)
+    if engine == "spark" and dtype != "float64":
+        raise GraphkitError("engine='spark' computes in float64; leave dtype='float64'")
     max_iter = DEFAULTS[variant][0] if max_iter is None else max_iter
     tol = DEFAULTS[variant][1] if tol is None else tol
     if not 0.0 <= damping_factor < 1.0:
@@ -173,6 +193,14 @@ def topic_influence(
         restart = structure.restart(topic_idx)
         scores = _igraph_engine(structure, topic_idx, restart, damping_factor)
         iterations, converged, residuals = None, True, None
+    elif engine == "spark":
+        from graphkit.scoring.spark import spark_scores
+
+        sol = spark_scores(graph, structure, topic_idx, strategy=strategy, partitions=partitions,
+                           damping_factor=damping_factor, max_iter=int(max_iter), tol=float(tol))
+        scores, residuals = sol.scores, sol.residuals
+        iterations, converged = int(sol.iterations.max()), bool(sol.converged.all())
+        strategy, partitions = sol.strategy, sol.partitions
     else:
         structure.restart(topic_idx)  # refuses topics nobody is active on
         system = topic_system(structure, topic_idx, dtype=dtype)
@@ -194,6 +222,8 @@ def topic_influence(
         "window": (start, end),
         "dtype": dtype,
     }
+    if engine == "spark":
+        parameters.update(strategy=strategy, partitions=partitions)
     return InfluenceResult(
         table=table,
         parameters=parameters,
