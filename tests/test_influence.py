@@ -89,7 +89,7 @@ def test_unknown_topic_engine_and_bad_options_raise(tiny):
     with pytest.raises(GraphkitError, match="unknown topic 'toads'"):
         topic_influence(tiny, topics=["toads"])
     with pytest.raises(GraphkitError, match="engine must be one of"):
-        topic_influence(tiny, engine="spark")
+        topic_influence(tiny, engine="gpu")
     with pytest.raises(GraphkitError, match="damping_factor"):
         topic_influence(tiny, damping_factor=1.0)
     with pytest.raises(GraphkitError, match="single string"):

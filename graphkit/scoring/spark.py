@@ -54,6 +54,8 @@ STRATEGIES: tuple[str, ...] = ("auto", "topics", "iterations")
 BROADCAST_LIMIT = 1 << 30
 #: ``"iterations"``: scores are checkpointed (and convergence checked) every this many iterations.
 CHECKPOINT_EVERY = 5
+#: ``"iterations"``: up to this many (person, topic) scores are broadcast to the tasks rather than shuffled.
+BROADCAST_STATES = 2_000_000
 
 _RESULT_SCHEMA = "topic long, person long, score double, iterations long, residual double"
 
@@ -349,10 +351,12 @@ def _dataframe_iterations(spark: SparkSession, graph: TopicGraph, structure: Top
     teleport = _materialise(teleport)
     k = len(topic_idx)
     x = teleport.select("i", "t", F.col("v").alias("x"))
-    residuals = np.full(k, np.inf)
+    small = teleport.count() <= BROADCAST_STATES  # the scores of a topic's people live where the entries of
+    residuals = np.full(k, np.inf)               # the largest topic are: sent whole to each task while small
     iterations = np.zeros(k, dtype=np.int64)
     for it in range(1, max_iter + 1):
-        received = (transition.join(x, ["i", "t"])
+        scores = F.broadcast(x) if small else x
+        received = (transition.join(scores, ["i", "t"])
                     .groupBy("j", "t").agg(F.sum(F.col("p") * F.col("x")).alias("s"))
                     .select(F.col("j").alias("i"), "t", "s"))
         new = (teleport.join(received, ["i", "t"], "full")
@@ -361,9 +365,9 @@ def _dataframe_iterations(spark: SparkSession, graph: TopicGraph, structure: Top
         if it % CHECKPOINT_EVERY and it != max_iter:
             x = new
             continue
-        both = _materialise(new.join(x.withColumnRenamed("x", "old"), ["i", "t"], "full")
-                            .select("i", "t", F.coalesce(F.col("x"), F.lit(0.0)).alias("x"),
-                                    F.abs(F.coalesce(F.col("x"), F.lit(0.0)) - F.coalesce(F.col("old"), F.lit(0.0)))
+        # A state once live stays live (teleport, or attention from a live state), so new covers x.
+        both = _materialise(new.join(scores.withColumnRenamed("x", "old"), ["i", "t"], "left")
+                            .select("i", "t", "x", F.abs(F.col("x") - F.coalesce(F.col("old"), F.lit(0.0)))
                                     .alias("delta")))
         x = both.select("i", "t", "x")
         stats = both.groupBy("t").agg(F.sum("delta").alias("delta"), F.sum("x").alias("total")).collect()
