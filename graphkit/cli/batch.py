@@ -26,6 +26,7 @@ import time
 
 import polars as pl
 
+from graphkit.cli.common import add_spark_options, spark_options
 from graphkit.cli.output import print_json
 from graphkit.errors import GraphkitError
 from graphkit.io.ownership import DEFAULT_WAIT
@@ -51,7 +52,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "(use ./neo4j for a folder of that name)")
     p.add_argument("--topics", nargs="+", metavar="TOPIC", help="topics to score (default: every active topic)")
     p.add_argument("--run-id", help="name of the run (default: UTC time + a short unique suffix)")
-    p.add_argument("--engine", default="batched", help="influence engine: batched (default) or igraph")
+    p.add_argument("--engine", choices=("batched", "igraph", "spark"), default="batched",
+                   help="influence engine: batched (default), igraph, or spark (Apache Spark: the session of "
+                        "spark-submit, or local[2]; needs pip install 'graphkit[spark]'; a --source Spark can read "
+                        "but this machine cannot, e.g. s3a://..., is read by Spark)")
+    add_spark_options(p)
     p.add_argument("--score", choices=SCORES, default=DEFAULT_SCORE,
                    help=f"ranking score written for the flagship query (default {DEFAULT_SCORE}, the score the "
                         "backtest supports; topic_influence for undated data)")
@@ -121,7 +126,7 @@ def _store(batch_size: int = 5000, *, progress: bool = False, wait: float = DEFA
     return store
 
 
-def _read_graph(source: str, *, quiet: bool):
+def _read_graph(source: str, *, quiet: bool, engine: str = "batched"):
     if source == NEO4J:
         with step("reading the graph from Neo4j", enabled=not quiet), _store() as store:
             return store.read()
@@ -129,6 +134,13 @@ def _read_graph(source: str, *, quiet: bool):
         from graphkit.io.datasets import load_ciao
 
         return load_ciao()
+    import os
+
+    if engine == "spark" and not os.path.exists(source):  # a data-lake path: Spark reads it
+        from graphkit.io.spark import read_graph
+
+        with step(f"reading {source} with Spark", enabled=not quiet):
+            return read_graph(source)
     from graphkit.io.files import read_dataset
 
     with step(f"reading {source}", enabled=not quiet):
@@ -156,9 +168,11 @@ def _score(args: argparse.Namespace) -> int:
         raise GraphkitError("--force is for a score folder; on Neo4j graphkit writes only its own nodes")
     store = _store(args.batch_size, progress=not quiet, wait=args.wait) if args.write == NEO4J else None
     try:
-        graph = _read_graph(args.source, quiet=quiet)
-        with step("topic influence", enabled=not quiet):
-            result = topic_influence(graph, topics=args.topics, engine=args.engine, damping_factor=args.damping_factor)
+        options = spark_options(args)
+        graph = _read_graph(args.source, quiet=quiet, engine=args.engine)
+        with step(f"topic influence ({args.engine} engine)", enabled=not quiet):
+            result = topic_influence(graph, topics=args.topics, engine=args.engine, damping_factor=args.damping_factor,
+                                     **options)
         topics = sorted(result.table["topic"].unique().to_list())
         ranking = result.table
         if args.score != "topic_influence":

@@ -119,3 +119,21 @@ def use_agg() -> None:
     import matplotlib
 
     matplotlib.use("Agg")
+
+
+def add_spark_options(p: argparse.ArgumentParser) -> None:
+    """``--strategy`` and ``--partitions``: the options of ``--engine spark``."""
+    p.add_argument("--strategy", choices=("auto", "topics", "iterations"), default="auto",
+                   help="with --engine spark: topics (each task solves its share of the topics), iterations "
+                        "(PageRank as DataFrame iterations, for graphs that do not fit a worker) or auto (default)")
+    p.add_argument("--partitions", type=int, metavar="N",
+                   help="with --engine spark: tasks sharing the work (default: Spark's default parallelism)")
+
+
+def spark_options(args: argparse.Namespace) -> dict:
+    """The keyword arguments of ``topic_influence`` for the parsed Spark options (none unless --engine spark)."""
+    if args.engine != "spark":
+        if args.strategy != "auto" or args.partitions is not None:
+            raise GraphkitError("--strategy and --partitions are options of --engine spark")
+        return {}
+    return {"strategy": args.strategy, "partitions": args.partitions}

@@ -7,7 +7,7 @@ import sys
 
 import polars as pl
 
-from graphkit.cli.common import add_dataset, add_output, answer, dataset_name, load_graph
+from graphkit.cli.common import add_dataset, add_output, add_spark_options, answer, dataset_name, load_graph, spark_options
 from graphkit.errors import GraphkitError
 
 
@@ -20,8 +20,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_dataset(p, optional_flag=True)
     p.add_argument("--topics", nargs="+", metavar="TOPIC", help="topics to score (default: every active topic)")
-    p.add_argument("--engine", choices=("batched", "igraph"), default="batched",
-                   help="batched (default, all topics at once) or igraph (the reference, one topic at a time)")
+    p.add_argument("--engine", choices=("batched", "igraph", "spark"), default="batched",
+                   help="batched (default, all topics at once), igraph (the reference, one topic at a time) or "
+                        "spark (Apache Spark; pip install 'graphkit[spark]')")
+    add_spark_options(p)
     p.add_argument("--variant", choices=("standard", "gds"), default="standard",
                    help="standard PageRank (scores sum to 1 per topic) or Neo4j GDS semantics")
     p.add_argument("--damping-factor", type=float, default=0.85, metavar="D", help="default 0.85")
@@ -43,13 +45,14 @@ def _influence(args: argparse.Namespace) -> int:
 
     if args.top < 1:
         raise GraphkitError(f"--top must be at least 1; got {args.top}")
+    options = spark_options(args)
     graph = load_graph(dataset_name(args), quiet=args.quiet)
     window = None if args.start is None and args.end is None else (args.start, args.end)
     with step(f"topic influence ({args.engine} engine)", enabled=not args.quiet):
         res = topic_influence(
             graph, topics=args.topics, engine=args.engine, variant=args.variant,
             damping_factor=args.damping_factor, max_iter=args.max_iter, tol=args.tol,
-            window=window, dtype=args.dtype,
+            window=window, dtype=args.dtype, **options,
         )
     if not res.converged:
         print(f"warning: not converged after {res.iterations} iterations; raise --max-iter", file=sys.stderr)

@@ -53,7 +53,7 @@ STRATEGIES: tuple[str, ...] = ("auto", "topics", "iterations")
 #: Largest broadcast structure (bytes) for which ``"auto"`` picks ``"topics"``.
 BROADCAST_LIMIT = 1 << 30
 #: ``"iterations"``: scores are checkpointed (and convergence checked) every this many iterations.
-CHECKPOINT_EVERY = 5
+CHECKPOINT_EVERY = 1
 #: ``"iterations"``: up to this many (person, topic) scores are broadcast to the tasks rather than shuffled.
 BROADCAST_STATES = 2_000_000
 
