@@ -287,11 +287,12 @@ def check_rejects_path(target: str | os.PathLike, folder: str | os.PathLike, inp
 
 def write_table(df: pl.DataFrame, path: str | os.PathLike) -> Path:
     """Write one table atomically as Parquet or CSV (chosen by the suffix), flushed to disk before the rename."""
-    path = Path(path)
-    if path.suffix not in (".parquet", ".csv"):
-        raise GraphkitError(f"cannot write {path}: use a .parquet or .csv file name")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    path = check_writable(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:
+        raise DataFileError(str(path), f"cannot be written ({exc.strerror or exc})") from None
     os.close(fd)
     try:
         if path.suffix == ".parquet":
@@ -301,10 +302,39 @@ def write_table(df: pl.DataFrame, path: str | os.PathLike) -> Path:
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes private files; give the usual mode
         fsync_file(tmp)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):  # a full disk, a folder in the way
+            raise DataFileError(str(path), f"cannot be written ({exc.strerror or exc})") from None
         raise
     fsync_dir(path.parent)
+    return path
+
+
+def check_writable(path: str | os.PathLike) -> Path:
+    """``path`` if a table can be written there, checked before any work is done; else an error naming it.
+
+    Refused: a name not ending in .parquet or .csv, an existing folder, a
+    path under a file, a folder that cannot be written (or created).
+
+    >>> import tempfile
+    >>> check_writable(Path(tempfile.mkdtemp()) / "new" / "out.csv").name
+    'out.csv'
+    """
+    path = Path(path)
+    if path.suffix not in (".parquet", ".csv"):
+        raise GraphkitError(f"cannot write {path}: use a .parquet or .csv file name")
+    if path.is_dir():
+        raise DataFileError(str(path), "is a folder; name a file to write")
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        if os.path.lexists(parent):
+            raise DataFileError(str(path), f"cannot be written: {parent} is a broken link")
+        parent = parent.parent
+    if not parent.is_dir():
+        raise DataFileError(str(path), f"cannot be written: {parent} is a file, not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise DataFileError(str(path), f"cannot be written: no permission to write in {parent}")
     return path
 
 
