@@ -10,7 +10,7 @@ import pytest
 from graphkit.cli import main
 from graphkit.errors import DataFileError, GraphkitError, ValidationError
 from graphkit.io.files import write_dataset
-from graphkit.io.spark import read_graph, to_polars, to_spark
+from graphkit.io.spark import read_graph, to_polars, to_spark, write_tables
 from graphkit.io.synthetic import generate
 from graphkit.scoring.influence import topic_influence
 
@@ -61,3 +61,14 @@ def test_spark_options_without_the_spark_engine_are_one_error_line(graph, tmp_pa
     assert main(["influence", str(data), "--strategy", "iterations"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("Error: ") and err.count("\n") == 1 and "--engine spark" in err and "Traceback" not in err
+
+
+def test_results_written_as_parquet_from_spark_read_back_equal(spark, graph, tmp_path):
+    result = topic_influence(graph, engine="spark").table
+    where = write_tables({"influence": result}, tmp_path / "out", spark=spark)
+    back = pl.read_parquet(f"{where['influence']}/*.parquet").cast(dict(result.schema))  # Spark has no unsigned ints
+    assert back.sort("topic", "person_id").equals(result.sort("topic", "person_id"))
+    with pytest.raises(DataFileError, match="exists; pass overwrite=True"):
+        write_tables({"influence": result}, tmp_path / "out", spark=spark)
+    write_tables({"influence": result.head(3)}, tmp_path / "out", spark=spark, overwrite=True)
+    assert pl.read_parquet(f"{where['influence']}/*.parquet").height == 3

@@ -59,6 +59,32 @@ def to_spark(table: pl.DataFrame, spark: SparkSession | None = None) -> DataFram
     return spark.createDataFrame(arrow)
 
 
+def write_tables(tables: Mapping[str, pl.DataFrame | DataFrame], path: str | os.PathLike, *,
+                 spark: SparkSession | None = None, overwrite: bool = False) -> dict[str, str]:
+    """Write result tables from Spark as Parquet: ``<path>/<name>.parquet`` each (a folder of part files).
+
+    Tables are polars DataFrames (sent to Spark through Arrow) or Spark
+    DataFrames. An existing table is refused unless ``overwrite``. Returns
+    where each table went.
+    """
+    from pyspark.errors import AnalysisException
+
+    spark = spark or spark_session()
+    base = str(path).rstrip("/")
+    written = {}
+    for name, table in tables.items():
+        frame = to_spark(table, spark) if isinstance(table, pl.DataFrame) else table
+        target = f"{base}/{name}.parquet"
+        try:
+            frame.write.mode("overwrite" if overwrite else "errorifexists").parquet(target)
+        except AnalysisException as exc:
+            if "PATH_ALREADY_EXISTS" in str(exc) or "already exists" in str(exc):
+                raise DataFileError(target, "exists; pass overwrite=True to replace it") from None
+            raise
+        written[name] = target
+    return written
+
+
 def read_graph(
     source: str | os.PathLike | Mapping[str, Any],
     *,
