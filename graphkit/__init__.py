@@ -7,8 +7,8 @@
 >>> gk.__version__ >= "0.1"
 True
 >>> g = gk.example_market()
->>> gk.topic_influence(g, topics=["lego"]).top("lego", 1)["person_id"].to_list()
-['lea']
+>>> gk.topic_influence(g, topics=["lego"]).top("lego", 2)["person_id"].to_list()
+['zoe', 'lea']
 
 The package tree is the table of contents: :mod:`graphkit.model` (the data
 model), :mod:`graphkit.scoring`, :mod:`graphkit.marketing`,

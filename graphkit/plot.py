@@ -117,7 +117,7 @@ def value_influence(matrix: pl.DataFrame, *, ax: Any = None, label_top: int = 5)
     >>> from graphkit.marketing import example_market, value_influence_matrix
     >>> ax = value_influence(value_influence_matrix(example_market(), score="topic_influence", topic="lego"), label_top=2)
     >>> [t.get_text() for t in ax.texts], [t.get_text() for t in ax.get_legend().get_texts()][0]
-    (['Lea', 'Zoe'], 'champions: 1')
+    (['Zoe', 'Lea'], 'champions: 1')
     >>> import matplotlib.pyplot as plt; plt.close("all")
     """
     require_columns(matrix, ("value_percentile", "influence_percentile", "quadrant", "value_threshold",
@@ -403,7 +403,7 @@ def audience_activity(audience: pl.DataFrame, *, ax: Any = None, summary: pl.Dat
     >>> g = example_market()
     >>> ax = audience_activity(audience(g), summary=inactive_accounts(g))
     >>> ax.get_title()
-    'Audience vs active audience (4 people with followers)\\n44% of accounts did not post in the window, 44% never did'
+    'Audience vs active audience (4 people with followers)\\n19% of accounts were not active in the window, 19% never were'
     >>> import matplotlib.pyplot as plt; plt.close("all")
     """
     require_columns(audience, ("audience", "active_audience"), "audience", "Pass the table of graphkit.marketing.behaviour.audience(...).")
@@ -415,13 +415,14 @@ def audience_activity(audience: pl.DataFrame, *, ax: Any = None, summary: pl.Dat
     hi = float(data["audience"].max())
     ax.plot([0, hi], [0, hi], color="black", lw=0.8, ls="--", label="every follower active")
     ax.set_xlabel("audience (followers)")
-    ax.set_ylabel("active audience (followers who posted)")
+    ax.set_ylabel("active audience (followers who posted or bought)")
     title = f"Audience vs active audience ({data.height:,} people with followers)"
     if summary is not None:
         require_columns(summary, ("people", "inactive", "share_never_active"), "summary",
                  "Pass graphkit.marketing.behaviour.inactive_accounts(...).")
         inactive = summary["inactive"][0] / summary["people"][0]
-        title += f"\n{inactive:.0%} of accounts did not post in the window, {summary['share_never_active'][0]:.0%} never did"
+        title += (f"\n{inactive:.0%} of accounts were not active in the window, "
+                  f"{summary['share_never_active'][0]:.0%} never were")
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8, frameon=False)
     return ax
@@ -499,7 +500,7 @@ def top_influencers(influence: Any, topic: str, *, ax: Any = None, k: int = 10) 
     >>> from graphkit.scoring.influence import topic_influence
     >>> ax = top_influencers(topic_influence(example_market()), "lego", k=3)
     >>> [t.get_text() for t in ax.get_yticklabels()]
-    ['lea (6 followers)', 'zoe (5 followers)', 'f1 (0 followers)']
+    ['zoe (5 followers)', 'lea (6 followers)', 'f1 (0 followers)']
     >>> import matplotlib.pyplot as plt; plt.close("all")
     """
     table = getattr(influence, "table", influence)
@@ -536,7 +537,7 @@ def influential_loyal_customers(answers: pl.DataFrame, topic: str | None = None,
     >>> answers = query(example_market(), topics="lego", score="topic_influence", top_percentile=25, min_loyalty=0.5)
     >>> ax = influential_loyal_customers(answers, score_label="topic influence")
     >>> [t.get_text() for t in ax.get_yticklabels()], ax.get_xlabel()
-    (['zoe (loyalty 0.67, rank 2, fit 0.62)'], 'topic influence')
+    (['zoe (loyalty 0.67, rank 1, fit 0.67)'], 'topic influence')
     >>> import matplotlib.pyplot as plt; plt.close("all")
     """
     require_columns(answers, ("topic", "loyal_rank", "person_id", "fit", "score", "rank", "loyalty_score"), "answers",
@@ -568,7 +569,7 @@ def explanation(table: pl.DataFrame, *, ax: Any = None) -> "Axes":
     >>> from graphkit.marketing.explain import explain_influence
     >>> ax = explanation(explain_influence(example_market(), "lea", "lego"))
     >>> len(ax.patches), ax.get_title()
-    (5, 'What makes lea influential on lego')
+    (6, 'What makes lea influential on lego')
     >>> import matplotlib.pyplot as plt; plt.close("all")
     """
     require_columns(table, ("person_id", "topic", "term", "giver", "via", "share"), "table",

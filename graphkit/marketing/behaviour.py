@@ -80,16 +80,17 @@ def audience(graph: TopicGraph, *, window: Window | None = None) -> pl.DataFrame
     """Audience beside active audience, per person.
 
     Columns: ``person_id``, ``name``, ``audience`` (distinct followers),
-    ``active_audience`` (followers who posted in ``window = (start, end)``),
+    ``active_audience`` (followers active in ``window = (start, end)``: who
+    contributed on a topic or bought an item of one),
     ``active_share`` (null without followers) and
-    ``never_active_followers`` (followers who never posted at all). Counts
+    ``never_active_followers`` (followers never active at all). Counts
     are those of the influence table's ``audience`` / ``active_audience``
     (same window, same definitions). Sorted by audience, largest first.
 
     >>> from graphkit.marketing import example_market
     >>> a = audience(example_market(), window=("2024-01-06", "2024-01-07"))
     >>> a.filter(pl.col("person_id") == "lea").select("audience", "active_audience", "never_active_followers").row(0)
-    (6, 3, 2)
+    (6, 3, 1)
     """
     s = topic_structure(graph, window=window)
     ever = topic_structure(graph).active
@@ -111,15 +112,16 @@ def audience(graph: TopicGraph, *, window: Window | None = None) -> pl.DataFrame
 def inactive_accounts(graph: TopicGraph, *, window: Window | None = None) -> pl.DataFrame:
     """How many accounts are active, inactive in the window, or never active; one row.
 
-    Columns: ``people``, ``active`` (posted in ``window = (start, end)``),
-    ``inactive`` (did not), ``never_active`` (never posted at all),
+    Columns: ``people``, ``active`` (contributed on a topic or bought an item
+    of one in ``window = (start, end)``), ``inactive`` (did not),
+    ``never_active`` (never did either),
     ``share_never_active``, ``follows`` (distinct follow pairs) and
-    ``share_follows_from_inactive``: the share of follows whose follower did
-    not post in the window, attention that passes no influence.
+    ``share_follows_from_inactive``: the share of follows whose follower was
+    not active in the window, attention that passes no influence.
 
     >>> from graphkit.marketing import example_market
     >>> inactive_accounts(example_market()).select("people", "active", "never_active").row(0)
-    (16, 9, 7)
+    (16, 13, 3)
     """
     active = topic_structure(graph, window=window).active
     ever = topic_structure(graph).active
@@ -264,7 +266,7 @@ def behaviour_vs_audience(
     >>> g = example_market()
     >>> t = behaviour_vs_audience(g, topics=["lego"], window_days=30)
     >>> t.select("person_id", "audience", "active_audience", "adopters", "influence_percentile").head(2).rows()
-    [('lea', 6, 4, 3, 100.0), ('zoe', 5, 4, 3, 93.75)]
+    [('lea', 6, 5, 3, 93.75), ('zoe', 5, 5, 3, 100.0)]
     """
     chosen = topic_list(graph, topics)
     acts = behavioural_influence(graph, topics=chosen, window_days=window_days)

@@ -54,7 +54,7 @@ def engagement_kpis(
 
     >>> k = engagement_kpis(example_market())
     >>> k.filter(pl.col("person_id") == "lea").select(*KPIS, "influence_topic").row(0)
-    (3, 2, 0.5, 100.0, 'lego')
+    (3, 2, 0.5, 93.75, 'lego')
     """
     cond = in_window("ts", window)
     customers = graph.people.filter(pl.col("customer_id").is_not_null()).select("person_id", "customer_id")

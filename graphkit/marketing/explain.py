@@ -76,7 +76,7 @@ def explain_influence(
     >>> from graphkit.marketing import example_market
     >>> ex = explain_influence(example_market(), "lea", "lego", top=2)
     >>> ex.select("term", "giver", "share").with_columns(pl.col("share").round(3)).rows()
-    [('attention', 'f1', 0.246), ('attention', 'f2', 0.205), ('other attention', None, 0.308), ('own activity', None, 0.241)]
+    [('attention', 'f1', 0.261), ('attention', 'f2', 0.209), ('other attention', None, 0.325), ('own activity', None, 0.205)]
     """
     if isinstance(top, bool) or not isinstance(top, int) or top < 1:
         raise GraphkitError(f"top must be a positive integer; got {top!r}")

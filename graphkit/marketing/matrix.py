@@ -77,7 +77,7 @@ def value_influence_matrix(
     >>> g = example_market()
     >>> m = value_influence_matrix(g, score="topic_influence", topic="lego")
     >>> m.filter(pl.col("quadrant") != "occasional").select("name", "value", "quadrant").rows()
-    [('Zoe', 400.0, 'champions'), ('F1', 45.0, 'loyalists'), ('F5', 50.0, 'loyalists'), ('Max', 500.0, 'loyalists'), ('Sam', 120.0, 'loyalists'), ('Lea', 10.0, 'hidden advocates')]
+    [('Zoe', 400.0, 'champions'), ('F1', 45.0, 'loyalists'), ('Max', 500.0, 'loyalists'), ('F5', 50.0, 'loyalists'), ('Sam', 120.0, 'loyalists'), ('Lea', 10.0, 'hidden advocates')]
     >>> value_influence_matrix(g, score="topic_influence", topic="cooking").filter(pl.col("name") == "Lea")["quadrant"].item()
     'occasional'
     """
