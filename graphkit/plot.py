@@ -104,7 +104,8 @@ def spread_ties(values: np.ndarray, threshold: float, *, seed: int = 0) -> np.nd
     return out
 
 
-def value_influence(matrix: pl.DataFrame, *, ax: Any = None, label_top: int = 5) -> "Axes":
+def value_influence(matrix: pl.DataFrame, *, ax: Any = None, label_top: int = 5,
+                    score_label: str | None = None) -> "Axes":
     """Scatter of a :func:`~graphkit.marketing.value_influence_matrix`: quadrant lines, counts, top names.
 
     x = value percentile among customers, y = influence percentile; one
@@ -148,7 +149,8 @@ def value_influence(matrix: pl.DataFrame, *, ax: Any = None, label_top: int = 5)
     spread = (drawn["_x"] != drawn["value_percentile"]).any() or (drawn["_y"] != drawn["influence_percentile"]).any()
     ax.set_xlabel(f"value percentile among customers ({matrix['value_basis'][0]})"
                   + ("\ntied customers spread over the ranks they share" if spread else ""))
-    ax.set_ylabel("influence percentile (100 = top)")
+    ax.set_ylabel("influence percentile (100 = top)" if score_label is None
+                  else f"influence percentile (100 = top)\nby {score_label}")
     ax.set_title(f"Value x influence on {topic} ({matrix.height:,} customers)")
     ax.legend(loc="center left", fontsize=7, frameon=False, bbox_to_anchor=(1.0, 0.5))
     return ax
@@ -163,7 +165,9 @@ def segment_upset(overlaps: pl.DataFrame, *, ax: Any = None, include_none: bool 
     segments each bar combines, with each segment's total size in its label.
 
     >>> from graphkit.marketing import example_market, advocate_segments, segment_overlaps
-    >>> ax = segment_upset(segment_overlaps(advocate_segments(example_market())))
+    >>> from graphkit.scoring.influence import topic_influence
+    >>> g = example_market()
+    >>> ax = segment_upset(segment_overlaps(advocate_segments(g, influence=topic_influence(g))))
     >>> len(ax.patches), ax.get_title()
     (6, 'Advocate segments and their overlaps (11 people)')
     >>> import matplotlib.pyplot as plt; plt.close("all")
@@ -491,10 +495,13 @@ def recognition(shares: pl.DataFrame, *, ax: Any = None, top: int = 20) -> "Axes
 
 
 # ----------------------------------------------------------------- influence
-def top_influencers(influence: Any, topic: str, *, ax: Any = None, k: int = 10) -> "Axes":
+def top_influencers(influence: Any, topic: str, *, ax: Any = None, k: int = 10,
+                    score_label: str = "topic influence (PageRank)") -> "Axes":
     """The ``k`` most influential people on a topic: bars of score, audience in the labels.
 
-    ``influence`` is :func:`~graphkit.scoring.influence.topic_influence`'s result or table.
+    ``influence`` is a ranking table (:func:`graphkit.scoring.registry.score_table`,
+    ``topic_influence(...)`` or its table); ``score_label`` names its score on
+    the axis (:func:`graphkit.scoring.registry.label`).
 
     >>> from graphkit.marketing import example_market
     >>> from graphkit.scoring.influence import topic_influence
@@ -516,7 +523,7 @@ def top_influencers(influence: Any, topic: str, *, ax: Any = None, k: int = 10) 
     else:
         labels = data["person_id"].to_list()
     ax.set_yticks(y, labels, fontsize=8)
-    ax.set_xlabel("topic influence score (personalised PageRank)")
+    ax.set_xlabel(f"score: {score_label}")
     ax.set_title(f"Top {data.height} influencers on {topic}")
     return ax
 
@@ -563,7 +570,7 @@ def influential_loyal_customers(answers: pl.DataFrame, topic: str | None = None,
 
 
 def explanation(table: pl.DataFrame, *, ax: Any = None) -> "Axes":
-    """The terms of an influence score (:func:`~graphkit.marketing.explain.explain_influence`) as bars of their share.
+    """The terms of a score (:func:`~graphkit.marketing.explain.explain`) as bars of their share.
 
     >>> from graphkit.marketing import example_market
     >>> from graphkit.marketing.explain import explain_influence
@@ -573,12 +580,13 @@ def explanation(table: pl.DataFrame, *, ax: Any = None) -> "Axes":
     >>> import matplotlib.pyplot as plt; plt.close("all")
     """
     require_columns(table, ("person_id", "topic", "term", "giver", "via", "share"), "table",
-             "Pass the table of explain_influence(...).")
+             "Pass the table of explain(...).")
     if table.height == 0 or table["share"].is_null().all():
-        raise GraphkitError("this person has no influence on the topic: nothing to explain")
+        raise GraphkitError("this person scores 0 on the topic: nothing to explain")
     ax = _axes(ax)
     y = np.arange(table.height)[::-1]
-    colours = {"attention": "#0072B2", "other attention": "#56B4E9", "own activity": "#E69F00"}
+    colours = {"attention": "#0072B2", "other attention": "#56B4E9", "own activity": "#E69F00",
+               "new follower": "#0072B2", "other new followers": "#56B4E9", "credibility": "#E69F00"}
     ax.barh(y, table["share"].fill_null(0.0).to_numpy(), color=[colours.get(t, "#999999") for t in table["term"]])
     labels = [f"{r['giver']} via {r['via']}" if r["giver"] else r["term"] for r in table.iter_rows(named=True)]
     ax.set_yticks(y, labels, fontsize=8)

@@ -81,7 +81,7 @@ def test_value_influence_scatter(market, tmp_path):
 
 
 def test_segment_upset(market, tmp_path):
-    o = segment_overlaps(advocate_segments(market))
+    o = segment_overlaps(advocate_segments(market, influence=topic_influence(market)))
     ax = plot.segment_upset(o)
     assert not_blank(rendered(ax, tmp_path / "upset.png"))
     combos = o.filter(pl.col("combination") != "none")

@@ -251,11 +251,11 @@ def behaviour_vs_audience(
     influence: Any = None,
     window: Window | None = None,
 ) -> pl.DataFrame:
-    """Acts beside audience and topic influence, per person and topic.
+    """Acts beside audience and the influence ranking, per person and topic.
 
     :func:`behavioural_influence` joined with :func:`audience` (active
-    audience over ``window``) and topic influence (the table given, or
-    :func:`graphkit.scoring.influence.topic_influence` over ``window``; see
+    audience over ``window``) and influence (the table given, or the default
+    ranking score of :func:`graphkit.scoring.registry.score_table`; see
     :func:`graphkit.marketing.resolve_influence` for ``influence_percentile``).
 
     Columns: person_id, name, topic, audience, active_audience, influence,
@@ -263,8 +263,9 @@ def behaviour_vs_audience(
     referred_revenue.
 
     >>> from graphkit.marketing import example_market
+    >>> from graphkit.scoring.influence import topic_influence
     >>> g = example_market()
-    >>> t = behaviour_vs_audience(g, topics=["lego"], window_days=30)
+    >>> t = behaviour_vs_audience(g, topics=["lego"], window_days=30, influence=topic_influence(g))
     >>> t.select("person_id", "audience", "active_audience", "adopters", "influence_percentile").head(2).rows()
     [('lea', 6, 5, 3, 93.75), ('zoe', 5, 5, 3, 100.0)]
     """
@@ -285,7 +286,7 @@ def behaviour_vs_audience(
 
 
 def behaviour_correlations(table: pl.DataFrame) -> pl.DataFrame:
-    """Per topic: does audience, active audience or topic influence track acts better?
+    """Per topic: does audience, active audience or the influence ranking track acts better?
 
     Spearman rank correlation of ``adopters`` with ``audience``,
     ``active_audience`` and ``influence`` over the people of a

@@ -285,7 +285,7 @@ def influence_table(
     graph: TopicGraph, structure: TopicStructure, topic_idx: list[int], scores: np.ndarray, *, tie_rel: float
 ) -> pl.DataFrame:
     """Long table of scores (n x len(topic_idx)): one row per (person, topic), with the
-    contract columns of :func:`topic_influence`; any per-topic score (e.g. expected reach)
+    contract columns of :func:`topic_influence`; any per-topic score (e.g. potential reach)
     gets the same ranks, tie-aware percentiles, audience and credibility this way.
 
     >>> from graphkit.io.datasets import load_ciao
