@@ -25,6 +25,7 @@ from graphkit.cli.common import (
     save_figure,
     use_agg,
 )
+from graphkit.errors import GraphkitError
 from graphkit.model.graph import TopicGraph
 from graphkit.progress import step
 from graphkit.scoring.registry import label
@@ -223,6 +224,16 @@ def _explain(args: argparse.Namespace) -> int:
     r = rank(g, args.score, topics=[args.topic], quiet=args.quiet)
     ex = explain(g, args.person, args.topic, score=r.score, top=args.top)
     score = float(ex["contribution"].sum())
+    if score == 0:  # the same answer with or without --png: nothing to explain is an error, not an empty table
+        if r.score == "topic_influence":
+            why = "no attention on that topic reaches them"
+        elif r.score == "posts_x_active_new_followers" and not ex.filter(pl.col("term") == "own activity")["weight"].sum():
+            why = "they did not act on that topic in the year before the data's end"
+        else:
+            why = "no follower of theirs who could still take the topic up counts"
+        raise GraphkitError(f"{args.person!r} has no influence on {args.topic!r} (score 0 by {r.score}): {why}, so "
+                            f"there is nothing to explain; 'graphkit score --source {args.path} --write DIR --score "
+                            f"{r.score}' writes everybody's score")
     terms = ex.select("term", "giver", "via", "weight", "contribution", "share")
     written = _write(args, ex, lambda: plot.explanation(ex))
     text = (f"{label(r.score)} of {args.person} on {args.topic}: score {score:.6g}, made of:\n"
