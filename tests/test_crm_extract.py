@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 import matplotlib
+import numpy as np
 import polars as pl
 import pytest
 
@@ -54,15 +55,30 @@ def test_purchases_make_people_active_on_the_items_topics():
     ["influence", "{data}"],
     ["segments", "{data}"],
     ["acts", "{data}"],
-    ["matrix", "{data}", "--score", "topic_influence"],
+    ["matrix", "{data}"],
     ["explain", "{data}", "ann", "lego"],
-    ["score", "--source", "{data}", "--write", "{tmp}/scores", "--score", "topic_influence"],
-], ids=lambda a: a[0])
+    ["loyal", "--source", "{data}", "--topic", "lego", "--min-loyalty", "0"],
+    ["score", "--source", "{data}", "--write", "{tmp}/scores"],
+    ["matrix", "{data}", "--score", "topic_influence"],
+], ids=lambda a: "-".join(w for w in a if not w.startswith("{")))
 def test_every_command_runs_on_a_crm_extract(argv, folder, tmp_path, capsys):
     args = [a.format(data=folder, tmp=tmp_path) for a in argv]
     assert main([*args, "--json", "--quiet"]) == 0, capsys.readouterr().err
-    out = json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
     assert "error" not in out
+    assert "note:" not in captured.err  # dated purchases: the default score is computed, no fallback
+
+
+def test_the_default_score_ranks_the_lego_seller_on_lego(folder, capsys):
+    from graphkit.io.files import read_dataset
+    from graphkit.scoring.registry import DEFAULT_SCORE, ranking
+
+    r = ranking(read_dataset(folder), topics=["lego"])
+    assert (r.score, r.fallback) == (DEFAULT_SCORE, None)
+    # ann bought lego twice in the last year; of her followers only bob is new to lego and active lately
+    assert r.table.sort("rank").row(0, named=True)["person_id"] == "ann"
+    assert r.table.filter(pl.col("person_id") == "ann")["score"].item() == pytest.approx(np.log1p(2))
 
 
 def test_the_lego_seller_leads_on_lego_only(folder, capsys):
