@@ -228,8 +228,11 @@ def explain(
         warnings.warn(r.note, FallbackWarning, stacklevel=2)
     if r.score == "topic_influence":
         table = explain_influence(graph, person_id, topic, top=top, window=window)
-    else:
+    elif r.score in ("posts_x_active_new_followers", "potential_reach"):
         table = _explain_followers(graph, person_id, topic, r, top=top, window=window)
+    else:
+        raise GraphkitError(f"explain has no terms for the score {r.score!r} yet; explain another one with "
+                            "--score topic_influence")
     return table.select("person_id", "topic", pl.lit(r.score).alias("score_name"), pl.exclude("person_id", "topic"))
 
 

@@ -25,6 +25,12 @@ simple topic-specific baseline of the attributed-adoption backtest
 value x influence matrix, advocate segments, engagement KPIs, ``explain``,
 ``graphkit demo`` and ``graphkit score``) reads it from here.
 
+A new score is added here: its name in :data:`SCORES`, its words in
+:data:`LABELS`, its computation in ``_COMPUTE`` (raising ``_CannotCompute``
+where the data cannot support it) and, to explain it, its terms in
+:func:`graphkit.marketing.explain.explain`. Making it the default is then
+the one line :data:`DEFAULT_SCORE`.
+
 Where the default cannot be computed (no dated activity to tell what
 "lately" means), :func:`ranking` falls back to :data:`FALLBACK_SCORE` and
 says so: :attr:`Ranking.fallback` holds the reason, :attr:`Ranking.note` the
@@ -159,20 +165,31 @@ def ranking(
 def _compute(graph: TopicGraph, score: str, topics: list[str] | None,
              window: Window | None) -> tuple[pl.DataFrame, dict[str, Any]]:
     """(table, parameters) of one score; :class:`_CannotCompute` when the data cannot support it."""
-    if score == "topic_influence":
-        from graphkit.scoring.influence import topic_influence
+    return _COMPUTE[score](graph, topics, window)
 
-        res = topic_influence(graph, topics=topics, window=window)
-        return res.table, {"damping_factor": res.parameters["damping_factor"], "iterations": res.iterations,
-                           "converged": res.converged}
-    if score == "potential_reach":
-        from graphkit.scoring.reach import potential_reach
 
-        try:
-            r = potential_reach(graph, topics=topics, window=window)
-        except GraphkitError as exc:  # topics were checked: what is left is the data (undated, too little history)
-            raise _CannotCompute(str(exc)) from None
-        return r.table, {"now": r.parameters["now"].isoformat(), "horizon_days": r.parameters["horizon_days"]}
+def _topic_influence(graph: TopicGraph, topics: list[str] | None,
+                     window: Window | None) -> tuple[pl.DataFrame, dict[str, Any]]:
+    from graphkit.scoring.influence import topic_influence
+
+    res = topic_influence(graph, topics=topics, window=window)
+    return res.table, {"damping_factor": res.parameters["damping_factor"], "iterations": res.iterations,
+                       "converged": res.converged}
+
+
+def _potential_reach(graph: TopicGraph, topics: list[str] | None,
+                     window: Window | None) -> tuple[pl.DataFrame, dict[str, Any]]:
+    from graphkit.scoring.reach import potential_reach
+
+    try:
+        r = potential_reach(graph, topics=topics, window=window)
+    except GraphkitError as exc:  # topics were checked: what is left is the data (undated, too little history)
+        raise _CannotCompute(str(exc)) from None
+    return r.table, {"now": r.parameters["now"].isoformat(), "horizon_days": r.parameters["horizon_days"]}
+
+
+def _posts_x_active_new_followers(graph: TopicGraph, topics: list[str] | None,
+                                  window: Window | None) -> tuple[pl.DataFrame, dict[str, Any]]:
     from graphkit.scoring.baselines import RECENT, posts_x_active_new_followers_matrix
     from graphkit.scoring.influence import influence_table
     from graphkit.scoring.reach import data_end
@@ -191,6 +208,15 @@ def _compute(graph: TopicGraph, score: str, topics: list[str] | None,
     structure = topic_structure(graph, window=(start, now))
     return influence_table(graph, structure, idx, values, tie_rel=1e-9), {
         "now": now.isoformat(), "recent_days": RECENT.days}
+
+
+#: How each score of :data:`SCORES` is computed: (graph, topics, window) -> (table, parameters).
+_COMPUTE = {
+    "posts_x_active_new_followers": _posts_x_active_new_followers,
+    "topic_influence": _topic_influence,
+    "potential_reach": _potential_reach,
+}
+assert set(_COMPUTE) == set(SCORES) == set(LABELS), "every score needs a computation and a label"
 
 
 def score_table(
