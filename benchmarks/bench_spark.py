@@ -157,8 +157,8 @@ def main() -> int:
             row["seconds"] = round(row["seconds"], 2)
             rows.append(row)
             print(json.dumps(row), flush=True)
-    table = pl.DataFrame(rows, infer_schema_length=None)
-    table.write_csv(args.out)
+            table = pl.DataFrame(rows, infer_schema_length=None)
+            table.write_csv(args.out)  # after every run: a long run stopped half-way keeps what it measured
     with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=250, tbl_hide_dataframe_shape=True):
         print(table)
     return 0
