@@ -371,3 +371,40 @@ def test_credentials_in_the_uri_are_never_printed(capsys, monkeypatch, uri, comm
 def test_mask_uri_keeps_only_scheme_host_port_and_path(uri):
     shown = mask_uri(uri)
     assert not any(s in shown for s in SECRETS) and "127.0.0.1:1" in shown
+
+
+# ------------------------------------------------------ every command over bad data
+#: Every command that reads a dataset folder, {ds} being it and {tmp} a fresh folder (erase rewrites
+#: the table files it finds without validating them, by design: it is tested in tests/test_erase.py).
+READERS = {
+    "validate": ["{ds}"],
+    "info": ["{ds}"],
+    "influence": ["{ds}", "--topics", "frogs"],
+    "communities": ["{ds}", "--topics", "frogs"],
+    "score": ["--source", "{ds}", "--write", "{tmp}/scores", "--score", "topic_influence"],
+    "loyal": ["--source", "{ds}", "--topic", "frogs", "--score", "topic_influence"],
+    "backtest": ["{ds}", "--cutoff", "2024-01-02", "--scorers", "random", "--out", "{tmp}/bt"],
+    "matrix": ["{ds}", "--topic", "frogs", "--score", "topic_influence"],
+    "segments": ["{ds}", "--topics", "frogs"],
+    "experts": ["{ds}", "--topic", "frogs"],
+    "acts": ["{ds}", "--topics", "frogs"],
+    "explain": ["{ds}", "a", "frogs"],
+}
+EVERY = ["Sign", "year 287000 (us)", "Transactions.csv", "broken link", "binary garbage", "padded person id"]
+
+
+@pytest.mark.parametrize("case", EVERY)
+@pytest.mark.parametrize("command", sorted(READERS))
+def test_every_command_refuses_bad_data_the_same_way(capsys, tmp_path, command, case):
+    change, words = {c: (f, w) for c, f, w in BAD}[case]
+    folder = base(tmp_path / "ds")
+    change(folder)
+    before = snapshot(folder)
+    argv = [command, *(a.format(ds=folder, tmp=tmp_path) for a in READERS[command])]
+    if command not in ("validate", "info"):
+        argv.append("--quiet")
+    code, out, err = run(capsys, *argv, "--json")
+    line = error_line(err)
+    assert code == EXIT_ERROR and words[0] in line, line
+    assert strict_json(out)["exit_code"] == EXIT_ERROR
+    assert snapshot(folder) == before
