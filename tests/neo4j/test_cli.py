@@ -89,12 +89,23 @@ def test_score_from_a_folder_loads_it_into_neo4j(bolt_server, bolt_env, tmp_path
         store.clear()
     env = {**bolt_env, "NEO4J_DATABASE": scratch.database or ""}
     done = _graphkit(["score", "--source", str(folder), "--write", "neo4j", "--topics", "kitchen", "frogs",
-                      "--batch-size", "100", "--json"], env)
+                      "--batch-size", "100", "--neo4j-rows", "all", "--json"], env)
     assert done.returncode == 0, done.stderr
     with Neo4jStore(scratch) as store:
         assert _counts(store)["PURCHASED"] == shop.transactions.height
         assert store.read_scores()["topic"].unique().sort().to_list() == ["frogs", "kitchen"]
         assert store.current_run_id() == json.loads(done.stdout)["run_id"]
+    # by default only the nonzero rows are written; a topic without one is still a topic of the run
+    again = _graphkit(["score", "--source", str(folder), "--write", "neo4j", "--no-load", "--topics", "kitchen",
+                       "frogs", "--json", "--quiet"], env)
+    assert again.returncode == 0, again.stderr
+    with Neo4jStore(scratch) as store:
+        run = store.runs()[-1]
+        assert run.run_id == json.loads(again.stdout)["run_id"] and run.topics == ("frogs", "kitchen")
+        kept = run.parameters["influence_rows"]
+        assert kept["keep"] == "nonzero"
+        assert store.read_scores().height == sum(t["written"] for t in kept["topics"].values())
+        assert all(t["written"] == t["nonzero"] <= t["people"] for t in kept["topics"].values())
 
 
 def test_unreachable_server_is_one_line_and_exit_3(bolt_env):

@@ -737,16 +737,18 @@ class Neo4jStore:
         infl = _check_columns(influence, INFLUENCE_COLUMNS, "influence")
         comm = _check_columns(communities, _COMMUNITY_SCHEMA, "communities") if communities is not None else None
         loyal = _check_columns(loyalty, _LOYALTY_SCHEMA, "loyalty") if loyalty is not None else None
+        scored = sorted(set(infl["topic"].to_list()))  # the run's topics, whether or not a row of each is written
         infl, written = select_influence_rows(infl, influence_rows)
         params_json = json.dumps({**dict(parameters or {}), "influence_rows": written}, sort_keys=True, default=str)
         start = time.perf_counter()
         with self.writing():
-            rows = self._write_run(run_id, infl, comm, loyal, params_json, keep_runs, batch_size)
+            rows = self._write_run(run_id, infl, comm, loyal, params_json, keep_runs, batch_size, scored)
         return WriteReport(run_id=run_id, rows=rows, parameters=json.loads(params_json), version=__version__,
                            seconds=time.perf_counter() - start, batch_size=batch_size or self.batch_size)
 
     def _write_run(self, run_id: str, infl: pl.DataFrame, comm: pl.DataFrame | None, loyal: pl.DataFrame | None,
-                   params_json: str, keep_runs: int, batch_size: int | None) -> dict[str, int]:
+                   params_json: str, keep_runs: int, batch_size: int | None,
+                   scored: list[str] | None = None) -> dict[str, int]:
         """The run protocol, under the lock: clean up, refuse a complete run id, write, switch (fenced), prune."""
         from graphkit.version import __version__
 
@@ -760,7 +762,8 @@ class Neo4jStore:
                 self._purge_run(r.run_id, batch_size=batch_size)
         self._write(Q_RUN_START, {"run_id": run_id, "owner": self._lock_owner, "parameters": params_json,
                                   "version": __version__, "started": dt.datetime.now(dt.timezone.utc)})
-        topics = sorted(set(infl["topic"].to_list()) | (set(comm["topic"].to_list()) if comm is not None else set()))
+        scored = sorted((set(scored) if scored is not None else set(infl["topic"].to_list())))
+        topics = sorted(set(scored) | (set(comm["topic"].to_list()) if comm is not None else set()))
         run = {"run_id": run_id, "owner": self._lock_owner}
         try:
             self._write_rows(Q_TOPICS, [{"name": t} for t in topics], "topics")
@@ -782,7 +785,7 @@ class Neo4jStore:
         switched = self._write(Q_SWITCH, {"run_id": run_id, "state": STATE_NAME, "lock": LOCK_NAME,
                                           "owner": self._lock_owner, "finished": dt.datetime.now(dt.timezone.utc),
                                           "rows": json.dumps(rows, sort_keys=True),
-                                          "topics": sorted(set(infl["topic"].to_list()))})
+                                          "topics": scored})
         if not switched:
             raise self._lost_lock_error(f"run {run_id!r} was not published; the next writer deletes its rows")
         self._prune(keep_runs, batch_size=batch_size)
