@@ -720,9 +720,10 @@ class Neo4jStore:
         ``influence_rows`` says which influence rows are written: ``"all"``
         (the default), ``"nonzero"`` (score > 0: on a large graph most people
         score 0 on most topics), or a number *P*: the top *P* percent of each
-        topic (percentile above ``100 - P``). The run records, per topic, how
-        many rows it scored, how many were nonzero and written, and the
-        highest percentile left out (``parameters["influence_rows"]``);
+        topic (percentile above ``100 - P``). When rows are left out, the run
+        records, per topic, how many rows it scored, how many were nonzero and
+        written, and the highest percentile left out
+        (``parameters["influence_rows"]``);
         :meth:`influential_loyal_customers` refuses a ``top_percentile``
         that would need rows left out, and :meth:`read_scores` returns the
         rows written.
@@ -739,7 +740,10 @@ class Neo4jStore:
         loyal = _check_columns(loyalty, _LOYALTY_SCHEMA, "loyalty") if loyalty is not None else None
         scored = sorted(set(infl["topic"].to_list()))  # the run's topics, whether or not a row of each is written
         infl, written = select_influence_rows(infl, influence_rows)
-        params_json = json.dumps({**dict(parameters or {}), "influence_rows": written}, sort_keys=True, default=str)
+        recorded = dict(parameters or {})
+        if written["keep"] != "all":  # what was left out, for the flagship query's check
+            recorded["influence_rows"] = written
+        params_json = json.dumps(recorded, sort_keys=True, default=str)
         start = time.perf_counter()
         with self.writing():
             rows = self._write_run(run_id, infl, comm, loyal, params_json, keep_runs, batch_size, scored)
