@@ -59,6 +59,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--window-days", type=float, help="loyalty window in days (default: all history)")
     p.add_argument("--seed", type=int, default=0, help="seed of the community detection (default 0)")
     p.add_argument("--batch-size", type=int, default=5000, help="rows per Neo4j transaction (default 5000)")
+    p.add_argument("--neo4j-rows", type=influence_rows, default="nonzero", metavar="nonzero|all|PERCENT",
+                   help="with --write neo4j: the influence rows written: nonzero (default; most people score 0 on "
+                        "most topics), all, or a number P for the top P percent of each topic; the loyal query "
+                        "refuses a --top-percentile that needs rows left out")
     p.add_argument("--keep-runs", type=int, default=2, help="complete runs kept, the current one included (default 2)")
     p.add_argument("--wait", type=seconds, default=DEFAULT_WAIT, metavar="SECONDS",
                    help=f"how long to wait for another job writing the same folder or database before giving up "
@@ -119,6 +123,23 @@ def seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
     if not value >= 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"expected a number of seconds >= 0, got {text!r}")
+    return value
+
+
+def influence_rows(text: str) -> str | float:
+    """An argparse type: ``nonzero``, ``all`` or a percent in (0, 100].
+
+    >>> influence_rows("nonzero"), influence_rows("5")
+    ('nonzero', 5.0)
+    """
+    if text in ("nonzero", "all"):
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected nonzero, all or a percent, got {text!r}") from None
+    if not 0 < value <= 100:
+        raise argparse.ArgumentTypeError(f"expected a percent in (0, 100], got {text!r}")
     return value
 
 
@@ -224,7 +245,8 @@ def _score(args: argparse.Namespace) -> int:
                         store.load(graph)
                 with step(f"writing run {run_id} to Neo4j", enabled=not quiet):
                     report = store.write_scores(influence=ranking, communities=communities, loyalty=loyal,
-                                                run_id=run_id, parameters=parameters, keep_runs=args.keep_runs)
+                                                run_id=run_id, parameters=parameters, keep_runs=args.keep_runs,
+                                                influence_rows=args.neo4j_rows)
             rows = report.rows
         else:
             tables = {"influence": ranking, "loyalty": loyal, "communities": communities,
