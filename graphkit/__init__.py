@@ -45,6 +45,7 @@ _LAZY: dict[str, str] = {
     # scoring
     "topic_influence": "graphkit.scoring.influence",
     "expected_reach": "graphkit.scoring.reach",
+    "adoption_influence": "graphkit.scoring.topical",
     "topic_communities": "graphkit.scoring.community",
     "score_table": "graphkit.scoring.registry",
     "SCORES": "graphkit.scoring.registry",
@@ -121,4 +122,5 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from graphkit.scoring.community import topic_communities
     from graphkit.scoring.influence import topic_influence
     from graphkit.scoring.reach import expected_reach
+    from graphkit.scoring.topical import adoption_influence
     from graphkit.scoring.registry import DEFAULT_SCORE, SCORES, score_table

@@ -7,7 +7,10 @@ Two scores rank people on a topic, with the same columns (``person_id``,
 - ``"topic_influence"``: personalised PageRank per topic
   (:func:`graphkit.scoring.influence.topic_influence`), who holds attention on a topic;
 - ``"expected_reach"``: followers new to the topic likely to take it up
-  (:func:`graphkit.scoring.reach.expected_reach`).
+  (:func:`graphkit.scoring.reach.expected_reach`);
+- ``"adoption_influence"``: followers expected to take the topic up after the
+  person's activity on it, zero for people not active on it
+  (:func:`graphkit.scoring.topical.adoption_influence`).
 
 :data:`DEFAULT_SCORE` is ``"expected_reach"`` because the backtest supports it
 (``docs/backtest.md``): on the bundled Ciao data, learning before 2010-01-01 and
@@ -33,7 +36,7 @@ from graphkit.errors import GraphkitError
 from graphkit.model.graph import TopicGraph
 from graphkit.model.topics import Window
 
-SCORES: tuple[str, ...] = ("expected_reach", "topic_influence")
+SCORES: tuple[str, ...] = ("expected_reach", "topic_influence", "adoption_influence")
 DEFAULT_SCORE = "expected_reach"
 
 
@@ -60,6 +63,10 @@ def score_table(
             return expected_reach(graph, topics=None if topics is None else list(topics), window=window).table
         except GraphkitError as exc:  # e.g. undated or too little history to learn propensities from
             raise GraphkitError(f"{exc}; or rank by score='topic_influence'") from exc
+    if score == "adoption_influence":
+        from graphkit.scoring.topical import adoption_influence
+
+        return adoption_influence(graph, topics=None if topics is None else list(topics), window=window).table
     from graphkit.scoring.influence import topic_influence
 
     return topic_influence(graph, topics=topics, window=window).table
