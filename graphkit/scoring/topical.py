@@ -19,12 +19,13 @@ the next ``horizon``, per person and topic:
   after *p* in the past year and before (*p*'s track record of
   conversions), how broad *p*'s activity is, *p*'s audience, and how fast
   *t* is spreading;
-- **learned from the same data, one horizon earlier**: features at
-  ``now − horizon``, labels = attributed adoptions in ``[now − horizon,
-  now)``; a gradient-boosted Poisson regression (scikit-learn's
-  ``HistGradientBoostingRegressor``, seeded) maps features to the expected
-  count; then it is applied to the features at ``now``. Nothing from ``now``
-  on is used.
+- **learned from the same data, before ``now``**: features at ``now −
+  horizon`` and ``now − 2 horizon``, labels = attributed adoptions in the
+  horizon after each; a gradient-boosted Poisson regression (scikit-learn's
+  ``HistGradientBoostingRegressor``, seeded) of the count, with the active
+  followers new to the topic as exposure (it learns the rate per such
+  follower), is then applied to the features at ``now``. Nothing from
+  ``now`` on is used.
 
 The backtest (``docs/backtest.md``) compares it with the simple baseline it
 has to beat, ``log1p(recent acts on t) x active new followers``
@@ -81,20 +82,28 @@ FEATURES: tuple[str, ...] = (
 )
 
 
+#: The count model's settings (scikit-learn ``HistGradientBoostingRegressor``), chosen on one backtest cut-off
+#: (Ciao, 2008-11-14) among four; the other cut-offs and CiaoDVD were not used to choose (``docs/backtest.md``).
+MODEL_PARAMS: dict[str, Any] = dict(loss="poisson", learning_rate=0.05, max_iter=100, max_leaf_nodes=7,
+                                    min_samples_leaf=100, l2_regularization=1.0, early_stopping=False)
+
+
 @dataclass(frozen=True)
 class AdoptionModel:
     """The count model adoption influence learned, and how well it fit where it was trained.
 
-    ``trained_at``: when the training features were taken; labels are
-    attributed adoptions in ``[trained_at, trained_at + horizon)``.
+    ``trained_at``: when the latest training features were taken (one
+    horizon before ``now``); labels are attributed adoptions in the horizon
+    after each of the ``windows`` times features were taken.
     ``rows`` / ``adoptions``: training pairs (person, topic with an act in
-    the year before ``trained_at``) and the adoptions they were credited.
+    the year before the features) and the adoptions they were credited.
     ``deviance``: mean Poisson deviance on those rows, beside
     ``base_deviance`` (predicting the mean for everyone).
     """
 
     trained_at: datetime
     horizon: timedelta
+    windows: int
     rows: int
     adoptions: int
     deviance: float
@@ -169,8 +178,8 @@ def features(graph: TopicGraph, now: datetime, *, exposure_window: timedelta | N
     topics_year = (acts_year > 0).sum(axis=1, keepdims=True)
     # followers at `now`, and who of them had adopted each topic
     pairs = follow_pairs(graph, before=now)
-    follows = sp.csr_array((np.ones(pairs.height), (graph.index_of(pairs["follower"]), graph.index_of(pairs["person_id"]))),
-                           shape=(n, n))
+    src, dst = graph.index_of(pairs["follower"]), graph.index_of(pairs["person_id"])
+    follows = sp.csr_array((np.ones(pairs.height), (src, dst)), shape=(n, n))
     adopted = first_adoptions(graph).filter(pl.col("adopted_at") < now)
     new = 1.0 - np.minimum(_matrix(graph, adopted), 1.0)
     active = (all_year > 0).astype(np.float64)
@@ -210,16 +219,17 @@ def _exposure(x: np.ndarray) -> np.ndarray:
 
 
 def fit_model(graph: TopicGraph, now: datetime, *, horizon: timedelta = RECENT,
-              exposure_window: timedelta | None = EXPOSURE_WINDOW, seed: int = 0, windows: int = 1,
+              exposure_window: timedelta | None = EXPOSURE_WINDOW, seed: int = 0, windows: int = 2,
               params: dict[str, Any] | None = None) -> AdoptionModel:
-    """The count model, trained on features at ``now − horizon`` and attributed adoptions in ``[now − horizon, now)``.
+    """The count model: features before ``now``, attributed adoptions in the horizon after them.
 
     A Poisson regression of the count on :data:`FEATURES` with the active
     followers new to the topic as exposure: the trees learn the rate per
     such follower, so the expected count keeps growing with them beyond what
-    training saw. ``windows > 1`` adds the ``windows − 1`` horizons before
-    (features at ``now − k·horizon``). Rows: people with an act on the topic
-    in the year before the features were taken.
+    training saw. ``windows``: how many horizons back are stacked (features
+    at ``now − k·horizon``, labels in the horizon after, k = 1..windows).
+    Rows: people with an act on the topic in the year before the features
+    were taken. ``params`` override :data:`MODEL_PARAMS`.
     """
     from sklearn.ensemble import HistGradientBoostingRegressor
 
@@ -238,15 +248,13 @@ def fit_model(graph: TopicGraph, now: datetime, *, horizon: timedelta = RECENT,
         raise GraphkitError(
             f"nobody's followers took a topic up after their activity on it between {trained_at:%Y-%m-%d} and "
             f"{now:%Y-%m-%d}, so adoption influence has nothing to learn from; use a longer horizon or more history")
-    options = dict(loss="poisson", learning_rate=0.05, max_iter=200, max_leaf_nodes=15, min_samples_leaf=40,
-                   l2_regularization=1.0, early_stopping=False, random_state=seed)
-    options.update(params or {})
+    options = {**MODEL_PARAMS, "random_state": seed, **(params or {})}
     e = _exposure(x)
     # one thread: a few thousand rows fit in a second, and OpenMP threads on a busy machine wait on each other
     with threadpool_limits(limits=1, user_api="openmp"):
         est = HistGradientBoostingRegressor(**options).fit(x, y / e, sample_weight=e)
         mu = np.asarray(est.predict(x)) * e
-    return AdoptionModel(trained_at=trained_at, horizon=horizon, rows=len(y), adoptions=int(y.sum()),
+    return AdoptionModel(trained_at=trained_at, horizon=horizon, windows=windows, rows=len(y), adoptions=int(y.sum()),
                          deviance=_deviance(y, mu), base_deviance=_deviance(y, np.full(len(y), y.mean())),
                          estimator=est)
 
