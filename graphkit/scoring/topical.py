@@ -41,6 +41,9 @@ The table has the columns of every score (``person_id``, ``topic``,
 ['person_id', 'topic', 'score', 'rank', 'percentile', 'audience', 'active_audience', 'credibility']
 >>> r.model.rows > 0, r.model.deviance < r.model.base_deviance
 (True, True)
+>>> top = r.top("Books", 5)   # everyone in the top acted on Books in the last year
+>>> bool((top["score"] > 0).all())
+True
 """
 
 from __future__ import annotations
@@ -162,8 +165,8 @@ def _acts(graph: TopicGraph, start: datetime | None, end: datetime) -> np.ndarra
 def features(graph: TopicGraph, now: datetime, *, exposure_window: timedelta | None = EXPOSURE_WINDOW) -> np.ndarray:
     """n x T x len(:data:`FEATURES`) array of the model's features at ``now`` (see :data:`FEATURES`).
 
-    >>> from graphkit.io.datasets import load_ciao
-    >>> g = load_ciao()
+    >>> from graphkit.marketing import example_market
+    >>> g = example_market()
     >>> features(g, data_end(g)).shape == (g.n_people, len(g.topics), len(FEATURES))
     True
     """
@@ -280,10 +283,12 @@ def adoption_influence(
     adoption the person's act on the topic counts (None: any time before).
     ``seed``: the model's random state.
 
-    >>> from graphkit.io.datasets import load_ciao
-    >>> r = adoption_influence(load_ciao(), topics=["Books", "Travel"])
-    >>> r.top("Books", 3)["rank"].to_list()
-    [1, 2, 3]
+    >>> from graphkit import TopicGraph
+    >>> undated = TopicGraph.from_tables(pl.DataFrame({"person_id": ["a", "b"]}),
+    ...     pl.DataFrame({"src": ["b"], "dst": ["a"], "kind": ["follows"]}))
+    >>> adoption_influence(undated)
+    Traceback (most recent call last):
+    graphkit.errors.GraphkitError: adoption influence needs dated contributions or purchases; this graph has no timestamps
     """
     from graphkit.scoring.influence import influence_table
 
