@@ -29,6 +29,9 @@ from graphkit.version import __version__
 _LAZY: dict[str, str] = {
     # model
     "topic_layer": "graphkit.model.topics",
+    "pseudonymise": "graphkit.model.pseudonyms",
+    "pseudonym": "graphkit.model.pseudonyms",
+    "pseudonym_table": "graphkit.model.pseudonyms",
     # io
     "read_dataset": "graphkit.io.files",
     "write_dataset": "graphkit.io.files",
@@ -101,6 +104,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from graphkit.model.adoption import attributed_adoptions
     from graphkit.io.datasets import bundled_path, load_ciao
     from graphkit.io.erase import erase, erasure_log
+    from graphkit.model.pseudonyms import pseudonym, pseudonym_table, pseudonymise
     from graphkit.io.files import read_dataset, read_table, write_dataset, write_table
     from graphkit.io.interop import to_igraph, to_networkx
     from graphkit.io.neo4j import Neo4jStore
