@@ -2,7 +2,7 @@
 
 For each dataset and cut-off T0 it runs :func:`graphkit.evidence.backtest.backtest`
 with every built-in scorer side by side, in one run: graphkit's scores
-(``adoption_influence``, ``expected_reach``, ``topic_influence``), the simple
+(``adoption_influence``, ``potential_reach``, ``topic_influence``), the simple
 topic-gated baselines (``posts_x_active_new_followers``, the one to beat;
 ``active_new_followers``, ``activity_x_active_new_followers``,
 ``past_attributed``) and the peers (``audience``, ``active_audience``, global
@@ -64,7 +64,7 @@ CUTOFFS = {
     "ciaodvd": ["2009-01-01", "2010-01-01", "2011-01-01"],
 }
 #: The scorers drawn in the cut-off figure (the others are in the CSV and the per-dataset figures).
-MAIN = ("adoption_influence", "posts_x_active_new_followers", "past_attributed", "expected_reach",
+MAIN = ("adoption_influence", "posts_x_active_new_followers", "past_attributed", "potential_reach",
         "topic_influence", "audience")
 
 

@@ -4,9 +4,10 @@ This is the one place that reads topic labels to build what the influence
 engines iterate on (see :func:`graphkit.scoring.influence.topic_influence` for the
 model). For every topic *t* of a graph:
 
-* :func:`topic_activity` -- n x T counts of what each person authored on each
-  topic (mentions, replies, shares, reviews) within the window: who is
-  *active*, and the teleport (restart) weights;
+* :func:`topic_activity` -- n x T counts of each person's acts on each topic
+  within the window (the mentions, replies, shares and reviews they authored,
+  and their purchases of the topic's items): who is *active*, and the
+  teleport (restart) weights;
 * :func:`topic_layer` -- the n x n weighted attention matrix of topic *t*
   (row = attention giver, column = receiver);
 * :func:`restart_matrix` -- the n x T teleport matrix (each column sums to 1);
@@ -209,6 +210,7 @@ def topic_structure(graph: TopicGraph, *, window: Window | None = None) -> Topic
     ((7375, 28), 7375, 111781)
     """
     start, end = normalize_window(window)
+    end = open_end(graph, end)  # e.g. expected reach "as of the data's end" shares the job's structure
     key = ("topic_structure", start, end)
     if key in graph._views:
         return graph._views[key]
@@ -294,12 +296,38 @@ def topic_structure(graph: TopicGraph, *, window: Window | None = None) -> Topic
     return out
 
 
+def open_end(graph: TopicGraph, end: datetime | None) -> datetime | None:
+    """``None`` when a window ending at ``end`` counts exactly the acts and edges an open-ended one
+    counts, otherwise ``end``: ``end`` is after the latest dated edge and purchase, and no event
+    (an edge other than a follow) is undated. (Undated follows count whatever the end, see
+    :func:`graphkit.model.graph.counted_in`; an undated event counts only in a window without
+    bounds; purchases are always dated.) A score "as of the data's end" then shares the
+    structure of the whole data.
+
+    >>> from graphkit.io.datasets import load_ciao
+    >>> open_end(load_ciao(), datetime(2030, 1, 1, tzinfo=timezone.utc)) is None
+    True
+    """
+    if end is None:
+        return None
+    key = ("open_end", end)
+    if key not in graph._views:
+        e = graph.edges
+        dated = [t for t in (e["ts"].max(), graph.transactions["ts"].max()) if t is not None]
+        undated_events = e.select((pl.col("ts").is_null() & (pl.col("kind") != "follows")).sum()).item()
+        graph._views[key] = bool(dated) and max(dated) < end and undated_events == 0
+    return None if graph._views[key] else end
+
+
 def topic_activity(graph: TopicGraph, *, window: Window | None = None) -> sp.csr_array:
-    """n x T CSR: how many contributions each person authored on each topic in the window.
+    """n x T CSR: how many acts each person did on each topic in the window.
 
     Counts mentions, replies, shares and reviews labelled with a topic,
-    whatever their sign (a panned review is still activity), dated
-    ``start <= ts < end``; undated contributions count only without a window.
+    whatever their sign (a panned review is still activity), and purchases
+    of items of the topic (a purchase reviewed at the same moment is that
+    review, counted once; see
+    :attr:`~graphkit.model.graph.TopicGraph.purchase_acts`), dated
+    ``start <= ts < end``; undated acts count only without a window.
     A person is *active* when their row is not empty. Columns follow
     ``graph.topics``.
 
