@@ -457,6 +457,10 @@ def _uniform(seed, stream, b, key, salt):  # pragma: no cover
     return (np.float64(h >> np.uint64(11)) + 0.5) * (1.0 / 9007199254740992.0)
 
 
+#: A uniform draw in (0, 1) of (seed, stream, index, key, salt), for other numba kernels.
+uniform_draw = _uniform
+
+
 @njit(cache=True)
 def _poisson(seed, stream, b, key, lam):  # pragma: no cover
     # Poisson(lam) by inversion; above 30, the normal approximation (relative error of the
@@ -479,12 +483,23 @@ def _poisson(seed, stream, b, key, lam):  # pragma: no cover
     return max(0.0, np.floor(lam + np.sqrt(lam) * z + 0.5))
 
 
+#: Cumulative Poisson(1) probabilities of 0..9 (the rest: 10, probability below 1e-7).
+_POISSON1_CDF = np.cumsum([np.exp(-1.0) / np.prod(np.arange(1, k + 1)) for k in range(10)])
+
+
 @njit(parallel=True, cache=True)
-def _draw_counts(seed, stream, bs, n, out):  # pragma: no cover
+def _draw_counts(seed, stream, bs, n, cdf, out):  # pragma: no cover
     # out[e, c] = Poisson(1) count of unit e in resample bs[c] (bs < 0: the data itself, count 1)
     for e in prange(n):
         for c in range(len(bs)):
-            out[e, c] = 1 if bs[c] < 0 else np.uint8(min(_poisson(seed, stream, bs[c], e, 1.0), 255.0))
+            if bs[c] < 0:
+                out[e, c] = 1
+                continue
+            u = _uniform(seed, stream, bs[c], e, 0)
+            k = 0
+            while k < len(cdf) and u > cdf[k]:
+                k += 1
+            out[e, c] = k
 
 
 @njit(parallel=True, cache=True)
@@ -493,22 +508,19 @@ def _draw_activity(seed, bs, cell_topic, cell_person, cell_count, n_people, stat
     # draw per contribution. act[s, c] is the draw of state s's cell; active[p, c] says whether
     # person p has any contribution left in resample c (all topics, not only the solved ones).
     n_cells = len(cell_count)
+    drawn = np.empty((n_cells, len(bs)), dtype=np.float32)
+    for q in prange(n_cells):
+        key = cell_topic[q] * n_people + cell_person[q]
+        for c in range(len(bs)):
+            drawn[q, c] = cell_count[q] if bs[c] < 0 else _poisson(seed, _STREAM_ACTIVITY, bs[c], key, cell_count[q])
     for c in prange(len(bs)):
         for q in range(n_cells):
-            key = cell_topic[q] * n_people + cell_person[q]
-            a = cell_count[q] if bs[c] < 0 else _poisson(seed, _STREAM_ACTIVITY, bs[c], key, cell_count[q])
-            if a > 0:
+            if drawn[q, c] > 0:
                 active[cell_person[q], c] = True
     for s in prange(len(state_cell)):
         q = state_cell[s]
         for c in range(len(bs)):
-            if q < 0:
-                act[s, c] = 0.0
-            elif bs[c] < 0:
-                act[s, c] = cell_count[q]
-            else:
-                key = cell_topic[q] * n_people + cell_person[q]
-                act[s, c] = _poisson(seed, _STREAM_ACTIVITY, bs[c], key, cell_count[q])
+            act[s, c] = 0.0 if q < 0 else drawn[q, c]
 
 
 @njit(parallel=True, cache=True)
@@ -551,16 +563,18 @@ def _resample_rows(gt_indptr, gt_indices, gt_data, scale_t, rank_t, offsets, ord
         seg_used[k] = c - seg_start[k]
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, fastmath=True)
 def _resampled_ppr(indptr, indices, edge, weight, offsets, order, person, cred, share, act, active, cnt_g, cnt_t,
                    x0, x, d, tol, max_iter, iterations, totals):  # pragma: no cover
     # One topic per thread; its resamples are the columns of x (states x resamples), swept together
     # so that every matrix entry is read once per sweep for all of them. Per resample c:
-    # teleport v = act / sum(act); receiver scale s = act * credibility; a giver passes the share of
-    # its attention it passes in the data, divided among its resampled out-weights; a giver with
-    # no contribution left in the resample passes nothing (it is inactive). Sweeps start from x0
-    # (the data's unnormalised solution, when known: a resample's is close to it). totals[k, c]
-    # gets the sum of the topic's unnormalised scores, 0 when the resample left nobody active.
+    # teleport v = act / sum(act); an untopical entry (a follow) weighs its raw weight x its draw x
+    # the receiver's resampled activity x credibility, a labelled one its weight x its draw; a giver
+    # passes the share of its attention it passes in the data, divided among its resampled
+    # out-weights; a giver with no contribution left in the resample passes nothing (inactive).
+    # Sweeps start from x0 (the data's unnormalised solution: a resample's is close to it); the
+    # per-resample weights and the walk's state are float32 (half the memory traffic), sums float64.
+    # totals[k, c] gets the sum of the topic's unnormalised scores, 0 when nobody is left active.
     n_res = x.shape[1]
     for bb in prange(len(order)):
         k = order[bb]
@@ -572,13 +586,13 @@ def _resampled_ppr(indptr, indices, edge, weight, offsets, order, person, cred, 
         for j in range(lo, hi):
             for c in range(n_res):
                 tot[c] += act[j, c]
-        v = np.zeros((m, n_res))
-        s = np.zeros((m, n_res))
+        v = np.zeros((m, n_res), dtype=np.float32)
         for j in range(lo, hi):
             for c in range(n_res):
                 if tot[c] > 0:
                     v[j - lo, c] = act[j, c] / tot[c]
-                s[j - lo, c] = act[j, c] * cred[j]
+        p0 = indptr[lo]
+        wc = np.empty((indptr[hi] - p0, n_res), dtype=np.float32)
         passed = np.zeros((m, n_res))
         for j in range(lo, hi):
             for p in range(indptr[j], indptr[j + 1]):
@@ -587,44 +601,39 @@ def _resampled_ppr(indptr, indices, edge, weight, offsets, order, person, cred, 
                 w = weight[p]
                 if e >= 0:
                     for c in range(n_res):
-                        passed[i, c] += w * cnt_g[e, c] * s[j - lo, c]
+                        wc[p - p0, c] = w * cnt_g[e, c] * act[j, c] * cred[j]
                 else:
                     for c in range(n_res):
-                        passed[i, c] += w * cnt_t[-e - 1, c]
-        inv = np.zeros((m, n_res))
+                        wc[p - p0, c] = w * cnt_t[-e - 1, c]
+                for c in range(n_res):
+                    passed[i, c] += wc[p - p0, c]
+        inv = np.zeros((m, n_res), dtype=np.float32)
         for i in range(m):
             pi = person[lo + i]
             for c in range(n_res):
                 if passed[i, c] > 0 and active[pi, c]:
                     inv[i, c] = share[lo + i] / passed[i, c]
-        y = np.zeros((m, n_res), dtype=np.float32)  # x * inv, what a giver passes per unit weight
+        y = np.zeros((m, n_res), dtype=np.float32)
         for i in range(m):
             for c in range(n_res):
                 x[lo + i, c] = x0[lo + i] if tot[c] > 0 else 0.0
                 y[i, c] = x[lo + i, c] * inv[i, c]
-        acc_g = np.zeros(n_res, dtype=np.float32)
-        acc_t = np.zeros(n_res, dtype=np.float32)
+        acc = np.zeros(n_res, dtype=np.float32)
         r = np.zeros(n_res)
         total = np.zeros(n_res)
         for it in range(1, max_iter + 1):
             r[:] = 0.0
             total[:] = 0.0
             for j in range(lo, hi):
-                acc_g[:] = 0.0
-                acc_t[:] = 0.0
-                for p in range(indptr[j], indptr[j + 1]):
-                    i = indices[p] - lo
-                    e = edge[p]
-                    w = np.float32(weight[p])
-                    if e >= 0:
-                        for c in range(n_res):
-                            acc_g[c] += w * np.float32(cnt_g[e, c]) * y[i, c]
-                    else:
-                        for c in range(n_res):
-                            acc_t[c] += w * np.float32(cnt_t[-e - 1, c]) * y[i, c]
+                acc[:] = 0.0
+                for p in range(indptr[j] - p0, indptr[j + 1] - p0):
+                    yi = y[indices[p + p0] - lo]
+                    wp = wc[p]
+                    for c in range(n_res):
+                        acc[c] += wp[c] * yi[c]
                 jl = j - lo
                 for c in range(n_res):
-                    val = d * (s[jl, c] * acc_g[c] + acc_t[c]) + v[jl, c]
+                    val = d * acc[c] + v[jl, c]
                     r[c] += abs(val - x[j, c])
                     total[c] += val
                     x[j, c] = val
@@ -821,9 +830,9 @@ def solve_ppr_resamples(
         m = len(bs)
         cnt_g = np.empty((system.n_general, m), dtype=np.uint8)
         cnt_t = np.empty((system.n_topical, m), dtype=np.uint8)
-        _draw_counts(np.uint64(seed), _STREAM_GENERAL, bs, system.n_general, cnt_g)
-        _draw_counts(np.uint64(seed), _STREAM_TOPICAL, bs, system.n_topical, cnt_t)
-        act = np.empty((n_states, m))
+        _draw_counts(np.uint64(seed), _STREAM_GENERAL, bs, system.n_general, _POISSON1_CDF, cnt_g)
+        _draw_counts(np.uint64(seed), _STREAM_TOPICAL, bs, system.n_topical, _POISSON1_CDF, cnt_t)
+        act = np.empty((n_states, m), dtype=np.float32)
         active = np.zeros((system.n_people, m), dtype=np.bool_)
         _draw_activity(np.uint64(seed), bs, system.cell_topic, system.cell_person, system.cell_count,
                        system.n_people, system.cell, act, active)

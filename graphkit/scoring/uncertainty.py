@@ -71,7 +71,7 @@ Two ways to get the draws, with the same resampling:
 ...     return pl.DataFrame({"person_id": graph.people["person_id"], "topic": "frogs", "score": a})
 >>> u = bootstrap(g, posts, resamples=200, seed=1)
 >>> u.table.filter(pl.col("person_id") == "ann").select("rank", "rank_low", "rank_high", "p_top_1").row(0)
-(1, 1, 1, 0.975)
+(1, 1, 1, 0.97)
 """
 
 from __future__ import annotations
@@ -82,11 +82,12 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 import polars as pl
+from numba import njit, prange
 
 from graphkit.errors import GraphkitError
 from graphkit.model.graph import EDGE_INDEX, TopicGraph
 from graphkit.model.topics import TopicStructure
-from graphkit.scoring.linalg import ResampleSystem, solve_ppr_resamples
+from graphkit.scoring.linalg import ResampleSystem, solve_ppr_resamples, uniform_draw
 from graphkit.version import __version__
 
 #: Resamples when not given.
@@ -343,23 +344,29 @@ def summarise(
             for k in top_k:
                 stability.append((topic, k, 0, None, None))
             continue
-        rng = np.random.default_rng([int(seed), 17, ti])
-        ranks, n_pos = _resample_ranks(s, rng, tie_rel)
+        m = len(rows)
+        ranks_t = np.empty((b, m), dtype=np.int32)
+        n_pos = np.zeros(b, dtype=np.int64)
+        s = np.ascontiguousarray(s)
+        if m:
+            _rank_columns(np.ascontiguousarray(s.T), int(seed), ti, float(tie_rel), ranks_t, n_pos)
         zero_rank = n_pos + 1  # everyone not listed scores 0
         others = np.setdiff1d(all_rows, rows, assume_unique=True)
-        score_low[rows] = np.quantile(s, lo_q, axis=1, method="lower")
-        score_high[rows] = np.quantile(s, hi_q, axis=1, method="higher")
-        rank_low[rows] = np.quantile(ranks, lo_q, axis=1, method="lower")
-        rank_high[rows] = np.quantile(ranks, hi_q, axis=1, method="higher")
+        ks = np.asarray(top_k, dtype=np.int64)
+        out_s = np.empty((m, 2))
+        out_r = np.empty((m, 2), dtype=np.int64)
+        counts = np.empty((m, len(ks)), dtype=np.int64)
+        if m:
+            _row_summary(s, ranks_t, lo_q, hi_q, ks, out_s, out_r, counts)
+        score_low[rows], score_high[rows] = out_s[:, 0], out_s[:, 1]
+        rank_low[rows], rank_high[rows] = out_r[:, 0], out_r[:, 1]
         rank_low[others] = np.quantile(zero_rank, lo_q, method="lower")
         rank_high[others] = np.quantile(zero_rank, hi_q, method="higher")
-        positive = s > 0
         block_top = all_rows[(point_rank[all_rows] <= max(top_k)) & (point_score[all_rows] > 0)]
-        for k in top_k:
-            inside = (ranks <= k) & positive
-            counts = inside.sum(axis=1)
-            p_top[k][rows] = counts / b
-            expected = float((counts * (counts - 1.0)).sum() / (b * (b - 1) * k)) if b > 1 else None
+        for j, k in enumerate(top_k):
+            c = counts[:, j]
+            p_top[k][rows] = c / b
+            expected = float((c * (c - 1.0)).sum() / (b * (b - 1) * k)) if b > 1 else None
             top = block_top[point_rank[block_top] <= k]
             point_overlap = float(p_top[k][top].mean()) if len(top) else None
             stability.append((topic, k, b, expected, point_overlap))
@@ -377,23 +384,58 @@ def summarise(
     return table, stab
 
 
-def _resample_ranks(s: np.ndarray, rng: np.random.Generator, tie_rel: float) -> tuple[np.ndarray, np.ndarray]:
-    """Ranks (1 = top) of each column of ``s``: ties (within ``tie_rel``) in random order, and
-    every score of 0 at the rank after the last positive one. Also the positive count per column."""
+@njit(parallel=True, cache=True)
+def _rank_columns(st, seed, topic, tie_rel, ranks_t, n_pos):  # pragma: no cover
+    # Per resample (a row of st, the draws transposed): positive scores ranked from 1, ties (within
+    # tie_rel) shuffled with a counter-based draw of (seed, topic, resample, position); zeros at the
+    # rank after the last positive one.
+    b = st.shape[0]
+    for c in prange(b):
+        col = st[c]
+        pos = np.flatnonzero(col > 0)
+        order = pos[np.argsort(-col[pos])]
+        k = len(order)
+        n_pos[c] = k
+        start = 0
+        while start < k:
+            end = start + 1
+            while end < k and col[order[end - 1]] - col[order[end]] <= tie_rel * col[order[end - 1]]:
+                end += 1
+            for q in range(end - 1, start, -1):  # Fisher-Yates on the tie group
+                u = uniform_draw(np.uint64(seed), np.int64(topic), np.int64(c), np.int64(q), 7)
+                r = start + int(u * (q - start + 1))
+                tmp = order[q]
+                order[q] = order[r]
+                order[r] = tmp
+            start = end
+        ranks_t[c, :] = k + 1
+        for q in range(k):
+            ranks_t[c, order[q]] = q + 1
+
+
+@njit(parallel=True, cache=True)
+def _row_summary(s, ranks_t, lo_q, hi_q, ks, out_s, out_r, counts):  # pragma: no cover
+    # Per person: order statistics of score and rank (numpy's "lower" / "higher" quantiles) and how
+    # many resamples put them in each top k (a score of 0 is never in a top).
     m, b = s.shape
-    n_pos = (s > 0).sum(axis=0)
-    if m == 0:
-        return np.zeros((0, b), dtype=np.int64), n_pos
-    order = np.argsort(-s, axis=0, kind="stable")
-    sorted_s = np.take_along_axis(s, order, axis=0)
-    new_group = np.ones((m, b), dtype=bool)
-    new_group[1:] = (sorted_s[:-1] - sorted_s[1:]) > tie_rel * np.abs(sorted_s[:-1])
-    group = np.cumsum(new_group, axis=0)
-    within = np.lexsort((rng.random((m, b)), group), axis=0)
-    final = np.take_along_axis(order, within, axis=0)
-    ranks = np.empty((m, b), dtype=np.int64)
-    np.put_along_axis(ranks, final, np.broadcast_to(np.arange(1, m + 1)[:, None], (m, b)), axis=0)
-    return np.where(s > 0, ranks, n_pos[None, :] + 1), n_pos
+    i_lo = int(np.floor(lo_q * (b - 1)))
+    i_hi = int(np.ceil(hi_q * (b - 1) - 1e-12))
+    for i in prange(m):
+        row = np.sort(s[i])
+        out_s[i, 0] = row[i_lo]
+        out_s[i, 1] = row[i_hi]
+        rr = np.empty(b, dtype=np.int32)
+        for c in range(b):
+            rr[c] = ranks_t[c, i]
+        for j in range(len(ks)):
+            n = 0
+            for c in range(b):
+                if s[i, c] > 0 and rr[c] <= ks[j]:
+                    n += 1
+            counts[i, j] = n
+        rr.sort()
+        out_r[i, 0] = rr[i_lo]
+        out_r[i, 1] = rr[i_hi]
 
 
 __all__ = ["LEVEL", "RESAMPLED", "RESAMPLES", "TOP_K", "Uncertainty", "bootstrap", "check_options",
