@@ -563,7 +563,7 @@ def _resample_rows(gt_indptr, gt_indices, gt_data, scale_t, rank_t, offsets, ord
         seg_used[k] = c - seg_start[k]
 
 
-@njit(parallel=True, cache=True, fastmath=True)
+@njit(parallel=True, cache=True)
 def _resampled_ppr(indptr, indices, edge, weight, offsets, order, person, cred, share, act, active, cnt_g, cnt_t,
                    x0, x, d, tol, max_iter, iterations, totals):  # pragma: no cover
     # One topic per thread; its resamples are the columns of x (states x resamples), swept together
@@ -614,10 +614,12 @@ def _resampled_ppr(indptr, indices, edge, weight, offsets, order, person, cred, 
                 if passed[i, c] > 0 and active[pi, c]:
                     inv[i, c] = share[lo + i] / passed[i, c]
         y = np.zeros((m, n_res), dtype=np.float32)
+        xw = np.zeros((m, n_res))  # the walk's state; a resample's column is copied out when it converges
         for i in range(m):
             for c in range(n_res):
-                x[lo + i, c] = x0[lo + i] if tot[c] > 0 else 0.0
-                y[i, c] = x[lo + i, c] * inv[i, c]
+                xw[i, c] = x0[lo + i] if tot[c] > 0 else 0.0
+                y[i, c] = xw[i, c] * inv[i, c]
+        done = np.zeros(n_res, dtype=np.bool_)
         acc = np.zeros(n_res, dtype=np.float32)
         r = np.zeros(n_res)
         total = np.zeros(n_res)
@@ -634,19 +636,25 @@ def _resampled_ppr(indptr, indices, edge, weight, offsets, order, person, cred, 
                 jl = j - lo
                 for c in range(n_res):
                     val = d * acc[c] + v[jl, c]
-                    r[c] += abs(val - x[j, c])
+                    r[c] += abs(val - xw[jl, c])
                     total[c] += val
-                    x[j, c] = val
+                    xw[jl, c] = val
                     y[jl, c] = val * inv[jl, c]
             iterations[k] = it
-            worst = 0.0
+            left = 0
             for c in range(n_res):
-                if total[c] > 0:
-                    worst = max(worst, r[c] / total[c])
-            if worst < tol:
+                if done[c]:
+                    continue
+                if tot[c] <= 0 or r[c] < tol * total[c] or it == max_iter:
+                    # each resample stops on its own test: its result does not depend on the others
+                    done[c] = True
+                    totals[k, c] = total[c] if tot[c] > 0 else 0.0
+                    for i in range(m):
+                        x[lo + i, c] = xw[i, c]
+                else:
+                    left += 1
+            if left == 0:
                 break
-        for c in range(n_res):
-            totals[k, c] = total[c] if tot[c] > 0 else 0.0
 
 
 @dataclass(frozen=True, eq=False)
