@@ -40,6 +40,8 @@ _LAZY: dict[str, str] = {
     "Neo4jStore": "graphkit.io.neo4j",
     "write_run": "graphkit.io.score_folder",
     "current_run": "graphkit.io.score_folder",
+    "erase": "graphkit.io.erase",
+    "erasure_log": "graphkit.io.erase",
     "to_networkx": "graphkit.io.interop",
     "to_igraph": "graphkit.io.interop",
     # scoring
@@ -97,6 +99,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from graphkit.evidence.backtest import backtest, builtin_scorer
     from graphkit.model.adoption import attributed_adoptions
     from graphkit.io.datasets import bundled_path, load_ciao
+    from graphkit.io.erase import erase, erasure_log
     from graphkit.io.files import read_dataset, read_table, write_dataset, write_table
     from graphkit.io.interop import to_igraph, to_networkx
     from graphkit.io.neo4j import Neo4jStore

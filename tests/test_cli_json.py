@@ -38,6 +38,7 @@ SUCCESS = {
     "acts": ["{data}", "--topics", "lego", "--window-days", "30"],
     "explain": ["{data}", "lea", "lego"],
     "runs": ["{tmp}"],
+    "erase": ["nobody", "--source", "{data}"],
 }
 
 #: A failing run of each command (bad data, bad value, absent path) and its exit code.
@@ -57,7 +58,13 @@ FAILURE = {
     "acts": (["{data}", "--window-days", "many"], 2),
     "explain": (["{data}", "zed", "lego"], 1),
     "runs": (["{data}"], 1),
+    "erase": (["lea", "--source", "{tmp}/absent"], 1),
 }
+
+
+@pytest.fixture(autouse=True)
+def _erasure_key(monkeypatch):
+    monkeypatch.setenv("GRAPHKIT_ERASURE_KEY", "test-key")  # erase refuses to run without it
 
 
 @pytest.fixture(scope="module")

@@ -196,6 +196,22 @@ def remove_tree(folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
+def link_tree(src: str | os.PathLike, dst: str | os.PathLike) -> None:
+    """Fill the folder ``dst`` with ``src``'s entries: files hard-linked (copied where links fail), folders copied.
+
+    graphkit never changes a file in place (it writes a new one and renames
+    it over the old), so a hard link is a safe copy of a file it will replace.
+    """
+    def link(a: str, b: str) -> None:
+        try:
+            os.link(a, b)
+        except OSError:
+            shutil.copy2(a, b)
+            fsync_file(b)
+
+    shutil.copytree(src, dst, symlinks=True, copy_function=link, dirs_exist_ok=True)
+
+
 # ---------------------------------------------------------------- swapping
 def _renameat2_exchange(a: Path, b: Path) -> bool:
     """Swap two paths in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``); False where unsupported."""

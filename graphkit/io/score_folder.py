@@ -40,7 +40,7 @@ import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import polars as pl
 
@@ -50,10 +50,13 @@ from graphkit.io.ownership import (
     FolderLock,
     claim,
     fsync_dir,
+    link_tree,
     made_by_us,
     marker_kind,
     read_marker,
     remove_tree,
+    restore_aside,
+    swap_in,
     writable_folder,
     write_text_durably,
 )
@@ -274,3 +277,100 @@ def _delete(run: Path) -> None:
     os.rename(run, gone)
     fsync_dir(run.parent)
     remove_tree(gone)
+
+
+ERASURE_LOG = "erasures.jsonl"
+
+
+def rewrite_runs(
+    folder: str | os.PathLike,
+    rewrite: Callable[[pl.DataFrame], tuple[pl.DataFrame, int]],
+    *,
+    note: Mapping[str, Any],
+    wait: float = DEFAULT_WAIT,
+) -> dict[str, dict[str, int]]:
+    """Apply ``rewrite`` to every table of every run of the score folder ``folder`` (an erasure).
+
+    ``rewrite(table)`` returns the table to keep and how many rows (or list
+    entries) it removed. Under the folder's writer lock, each run that loses
+    rows is copied (unchanged files hard-linked), its changed tables
+    rewritten, its ``run.json`` given the new row counts and an entry
+    ``note + {"removed": ...}`` in ``erasures``, and swapped in for the old
+    run in one atomic exchange; readers see the run before or after, never a
+    mix. Then one line, ``note + {"removed": {run: {table: n}}}``, is appended
+    to ``FOLDER/erasures.jsonl``. Returns the counts by run folder name and
+    table; nothing is written when nothing is removed.
+    """
+    root = check_score_folder(folder)
+    removed: dict[str, dict[str, int]] = {}
+    try:
+        with FolderLock(root / LOCK_NAME, target=f"score folder {folder}", wait=wait):
+            runs = root / RUNS
+            for p in list(runs.iterdir()):  # a run a crashed exchange left aside (systems without renameat2)
+                m = re.fullmatch(r"\.(.+)\.old-\d+", p.name)
+                if m and p.is_dir():
+                    restore_aside(runs / m.group(1))
+            _clean_leftovers(root)
+            for run in _runs(runs):
+                counts = _rewrite_run(run.path, rewrite, note)
+                if counts:
+                    removed[run.path.name] = counts
+            if removed:
+                log = root / ERASURE_LOG
+                old = log.read_text(encoding="utf-8") if log.is_file() else ""
+                line = json.dumps({**note, "removed": removed}, sort_keys=True)
+                write_text_durably(log, old + line + "\n")
+    except OSError as exc:
+        raise StoreError(f"cannot rewrite the runs of the score folder {folder}: {exc.strerror or exc}") from None
+    return removed
+
+
+def check_score_folder(folder: str | os.PathLike) -> Path:
+    """``folder`` as a Path, refused unless it is a score folder graphkit wrote (its marker and ``runs/``)."""
+    root = Path(folder)
+    if marker_kind(root) != "scores" or not (root / RUNS).is_dir():
+        raise GraphkitError(f"{folder} is not a score folder written by graphkit score --write (no .graphkit "
+                            f"marker of a score folder, or no {RUNS}/); pass --runs the folder given to --write")
+    return root
+
+
+def _rewrite_run(run: Path, rewrite: Callable[[pl.DataFrame], tuple[pl.DataFrame, int]],
+                 note: Mapping[str, Any]) -> dict[str, int]:
+    """One run: its changed tables in a copy swapped in for it; the counts per table (empty: untouched)."""
+    from graphkit.io.files import read_table, write_table
+
+    changed: dict[str, pl.DataFrame] = {}
+    counts: dict[str, int] = {}
+    for path in sorted(run.glob("*.parquet")):
+        if path.name.startswith("."):
+            continue
+        kept, n = rewrite(read_table(path))
+        if n:
+            changed[path.name], counts[path.stem] = kept, n
+    if not counts:
+        return {}
+    tmp = Path(tempfile.mkdtemp(prefix=_WRITING, dir=run.parent))
+    try:
+        link_tree(run, tmp)  # the marker too: a crash leaves a marked leftover the next writer removes
+        for name, df in changed.items():
+            write_table(df, tmp / name)
+        try:
+            meta = json.loads((run / RUN_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            meta = {}
+        if isinstance(meta, dict):
+            rows = meta.get("rows") if isinstance(meta.get("rows"), dict) else {}
+            meta["rows"] = {**rows, **{Path(n).stem: df.height for n, df in changed.items()}}
+            meta["erasures"] = [*(meta.get("erasures") or []), {**note, "removed": counts}]
+            write_text_durably(tmp / RUN_FILE, json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n")
+        os.chmod(tmp, 0o755)
+        fsync_dir(tmp)
+        old = swap_in(tmp, run)
+    except BaseException:
+        remove_tree(tmp)
+        restore_aside(run)
+        raise
+    if old is not None:
+        remove_tree(old)
+    return counts
+

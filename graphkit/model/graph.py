@@ -121,6 +121,30 @@ class TopicGraph:
         current.update(tables)
         return TopicGraph.from_tables(**current, source=self.source)
 
+    def without_people(self, person_ids: Iterable[str]) -> TopicGraph:
+        """A new graph without ``person_ids`` and everything about them (the in-memory erasure).
+
+        Gone: their ``people`` rows, their handles, every edge from or to them
+        (a review or a membership is theirs when they wrote it), and the
+        transactions of their customer ids. Everyone else's rows are kept as
+        they are. Ids not in the graph are ignored; see :func:`graphkit.erase`
+        to erase people from stored data and runs.
+
+        >>> g = TopicGraph.from_tables(pl.DataFrame({"person_id": ["a", "b", "c"]}),
+        ...     pl.DataFrame({"src": ["a", "b"], "dst": ["b", "c"], "kind": ["follows", "follows"]}))
+        >>> g.without_people(["b"]).edges.height, g.without_people(["b"]).n_people
+        (0, 2)
+        """
+        from graphkit.model.erasure import erase_tables
+
+        tables, removed = erase_tables(self.tables(), person_ids)
+        if not removed:
+            return self
+        graph = TopicGraph(**tables, rejects=self.rejects, source=self.source)
+        if EDGE_INDEX in self._views and "edges" not in removed and "people" not in removed:
+            graph._views[EDGE_INDEX] = self._views[EDGE_INDEX]
+        return graph
+
     def tables(self) -> dict[str, pl.DataFrame]:
         """The six tables by name, in validation order."""
         return {name: getattr(self, name) for name in TABLE_ORDER}

@@ -28,6 +28,9 @@ from graphkit.io.neo4j import Neo4jSettings, Neo4jStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from arcadedb import USER, ArcadeDBServer, arcadedb_home  # noqa: E402
+from runs_support import TOPICS  # noqa: E402
+
+from graphkit.scoring.influence import topic_influence  # noqa: E402
 
 SAMPLE_MARK = "test-dataset:ciao-1-in-50"
 EXTERNAL = bool(os.environ.get("NEO4J_URI"))
@@ -118,3 +121,13 @@ def bolt_env(bolt_server) -> dict[str, str]:
         env["NEO4J_DATABASE"] = settings.database
     env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
     return env
+
+@pytest.fixture(scope="session")
+def influence_a(sample) -> pl.DataFrame:
+    return topic_influence(sample, topics=TOPICS).table
+
+
+@pytest.fixture(scope="session")
+def influence_b(influence_a) -> pl.DataFrame:
+    """Another run's scores: every value differs from run A, so a mix would show."""
+    return influence_a.with_columns(score=pl.col("score") * 0.5 + 1e-3, audience=pl.col("audience") + 1)

@@ -6,55 +6,33 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import neo4j
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
+from runs_support import TOPICS, run_rows, sorted_rows, start_writer
 
 import graphkit
 import graphkit.io.neo4j.store as gneo4j
 from graphkit.errors import GraphkitError, StoreError
 from graphkit.marketing.loyalty import loyalty
-from graphkit.scoring.influence import topic_influence
-
-TOPICS = ["DVDs", "Beauty", "Books"]
-
-
-@pytest.fixture(scope="module")
-def influence_a(sample) -> pl.DataFrame:
-    return topic_influence(sample, topics=TOPICS).table
-
-
-@pytest.fixture(scope="module")
-def influence_b(influence_a) -> pl.DataFrame:
-    """Another run's scores: every value differs from run A, so a mix would show."""
-    return influence_a.with_columns(score=pl.col("score") * 0.5 + 1e-3, audience=pl.col("audience") + 1)
-
-
-def _run_rows(store, run_id: str) -> int:
-    return store._read("MATCH (:Person)-[s:INFLUENCE]->(:Topic) WHERE s.run_id = $r RETURN count(s) AS n", {"r": run_id})[0]["n"]
-
-
-def _sorted(df: pl.DataFrame) -> pl.DataFrame:
-    return df.sort("topic", "rank", "person_id")
 
 
 def test_runs_switch_whole_and_carry_their_parameters(sample_store, sample, influence_a, influence_b):
     a = sample_store.write_scores(influence=influence_a, run_id="runs-a", parameters={"damping_factor": 0.85})
     assert a.rows == {"influence": influence_a.height} and a.version == graphkit.__version__
     assert sample_store.current_run_id() == "runs-a"
-    assert_frame_equal(sample_store.read_scores(), _sorted(influence_a), check_exact=True)
+    assert_frame_equal(sample_store.read_scores(), sorted_rows(influence_a), check_exact=True)
     loyal = loyalty(sample)
     communities = influence_a.select("person_id", "topic", (pl.col("rank") % 3).cast(pl.Int64).alias("community"))
     b = sample_store.write_scores(influence=influence_b, communities=communities, loyalty=loyal, run_id="runs-b",
                                   parameters={"damping_factor": 0.5, "topics": TOPICS})
     assert b.rows == {"influence": influence_b.height, "communities": communities.height, "loyalty": loyal.height}
     assert sample_store.current_run_id() == "runs-b"
-    assert_frame_equal(sample_store.read_scores(), _sorted(influence_b), check_exact=True)
-    assert_frame_equal(sample_store.read_scores(run_id="runs-a"), _sorted(influence_a), check_exact=True)
+    assert_frame_equal(sample_store.read_scores(), sorted_rows(influence_b), check_exact=True)
+    assert_frame_equal(sample_store.read_scores(run_id="runs-a"), sorted_rows(influence_a), check_exact=True)
     assert_frame_equal(sample_store.read_loyalty(), loyal, check_exact=True)
     assert_frame_equal(sample_store.read_communities(), communities.sort("topic", "community", "person_id"))
     info = {r.run_id: r for r in sample_store.runs()}
@@ -70,12 +48,12 @@ def test_runs_switch_whole_and_carry_their_parameters(sample_store, sample, infl
         sample_store.write_scores(influence=influence_a, run_id="runs-b")
     with pytest.raises(GraphkitError, match=r"score run 'runs-a' already exists in Neo4j \(a complete run\)"):
         sample_store.write_scores(influence=influence_b, run_id="runs-a")
-    assert _run_rows(sample_store, "runs-b") == influence_b.height
-    assert_frame_equal(sample_store.read_scores(), _sorted(influence_b), check_exact=True)
+    assert run_rows(sample_store, "runs-b") == influence_b.height
+    assert_frame_equal(sample_store.read_scores(), sorted_rows(influence_b), check_exact=True)
     # a third run: keep_runs=2 keeps it and the one before; runs-a goes
     sample_store.write_scores(influence=influence_a, run_id="runs-c")
     assert {r.run_id for r in sample_store.runs()} == {"runs-b", "runs-c"}
-    assert _run_rows(sample_store, "runs-a") == 0
+    assert run_rows(sample_store, "runs-a") == 0
     sample_store.write_scores(influence=influence_a, run_id="runs-d", keep_runs=1)
     assert [r.run_id for r in sample_store.runs()] == ["runs-d"]
     assert sample_store.read_communities().height == 0 and sample_store.read_loyalty().height == 0
@@ -90,29 +68,15 @@ def test_score_rows_for_unknown_people_are_refused(sample_store, influence_a):
         sample_store.write_scores(influence=influence_a.drop("percentile"))
 
 
-def _writer(env: dict, table: str, run_id: str, batch_size: int, *, lease: float = 2, wait: float = 120,
-            keep_runs: int = 2) -> subprocess.Popen:
-    """A writer process; a short lease so that the next writer takes over soon after a kill."""
-    code = (
-        "import sys, polars as pl\n"
-        "from graphkit.io.neo4j import Neo4jStore, Neo4jSettings\n"
-        "s = Neo4jStore(Neo4jSettings.from_env(), batch_size=int(sys.argv[3]), lease=float(sys.argv[4]),\n"
-        "               wait=float(sys.argv[5]))\n"
-        "s.write_scores(influence=pl.read_parquet(sys.argv[1]), run_id=sys.argv[2], keep_runs=int(sys.argv[6]))\n"
-    )
-    return subprocess.Popen([sys.executable, "-c", code, table, run_id, str(batch_size), str(lease), str(wait),
-                             str(keep_runs)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
 def _kill_when_half_written(store, proc: subprocess.Popen, run_id: str, total: int) -> int:
     """Wait until the writer has committed some but not all rows of ``run_id``, then SIGKILL it."""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        n = _run_rows(store, run_id)
+        n = run_rows(store, run_id)
         if 0 < n < total:
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait(timeout=30)
-            return _run_rows(store, run_id)
+            return run_rows(store, run_id)
         if proc.poll() is not None:
             pytest.fail(f"the writer ended before it could be killed: {proc.stderr.read().decode()[-500:]}")
         time.sleep(0.05)
@@ -126,25 +90,25 @@ def test_killed_write_then_rerun_leaves_one_complete_run(sample_store, influence
     influence_b.write_parquet(table)
     env = dict(bolt_env)
     # 1. killed half-way: readers still see the complete base run, never a mix
-    proc = _writer(env, str(table), "kill-1", batch_size=40)
+    proc = start_writer(env, str(table), "kill-1", batch_size=40)
     written = _kill_when_half_written(sample_store, proc, "kill-1", influence_b.height)
     assert 0 < written < influence_b.height
     assert sample_store.current_run_id() == "kill-base"
-    assert_frame_equal(sample_store.read_scores(), _sorted(influence_a), check_exact=True)
+    assert_frame_equal(sample_store.read_scores(), sorted_rows(influence_a), check_exact=True)
     assert {r.run_id: r.status for r in sample_store.runs()}["kill-1"] == "writing"
     # 2. the same job run again with the same run id completes it: one copy of every row
-    proc = _writer(env, str(table), "kill-1", batch_size=2000)
+    proc = start_writer(env, str(table), "kill-1", batch_size=2000)
     assert proc.wait(timeout=300) == 0, proc.stderr.read().decode()[-2000:]
     assert sample_store.current_run_id() == "kill-1"
-    assert _run_rows(sample_store, "kill-1") == influence_b.height
-    assert_frame_equal(sample_store.read_scores(), _sorted(influence_b), check_exact=True)
+    assert run_rows(sample_store, "kill-1") == influence_b.height
+    assert_frame_equal(sample_store.read_scores(), sorted_rows(influence_b), check_exact=True)
     # 3. killed again under a new id, then a different run: the abandoned partial run is purged
-    proc = _writer(env, str(table), "kill-2", batch_size=40)
+    proc = start_writer(env, str(table), "kill-2", batch_size=40)
     _kill_when_half_written(sample_store, proc, "kill-2", influence_b.height)
     sample_store.write_scores(influence=influence_a, run_id="kill-3")
-    assert _run_rows(sample_store, "kill-2") == 0
+    assert run_rows(sample_store, "kill-2") == 0
     assert {r.run_id: r.status for r in sample_store.runs()} == {"kill-1": "complete", "kill-3": "complete"}
-    assert_frame_equal(sample_store.read_scores(), _sorted(influence_a), check_exact=True)
+    assert_frame_equal(sample_store.read_scores(), sorted_rows(influence_a), check_exact=True)
 
 
 def test_transient_failures_are_retried_by_managed_transactions(sample_store, influence_a, monkeypatch):
@@ -161,8 +125,8 @@ def test_transient_failures_are_retried_by_managed_transactions(sample_store, in
     monkeypatch.setattr(gneo4j, "_count_rows", flaky)
     report = sample_store.write_scores(influence=influence_a, run_id="retry-1", batch_size=1000)
     assert calls["failed"] == 2
-    assert report.rows["influence"] == influence_a.height == _run_rows(sample_store, "retry-1")
-    assert_frame_equal(sample_store.read_scores(), _sorted(influence_a), check_exact=True)
+    assert report.rows["influence"] == influence_a.height == run_rows(sample_store, "retry-1")
+    assert_frame_equal(sample_store.read_scores(), sorted_rows(influence_a), check_exact=True)
 
 
 def test_parameters_are_json_on_the_run(sample_store, influence_a):

@@ -16,24 +16,11 @@ import time
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
-from test_runs import _run_rows, _sorted, _writer
+from runs_support import TOPICS, run_rows, sorted_rows, start_writer
 
 from graphkit import write_dataset
 from graphkit.errors import GraphkitError, StoreError, WriterBusyError
 from graphkit.io.neo4j import Neo4jStore
-from graphkit.scoring.influence import topic_influence
-
-TOPICS = ["DVDs", "Beauty", "Books"]
-
-
-@pytest.fixture(scope="module")
-def influence_a(sample) -> pl.DataFrame:
-    return topic_influence(sample, topics=TOPICS).table
-
-
-@pytest.fixture(scope="module")
-def influence_b(influence_a) -> pl.DataFrame:
-    return influence_a.with_columns(score=pl.col("score") * 0.5 + 1e-3, audience=pl.col("audience") + 1)
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +101,7 @@ def test_two_score_jobs_at_once_take_turns_and_leave_one_whole_run(sample_store,
         current = sample_store.current_run_id()
         assert current in {f"par-{trial}-0", f"par-{trial}-1"}
         assert [(r.run_id, r.status) for r in sample_store.runs()] == [(current, "complete")]  # keep-runs 1
-        assert sample_store.read_scores().height == 2 * sample.people.height == _run_rows(sample_store, current)
+        assert sample_store.read_scores().height == 2 * sample.people.height == run_rows(sample_store, current)
         assert _orphan_rows(sample_store) == 0
         assert _lock(sample_store)["owner"] is None
 
@@ -122,9 +109,9 @@ def test_two_score_jobs_at_once_take_turns_and_leave_one_whole_run(sample_store,
 def test_a_writer_paused_past_its_lease_is_fenced_out(sample_store, bolt_env, influence_a, influence_b, tmp_path):
     table = tmp_path / "b.parquet"
     influence_b.write_parquet(table)
-    paused = _writer(bolt_env, str(table), "paused", batch_size=20, lease=2)
+    paused = start_writer(bolt_env, str(table), "paused", batch_size=20, lease=2)
     deadline = time.monotonic() + 120
-    while _run_rows(sample_store, "paused") == 0 and paused.poll() is None and time.monotonic() < deadline:
+    while run_rows(sample_store, "paused") == 0 and paused.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     assert paused.poll() is None, paused.stderr.read().decode()[-1000:]
     os.kill(paused.pid, signal.SIGSTOP)  # paused: no rows, no heartbeat; its lease runs out
@@ -137,9 +124,9 @@ def test_a_writer_paused_past_its_lease_is_fenced_out(sample_store, bolt_env, in
     err = paused.stderr.read().decode()
     assert "another graphkit job took over the writer lock" in err and "'paused' was not published" in err
     assert sample_store.current_run_id() == "after-pause"
-    assert_frame_equal(sample_store.read_scores(), _sorted(influence_a), check_exact=True)
+    assert_frame_equal(sample_store.read_scores(), sorted_rows(influence_a), check_exact=True)
     # the paused writer's rows went with its run (cleaned by the next writer) and it wrote none after
-    assert _run_rows(sample_store, "paused") == 0 and "paused" not in {r.run_id for r in sample_store.runs()}
+    assert run_rows(sample_store, "paused") == 0 and "paused" not in {r.run_id for r in sample_store.runs()}
     assert _orphan_rows(sample_store) == 0
 
 
@@ -150,10 +137,10 @@ def test_a_kill_while_old_runs_are_deleted_never_leaves_a_complete_run_with_part
     total = influence_a.height
     table = tmp_path / "small.parquet"
     influence_b.head(50).write_parquet(table)
-    proc = _writer(bolt_env, str(table), "prunes", batch_size=20, lease=2, keep_runs=1)
+    proc = start_writer(bolt_env, str(table), "prunes", batch_size=20, lease=2, keep_runs=1)
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
-        n = _run_rows(sample_store, "old-1")
+        n = run_rows(sample_store, "old-1")
         if 0 < n < total:
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait(timeout=30)
@@ -164,7 +151,7 @@ def test_a_kill_while_old_runs_are_deleted_never_leaves_a_complete_run_with_part
     else:
         proc.kill()
         pytest.fail("the old run was not being deleted within 5 minutes")
-    left = _run_rows(sample_store, "old-1")
+    left = run_rows(sample_store, "old-1")
     assert 0 < left < total
     status = {r.run_id: r.status for r in sample_store.runs()}
     assert status["old-1"] == "deleting"  # un-published before its rows went
@@ -173,7 +160,7 @@ def test_a_kill_while_old_runs_are_deleted_never_leaves_a_complete_run_with_part
     # the next writer (after the killed one's lease) finishes the deletion
     with Neo4jStore(sample_store.settings, batch_size=2000, wait=120) as other:
         other.write_scores(influence=influence_a, run_id="after-kill", keep_runs=2)
-    assert _run_rows(sample_store, "old-1") == 0 and "old-1" not in {r.run_id for r in sample_store.runs()}
+    assert run_rows(sample_store, "old-1") == 0 and "old-1" not in {r.run_id for r in sample_store.runs()}
     assert all(r.status == "complete" for r in sample_store.runs()) and _orphan_rows(sample_store) == 0
 
 
@@ -182,9 +169,9 @@ def test_readers_polling_during_a_write_see_one_whole_run(sample_store, bolt_env
     sample_store.write_scores(influence=influence_a, run_id="poll-a")
     table = tmp_path / "b.parquet"
     influence_b.write_parquet(table)
-    writer = _writer(bolt_env, str(table), "poll-b", batch_size=200)
+    writer = start_writer(bolt_env, str(table), "poll-b", batch_size=200)
     seen = {"a": 0, "b": 0}
-    a, b = _sorted(influence_a), _sorted(influence_b)
+    a, b = sorted_rows(influence_a), sorted_rows(influence_b)
     for _ in range(40):  # bounded: at most 40 snapshots
         done = writer.poll() is not None
         snapshot = sample_store.read_scores()
@@ -206,5 +193,5 @@ def test_a_complete_run_id_is_never_rewritten_in_place(sample_store, influence_a
     with pytest.raises(GraphkitError, match=r"score run 'fixed' already exists in Neo4j \(the current run\); a run "
                                             r"id names one write: choose another --run-id"):
         sample_store.write_scores(influence=other, run_id="fixed", parameters={"topics": ["DVDs"]})
-    assert_frame_equal(sample_store.read_scores(), _sorted(influence_a), check_exact=True)  # every topic, old values
+    assert_frame_equal(sample_store.read_scores(), sorted_rows(influence_a), check_exact=True)  # every topic, old values
     assert {r.run_id: r.parameters for r in sample_store.runs()}["fixed"] == {"topics": TOPICS}

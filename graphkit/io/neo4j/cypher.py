@@ -348,3 +348,45 @@ RETURN topic, loyal_rank, h.person_id AS person_id, h.customer_id AS customer_id
        toFloat($as_of_us - {epoch_last}) / 86400000000.0 AS recency_days,
        h.frequency AS frequency, h.monetary AS monetary, h.loyalty_score AS loyalty_score
 """.replace("{epoch_last}", epoch_us_cypher("last"))
+
+# --- erasure: a person and everything about her, in ONE write transaction (see Neo4jStore.erase_people).
+# Ids travel only in $ids. First what will go, by relationship type and run (each relationship once, even
+# between two people being erased; LOYALTY points at its ScoreRun), then her handles, then her node with
+# every relationship (edges both ways, purchases, influence, communities, loyalty), then the runs' row
+# counts, then the log entry, which holds keyed hashes of the ids, never the ids.
+R_ERASE_COUNTS = """
+MATCH (p:Person)-[r]-() WHERE p.person_id IN $ids
+WITH DISTINCT r
+RETURN type(r) AS type, coalesce(r.run_id, endNode(r).run_id) AS run_id, count(*) AS n
+"""
+Q_ERASE_HANDLES = """
+MATCH (p:Person)-[:HAS_HANDLE]->(h:Handle) WHERE p.person_id IN $ids
+DETACH DELETE h
+RETURN count(*) AS n
+"""
+Q_ERASE_PEOPLE = "MATCH (p:Person) WHERE p.person_id IN $ids DETACH DELETE p RETURN count(*) AS n"
+R_RUN_ROWS = "MATCH (r:ScoreRun) WHERE r.run_id IN $runs RETURN r.run_id AS run_id, r.rows AS rows"
+Q_RUN_ROWS = """
+UNWIND $rows AS x
+MATCH (r:ScoreRun) WHERE r.run_id = x.run_id
+SET r.rows = x.rows
+RETURN count(*) AS n
+"""
+Q_ERASURE_LOG = """
+CREATE (e:GraphkitErasure {at: $at, erased: $erased, removed: $removed, graphkit_version: $version})
+RETURN count(*) AS n
+"""
+R_ERASURES = """
+MATCH (e:GraphkitErasure)
+RETURN e.at AS at, e.erased AS erased, e.removed AS removed, e.graphkit_version AS graphkit_version
+ORDER BY e.at
+"""
+#: Relationship type -> the table its rows are in (run tables are prefixed with their run id).
+ERASED_TABLES: dict[str, str] = {
+    **{rtype: "edges" for rtype, _, _ in EDGE_TYPES.values()},
+    "HAS_HANDLE": "handles",
+    "PURCHASED": "transactions",
+    "INFLUENCE": "influence",
+    "IN_COMMUNITY": "communities",
+    "LOYALTY": "loyalty",
+}

@@ -101,11 +101,15 @@ import polars as pl
 from graphkit.errors import GraphkitError, MissingDependencyError, StoreError, WriterBusyError
 from graphkit.io.neo4j.cypher import (
     EDGE_TYPES,
+    ERASED_TABLES,
     Q_COMMUNITIES,
     Q_CUSTOMER_LABEL,
     Q_CUTS,
     Q_DELETE_RUN,
     Q_EDGES,
+    Q_ERASE_HANDLES,
+    Q_ERASE_PEOPLE,
+    Q_ERASURE_LOG,
     Q_HANDLES,
     Q_INFLUENTIAL_LOYAL,
     Q_ITEMS,
@@ -116,6 +120,7 @@ from graphkit.io.neo4j.cypher import (
     Q_PING,
     Q_PURCHASES,
     Q_PURGE,
+    Q_RUN_ROWS,
     Q_RUN_START,
     Q_RUN_UNPUBLISH,
     Q_RUNS,
@@ -128,6 +133,8 @@ from graphkit.io.neo4j.cypher import (
     R_COMMUNITIES,
     R_COMMUNITIES_RUN,
     R_EDGES,
+    R_ERASE_COUNTS,
+    R_ERASURES,
     R_HANDLES,
     R_INFLUENCE,
     R_ITEMS,
@@ -136,6 +143,7 @@ from graphkit.io.neo4j.cypher import (
     R_PEOPLE,
     R_PURCHASES,
     R_RUN_OWNER,
+    R_RUN_ROWS,
     LOCK_NAME,
     SCHEMA_STATEMENTS,
     STATE_NAME,
@@ -600,6 +608,32 @@ class Neo4jStore:
                         break
         return deleted
 
+    # --------------------------------------------------------------- erasure
+    def erase_people(self, person_ids: Sequence[str], *, note: Mapping[str, Any],
+                     wait: float | None = None) -> dict[str, int]:
+        """Delete people and everything about them in ONE write transaction, under the writer lock.
+
+        Gone: their ``Person`` nodes, their ``Handle`` nodes, every
+        relationship from or to them (edges both ways, purchases, and the
+        influence, community and loyalty rows of every score run). The runs'
+        row counts are lowered and, when anything was removed, a
+        ``(:GraphkitErasure)`` node records ``note`` (keyed hashes of the ids,
+        the time; see :func:`graphkit.erase`) and the rows removed per table,
+        in the same transaction. Returns the rows removed per table (a run's
+        tables as ``<run id>/<table>``); ids not in the database remove nothing.
+        Use :func:`graphkit.erase`, which builds ``note`` and checks the key.
+        """
+        from graphkit.model.erasure import check_person_ids
+
+        ids = check_person_ids(person_ids)
+        with self.writing(wait=wait), self._errors(), self._session() as s:
+            return s.execute_write(_erase, {"ids": ids}, dict(note))
+
+    def erasures(self) -> list[dict[str, Any]]:
+        """The erasure log kept in the database, oldest first (see :func:`graphkit.io.erase.erasure_log`)."""
+        return [{**r, "erased": list(r["erased"] or []), "removed": json.loads(r["removed"] or "{}")}
+                for r in self._read(R_ERASURES)]
+
     # ------------------------------------------------------------------ read
     def read(self, *, lenient: bool = False) -> TopicGraph:
         """Build the :class:`TopicGraph` stored in the database (validated like a file dataset)."""
@@ -842,6 +876,42 @@ def _count_rows(tx: "neo4j.ManagedTransaction", query: str, params: dict) -> int
 
 def _fetch(tx: "neo4j.ManagedTransaction", query: str, params: dict) -> list[dict]:
     return [r.data() for r in tx.run(query, params)]
+
+
+def _erase(tx: "neo4j.ManagedTransaction", params: dict, note: dict) -> dict[str, int]:
+    """The erasure's statements, in the caller's one transaction: count, delete, fix run rows, log."""
+    counts: dict[str, int] = {}
+    per_run: dict[str, dict[str, int]] = {}
+    for r in tx.run(R_ERASE_COUNTS, params):
+        table = ERASED_TABLES.get(r["type"], r["type"].lower())
+        if r["run_id"] is not None and table in ("influence", "communities", "loyalty"):
+            per_run.setdefault(r["run_id"], {})[table] = per_run.get(r["run_id"], {}).get(table, 0) + int(r["n"])
+            table = f"{r['run_id']}/{table}"
+        elif table == "handles":
+            continue  # counted as the Handle nodes deleted
+        counts[table] = counts.get(table, 0) + int(r["n"])
+    handles = _count_rows(tx, Q_ERASE_HANDLES, params)
+    people = _count_rows(tx, Q_ERASE_PEOPLE, params)
+    if people:
+        counts["people"] = people
+    if handles:
+        counts["handles"] = handles
+    if per_run:
+        rows = []
+        for rec in tx.run(R_RUN_ROWS, {"runs": sorted(per_run)}):
+            try:
+                before = json.loads(rec["rows"]) if rec["rows"] else {}
+            except ValueError:
+                before = {}
+            after = {k: max(0, int(v) - per_run[rec["run_id"]].get(k, 0)) for k, v in before.items()}
+            rows.append({"run_id": rec["run_id"], "rows": json.dumps(after, sort_keys=True)})
+        if rows:
+            tx.run(Q_RUN_ROWS, {"rows": rows}).consume()
+    if counts:
+        tx.run(Q_ERASURE_LOG, {"at": note["at"], "erased": list(note["erased"]),
+                               "removed": json.dumps(counts, sort_keys=True),
+                               "version": note.get("graphkit_version")}).consume()
+    return dict(sorted(counts.items()))
 
 
 def _influential_loyal(tx: "neo4j.ManagedTransaction", params: dict) -> list[dict]:
