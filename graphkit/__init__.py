@@ -51,6 +51,7 @@ _LAZY: dict[str, str] = {
     "score_table": "graphkit.scoring.registry",
     "SCORES": "graphkit.scoring.registry",
     "DEFAULT_SCORE": "graphkit.scoring.registry",
+    "rank_uncertainty": "graphkit.scoring.registry",
     # marketing
     "loyalty": "graphkit.marketing.loyalty",
     "influential_loyal_customers": "graphkit.marketing.loyalty",
@@ -124,4 +125,4 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from graphkit.scoring.community import topic_communities
     from graphkit.scoring.influence import topic_influence
     from graphkit.scoring.reach import expected_reach
-    from graphkit.scoring.registry import DEFAULT_SCORE, SCORES, score_table
+    from graphkit.scoring.registry import DEFAULT_SCORE, SCORES, rank_uncertainty, score_table

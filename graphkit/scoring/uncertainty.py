@@ -205,6 +205,24 @@ def bootstrap(
     ks = check_options(resamples, level, top_k, seed)
     started = time.perf_counter()
     point = _with_ranks(scorer(graph) if point is None else point)
+    per_topic, failures = rescoring_draws(graph, scorer, point, resamples=resamples, seed=seed, progress=progress)
+    table, stability = summarise(point, per_topic, level=level, top_k=ks, seed=seed)
+    parameters = {"resamples": int(resamples), "seed": int(seed), "level": float(level), "top_k": list(ks),
+                  "method": "rescoring", "resampled": RESAMPLED, "failed_resamples": len(failures)}
+    return Uncertainty(table, stability, parameters, seconds=time.perf_counter() - started)
+
+
+def rescoring_draws(
+    graph: TopicGraph,
+    scorer: Callable[[TopicGraph], pl.DataFrame],
+    point: pl.DataFrame,
+    *,
+    resamples: int,
+    seed: int,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], list[str]]:
+    """The resampled scores behind :func:`bootstrap`: ``{topic: (rows of point, draws)}`` and the errors of
+    resamples the score failed on (see :func:`summarise` for the shape)."""
     keys = point.select("person_id", "topic").with_row_index("_row")
     draws = np.full((point.height, int(resamples)), np.nan)
     failures: list[str] = []
@@ -220,12 +238,7 @@ def bootstrap(
             progress(b + 1)
     if len(failures) == resamples:
         raise GraphkitError(f"the score failed on every resample: {failures[0]}")
-    blocks = _topic_blocks(point)
-    per_topic = {t: (rows, draws[rows]) for t, rows in blocks.items()}
-    table, stability = summarise(point, per_topic, level=level, top_k=ks, seed=seed)
-    parameters = {"resamples": int(resamples), "seed": int(seed), "level": float(level), "top_k": list(ks),
-                  "method": "rescoring", "resampled": RESAMPLED, "failed_resamples": len(failures)}
-    return Uncertainty(table, stability, parameters, seconds=time.perf_counter() - started)
+    return {t: (rows, draws[rows]) for t, rows in _topic_blocks(point).items()}, failures
 
 
 def influence_bootstrap(
@@ -254,6 +267,30 @@ def influence_bootstrap(
     """
     ks = check_options(resamples, level, top_k, seed)
     started = time.perf_counter()
+    per_topic, iterations = influence_draws(graph, structure, topic_idx, point, damping_factor=damping_factor,
+                                            resamples=resamples, seed=seed, max_iter=max_iter, tol=tol, chunk=chunk)
+    table, stability = summarise(point, per_topic, level=level, top_k=ks, seed=seed, tie_rel=100 * float(tol))
+    parameters = {"resamples": int(resamples), "seed": int(seed), "level": float(level), "top_k": list(ks),
+                  "method": "batched resample solver", "resampled": RESAMPLED, "tol": float(tol),
+                  "iterations": iterations}
+    return Uncertainty(table, stability, parameters, seconds=time.perf_counter() - started)
+
+
+def influence_draws(
+    graph: TopicGraph,
+    structure: TopicStructure,
+    topic_idx: Sequence[int],
+    point: pl.DataFrame,
+    *,
+    damping_factor: float,
+    resamples: int,
+    seed: int,
+    max_iter: int = 100,
+    tol: float = 1e-7,
+    chunk: int = 25,
+) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], int]:
+    """The resampled scores behind :func:`influence_bootstrap`: ``{topic: (rows of point, draws)}`` (the
+    people live on the topic; everyone else scores 0) and the most sweeps a resample took."""
     topic_idx = list(topic_idx)
     n = graph.n_people
     if point.height != n * len(topic_idx):
@@ -271,15 +308,10 @@ def influence_bootstrap(
     sol = solve_ppr_resamples(system, np.arange(int(resamples)), seed=int(seed), damping_factor=damping_factor,
                               max_iter=int(max_iter), tol=float(tol), chunk=chunk)
     per_topic = {}
-    names = [structure.topics[t] for t in topic_idx]
-    for k, name in enumerate(names):
+    for k, t in enumerate(topic_idx):
         lo, hi = system.offsets[k], system.offsets[k + 1]
-        per_topic[name] = (k * n + system.person[lo:hi].astype(np.int64), sol.scores[lo:hi])
-    table, stability = summarise(point, per_topic, level=level, top_k=ks, seed=seed, tie_rel=100 * float(tol))
-    parameters = {"resamples": int(resamples), "seed": int(seed), "level": float(level), "top_k": list(ks),
-                  "method": "batched resample solver", "resampled": RESAMPLED, "tol": float(tol),
-                  "iterations": int(sol.iterations.max(initial=0))}
-    return Uncertainty(table, stability, parameters, seconds=time.perf_counter() - started)
+        per_topic[structure.topics[t]] = (k * n + system.person[lo:hi].astype(np.int64), sol.scores[lo:hi])
+    return per_topic, int(sol.iterations.max(initial=0))
 
 
 # ------------------------------------------------------------------------------ summaries
@@ -384,6 +416,25 @@ def summarise(
     return table, stab
 
 
+def resample_ranks(draws: np.ndarray, *, seed: int = 0, topic: int = 0, tie_rel: float = 1e-9) -> np.ndarray:
+    """Ranks (1 = top) within each resample (column) of ``draws`` (people x resamples), as the summaries use them.
+
+    Positive scores are ranked from 1, ties (within ``tie_rel``) in a random
+    order drawn from (seed, topic, resample); a score of 0 takes the rank
+    after the last positive one.
+
+    >>> resample_ranks(np.array([[3.0, 1.0], [2.0, 2.0], [0.0, 0.0]])).tolist()
+    [[1, 2], [2, 1], [3, 3]]
+    """
+    d = np.ascontiguousarray(np.nan_to_num(np.asarray(draws, dtype=np.float64), nan=0.0))
+    m, b = d.shape
+    ranks_t = np.empty((b, m), dtype=np.int32)
+    n_pos = np.zeros(b, dtype=np.int64)
+    if m:
+        _rank_columns(np.ascontiguousarray(d.T), int(seed), int(topic), float(tie_rel), ranks_t, n_pos)
+    return ranks_t.T.astype(np.int64)
+
+
 @njit(parallel=True, cache=True)
 def _rank_columns(st, seed, topic, tie_rel, ranks_t, n_pos):  # pragma: no cover
     # Per resample (a row of st, the draws transposed): positive scores ranked from 1, ties (within
@@ -439,4 +490,5 @@ def _row_summary(s, ranks_t, lo_q, hi_q, ks, out_s, out_r, counts):  # pragma: n
 
 
 __all__ = ["LEVEL", "RESAMPLED", "RESAMPLES", "TOP_K", "Uncertainty", "bootstrap", "check_options",
-           "influence_bootstrap", "resample_graph", "summarise", "uncertainty_columns"]
+           "influence_bootstrap", "influence_draws", "rescoring_draws", "resample_graph", "resample_ranks",
+           "summarise", "uncertainty_columns"]
