@@ -69,7 +69,8 @@ class ValidationError(GraphkitError):
         if len(problems) > 1:
             others = "; ".join(f"{p.table}.{p.column}: {p.found}" for p in problems[1:4])
             text += f"\n(+{len(problems) - 1} more problem(s): {others})"
-        text += "\nFix the rows, or load with lenient=True to move bad rows to a rejects file."
+        if first.n_rows:  # a defect of rows; a defect of the whole table (a column name) is not lenient's to skip
+            text += "\nFix the rows, or load with lenient=True to move bad rows to a rejects file."
         super().__init__(text)
 
     @property

@@ -113,6 +113,8 @@ def _classify(exc: BaseException) -> tuple[int, str | None]:
     if isinstance(exc, OSError):  # a path that cannot be read or written: the user can fix it
         what = " -> ".join(str(f) for f in (exc.filename, exc.filename2) if f is not None)
         reason = exc.strerror or str(exc) or type(exc).__name__
+        if isinstance(exc, (FileExistsError, NotADirectoryError)):  # mkdir through a file
+            reason = f"{reason}: a file is in the way where a folder is needed; choose another path"
         return EXIT_ERROR, f"{what}: {reason}" if what else reason
     if isinstance(exc, MemoryError):
         return EXIT_ERROR, "out of memory: use a machine with more memory, or score fewer topics (--topics)"

@@ -250,11 +250,33 @@ def _score(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------- loyal
+def _check_scores_match(influence: pl.DataFrame, graph, args: argparse.Namespace) -> None:
+    """Refuse scores of another dataset (their people are not this graph's) or without the topics asked."""
+    if "person_id" not in influence.columns or "topic" not in influence.columns:
+        raise GraphkitError(f"{args.scores}: the current run has no person_id/topic columns in influence.parquet; "
+                            "was it written by 'graphkit score'?")
+    ids = influence["person_id"].unique()
+    strangers = ids.filter(~ids.is_in(graph.people["person_id"].implode()))
+    if strangers.len():
+        shown = ", ".join(repr(x) for x in strangers.sort().head(3).to_list())
+        raise GraphkitError(f"{args.scores}: the current run scores {strangers.len():,} of {ids.len():,} people who "
+                            f"are not in {args.source} (e.g. {shown}): it was computed from other data; score this "
+                            f"dataset first: graphkit score --source {args.source} --write {args.scores}")
+    missing = sorted(set(args.topic) - set(influence["topic"].unique().to_list()))
+    if missing:
+        raise GraphkitError(f"{args.scores}: the current run has no scores for topic(s) {', '.join(map(repr, missing))}; "
+                            f"score them: graphkit score --source {args.source} --write {args.scores} --topics ...")
+
+
 def _loyal(args: argparse.Namespace) -> int:
     from graphkit.marketing.loyalty import influential_loyal_customers
 
     start = time.perf_counter()
     check_uncertainty(args)
+    if args.out:  # a bad path fails before the work, not after
+        from graphkit.io.files import check_writable
+
+        check_writable(args.out)
     options = dict(top_percentile=args.top_percentile, min_loyalty=args.min_loyalty, as_of=args.as_of,
                    window_days=args.window_days, limit=args.limit)
     run_id = None
@@ -282,6 +304,7 @@ def _loyal(args: argparse.Namespace) -> int:
             from graphkit.io.score_folder import current_run
 
             influence = read_table(current_run(args.scores) / "influence.parquet")
+            _check_scores_match(influence, graph, args)
         with step("influential loyal customers", enabled=not args.quiet):
             rows = influential_loyal_customers(graph, topics=args.topic, influence=influence, score=args.score,
                                                uncertainty=args.uncertainty, seed=args.seed, **options)

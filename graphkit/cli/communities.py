@@ -41,12 +41,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _communities(args: argparse.Namespace) -> int:
-    from graphkit.io.files import write_table
+    from graphkit.io.files import check_writable, write_table
     from graphkit.progress import step
     from graphkit.scoring.community import topic_communities
 
     if args.top < 1:
         raise GraphkitError(f"--top must be at least 1; got {args.top}")
+    for target in (args.out, getattr(args, "summary", None)):  # a bad path fails before the work, not after
+        if target:
+            check_writable(target)
     graph = load_graph(dataset_name(args), quiet=args.quiet)
     window = None if args.start is None and args.end is None else (args.start, args.end)
     with step("communities per topic (Leiden)", enabled=not args.quiet):

@@ -15,6 +15,7 @@ import argparse
 import polars as pl
 
 from graphkit.cli.common import add_dataset, add_output, answer, figure_path, load_graph, save_figure, use_agg
+from graphkit.errors import GraphkitError
 from graphkit.model.graph import TopicGraph
 from graphkit.progress import step
 from graphkit.scoring.registry import DEFAULT_SCORE, SCORES, score_table
@@ -214,6 +215,10 @@ def _explain(args: argparse.Namespace) -> int:
     infl = _influence(g, args.quiet, [args.topic])
     ex = explain_influence(g, args.person, args.topic, influence=infl, top=args.top)
     score = float(ex["contribution"].sum())
+    if score == 0:  # the same answer with or without --png: nothing to explain is an error, not an empty table
+        raise GraphkitError(f"{args.person!r} has no influence on {args.topic!r} (score 0): no attention on that "
+                            f"topic reaches them, so there is nothing to explain; 'graphkit influence "
+                            f"{args.path} --topics {args.topic}' lists who has a score")
     terms = ex.select("term", "giver", "via", "weight", "contribution", "share")
     written = _write(args, ex, lambda: plot.explanation(ex))
     text = (f"influence of {args.person} on {args.topic}: score {score:.6g}, made of:\n"

@@ -20,7 +20,10 @@ True
 from __future__ import annotations
 
 import csv
+import errno
+import io
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -55,10 +58,82 @@ def _umask() -> int:
 
 
 def _find(folder: Path, table: str) -> Path | None:
-    found = [folder / f"{table}.{ext}" for ext in FORMATS if (folder / f"{table}.{ext}").exists()]
+    """The file of ``table`` in ``folder``, or None; refuses near misses, two formats and dead links.
+
+    ``Transactions.csv`` is not ``transactions.csv``: left alone, the table
+    would be silently absent, so a file named like a table in another case
+    (or with spaces around the name) is an error, as is a table file that is
+    a broken or looping symbolic link.
+    """
+    wanted = {f"{table}.{ext}" for ext in FORMATS}
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError as exc:
+        raise DataFileError(str(folder), f"cannot be listed ({exc.strerror or exc})") from None
+    found = [folder / f"{table}.{ext}" for ext in FORMATS if f"{table}.{ext}" in names]
+    near = [n for n in names if n not in wanted and n.strip().lower() in wanted]
+    if near:
+        raise DataFileError(str(folder / near[0]), f"looks like the {table} table, but graphkit reads only "
+                                                    f"{table}.parquet or {table}.csv (lower case): rename it")
     if len(found) > 1:
         raise DataFileError(str(folder), f"both {found[0].name} and {found[1].name} exist; keep one")
     return found[0] if found else None
+
+
+def _check_file(path: Path) -> None:
+    """Refuse what cannot be read as a table without blocking: dead links, folders, FIFOs, devices, sockets."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        if os.path.islink(path):
+            raise DataFileError(str(path), f"is a symbolic link to {os.readlink(path)!r}, which does not exist") from None
+        raise DataFileError(str(path), "no such file") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise DataFileError(str(path), "is a symbolic link that loops (it leads back to itself)") from None
+        raise DataFileError(str(path), f"cannot be read ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise DataFileError(str(path), "is a directory; expected a file")
+    if not stat.S_ISREG(st.st_mode):
+        raise DataFileError(str(path), "is not a regular file (a FIFO, device or socket); graphkit reads tables "
+                                       "from files only: copy the data into a file")
+
+
+#: How much of a CSV file is looked at before it is parsed: garbage is refused from this much.
+SNIFF_BYTES = 1 << 20
+
+
+def _csv_header(path: Path) -> list[str]:
+    """The header of a CSV file, from its first ``SNIFF_BYTES`` only; refuses binary, non-UTF-8 and header-less files.
+
+    So a huge file of garbage is refused in milliseconds and bounded memory,
+    not after parsing all of it. Duplicate column names are refused too (the
+    parser would rename one and the data of the other be lost).
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(SNIFF_BYTES)
+        more = bool(fh.read(1))
+    if b"\x00" in head:
+        raise DataFileError(str(path), "holds NUL bytes: not a CSV text file (a binary file named .csv?)")
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if not (more and exc.start >= len(head) - 3):  # not just a character cut by the sniff's end
+            raise DataFileError(str(path), f"is not UTF-8 text (byte {exc.start + 1} is {head[exc.start]:#04x}); "
+                                           "save it as UTF-8 text") from None
+        text = head[: exc.start].decode("utf-8")
+    text = text.removeprefix("\ufeff")
+    if more and "\n" not in text and "\r" not in text:
+        raise DataFileError(str(path), f"its first line is longer than {SNIFF_BYTES >> 20} MiB: not a CSV table "
+                                       "(a header line naming the columns comes first)")
+    header = next(csv.reader(io.StringIO(text)), [])
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            raise DataFileError(str(path), f"has two columns named {name!r}: rename one (graphkit would otherwise "
+                                           "read only one of them)")
+        seen.add(name)
+    return header
 
 
 def read_table(path: str | os.PathLike) -> pl.DataFrame:
@@ -72,12 +147,14 @@ def read_table(path: str | os.PathLike) -> pl.DataFrame:
     path = Path(path)
     if path.suffix not in (".parquet", ".csv"):
         raise DataFileError(str(path), f"unsupported file type {path.suffix!r}; use .parquet or .csv")
-    if path.is_dir():
-        raise DataFileError(str(path), "is a directory; expected a file")
+    _check_file(path)
     try:
         if path.suffix == ".parquet":
             return pl.read_parquet(path)
+        _csv_header(path)
         df = pl.read_csv(path, infer_schema=False)
+    except GraphkitError:
+        raise
     except FileNotFoundError:
         raise DataFileError(str(path), "no such file") from None
     except Exception as exc:  # polars raises several types for corrupt input
@@ -87,33 +164,48 @@ def read_table(path: str | os.PathLike) -> pl.DataFrame:
         raise DataFileError(str(path), f"cannot be read ({first}); is it truncated or not a {path.suffix[1:]} file?") from None
     if any("\x00" in name for name in df.columns):
         raise DataFileError(str(path), "holds NUL bytes: not a CSV text file (a binary file named .csv?)")
-    _check_csv_fields(path, df)
-    return df
+    return _check_csv_fields(path, df)
 
 
-def _check_csv_fields(path: Path, df: pl.DataFrame) -> None:
+def _check_csv_fields(path: Path, df: pl.DataFrame) -> pl.DataFrame:
     """Refuse CSV records with fewer fields than the header (a file cut short, a lost separator).
 
     polars pads such records with nulls, so only a file whose last column has
     nulls can hold one; only then is the file scanned record by record.
+    Blank lines at the end of the file (an editor's extra newline) are
+    dropped; a blank line between rows is refused like a short row.
     """
-    if df.width < 2 or df.height == 0 or df[:, -1].null_count() == 0:
-        return
+    if df.height == 0 or df[:, -1].null_count() == 0:
+        return df
     short: list[tuple[int, int]] = []
-    with open(path, newline="", encoding="utf-8") as fh:
+    blank: list[int] = []
+    last = rows = 0  # the last record that is not a blank line; records read
+    csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))  # long text fields are data, not an error
+    with open(path, newline="", encoding="utf-8-sig") as fh:
         reader = csv.reader(fh)
         next(reader, None)  # the header
         for row, record in enumerate(reader, 1):  # data-row numbers, header excluded, as in validation
+            rows = row
+            if not record:
+                blank.append(row)
+                continue
+            last = row
             if len(record) < df.width:
                 short.append((row, len(record)))
+    trailing = rows - last
+    if trailing and rows == df.height and df.tail(trailing).null_count().sum_horizontal().item() == trailing * df.width:
+        df = df.head(last)
+    short += [(r, 0) for r in blank if r < last]
+    short.sort()
     if short:
-        shown = ", ".join(f"{r} ({n} field{'s' if n != 1 else ''})" for r, n in short[:5])
+        shown = ", ".join(f"{r} ({n} field{'s' if n != 1 else ''}{', blank' if n == 0 else ''})" for r, n in short[:5])
         more = f" and {len(short) - 5} more" if len(short) > 5 else ""
         raise DataFileError(
             str(path),
             f"{len(short)} row(s) have fewer fields than the header's {df.width}: rows {shown}{more}; "
             "is the file truncated?",
         )
+    return df
 
 
 def read_dataset(
@@ -195,11 +287,12 @@ def check_rejects_path(target: str | os.PathLike, folder: str | os.PathLike, inp
 
 def write_table(df: pl.DataFrame, path: str | os.PathLike) -> Path:
     """Write one table atomically as Parquet or CSV (chosen by the suffix), flushed to disk before the rename."""
-    path = Path(path)
-    if path.suffix not in (".parquet", ".csv"):
-        raise GraphkitError(f"cannot write {path}: use a .parquet or .csv file name")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    path = check_writable(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:
+        raise DataFileError(str(path), f"cannot be written ({exc.strerror or exc})") from None
     os.close(fd)
     try:
         if path.suffix == ".parquet":
@@ -209,10 +302,39 @@ def write_table(df: pl.DataFrame, path: str | os.PathLike) -> Path:
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes private files; give the usual mode
         fsync_file(tmp)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):  # a full disk, a folder in the way
+            raise DataFileError(str(path), f"cannot be written ({exc.strerror or exc})") from None
         raise
     fsync_dir(path.parent)
+    return path
+
+
+def check_writable(path: str | os.PathLike) -> Path:
+    """``path`` if a table can be written there, checked before any work is done; else an error naming it.
+
+    Refused: a name not ending in .parquet or .csv, an existing folder, a
+    path under a file, a folder that cannot be written (or created).
+
+    >>> import tempfile
+    >>> check_writable(Path(tempfile.mkdtemp()) / "new" / "out.csv").name
+    'out.csv'
+    """
+    path = Path(path)
+    if path.suffix not in (".parquet", ".csv"):
+        raise GraphkitError(f"cannot write {path}: use a .parquet or .csv file name")
+    if path.is_dir():
+        raise DataFileError(str(path), "is a folder; name a file to write")
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        if os.path.lexists(parent):
+            raise DataFileError(str(path), f"cannot be written: {parent} is a broken link")
+        parent = parent.parent
+    if not parent.is_dir():
+        raise DataFileError(str(path), f"cannot be written: {parent} is a file, not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise DataFileError(str(path), f"cannot be written: no permission to write in {parent}")
     return path
 
 

@@ -21,6 +21,7 @@ from graphkit.marketing.common import (
     resolve_influence,
     resolve_loyalty,
 )
+from graphkit.errors import GraphkitError
 from graphkit.model.graph import TopicGraph
 from graphkit.model.topics import topic_list
 
@@ -81,6 +82,8 @@ def advocate_segments(
     it = check_threshold("influence_threshold", influence_threshold)
     lt = check_threshold("loyalty_threshold", loyalty_threshold)
     people = graph.people
+    if brand is not None:
+        check_brand(graph, brand)
     brand_col = people["brand"] if "brand" in people.columns else pl.Series([None] * people.height, dtype=pl.String)
     is_brand = brand_col.is_not_null() if brand is None else brand_col == brand
     brand_accounts = people.filter(is_brand.fill_null(False))["person_id"]
@@ -138,3 +141,21 @@ def segment_overlaps(segments: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def check_brand(graph: TopicGraph, brand: str) -> str:
+    """``brand`` if some brand account, community or item carries it; else an error listing the brands.
+
+    A brand nobody carries would filter everything out, or nothing: an answer
+    that looks valid and is not.
+
+    >>> check_brand(example_market(), "nobrand")
+    Traceback (most recent call last):
+    ...
+    graphkit.errors.GraphkitError: unknown brand 'nobrand': no brand account, community or item carries it; brands are: Brick Co, Chef & Co
+    """
+    known = pl.concat([t["brand"] for t in (graph.people, graph.communities, graph.items)
+                       if "brand" in t.columns]).drop_nulls().unique().sort().to_list()
+    if brand not in known:
+        shown = ", ".join(known[:20]) + (f" (+{len(known) - 20} more)" if len(known) > 20 else "") if known else "none"
+        raise GraphkitError(f"unknown brand {brand!r}: no brand account, community or item carries it; "
+                            f"brands are: {shown}")
+    return brand

@@ -93,6 +93,8 @@ class TopicGraph:
     ) -> TopicGraph:
         """Validate the tables and build a graph.
 
+        Tables are polars DataFrames (or LazyFrames); pandas DataFrames are
+        converted (anything else raises :class:`~graphkit.errors.ValidationError`).
         Strict by default: any bad row raises
         :class:`~graphkit.errors.ValidationError`. With ``lenient=True`` bad
         rows are removed and kept in :attr:`rejects` (see

@@ -21,7 +21,9 @@ dropped silently.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -54,6 +56,13 @@ TIMESTAMP = pl.Datetime("us", "UTC")
 #: Row-number column used while validating (1-based data rows, header excluded).
 ROW = "__row"
 SAMPLE_ROWS = 5
+#: Timestamps must fall in these years (inclusive): Python's datetime range from the year 1000 on, so that
+#: every accepted value can be shown, added to and compared; anything else is a unit or data error.
+MIN_YEAR, MAX_YEAR = 1000, 9999
+_EPOCH = datetime(1970, 1, 1)
+_LO_S = int((datetime(MIN_YEAR, 1, 1) - _EPOCH).total_seconds())  # seconds since 1970, inclusive
+_HI_S = int((datetime(MAX_YEAR, 12, 31, 23, 59, 59) - _EPOCH).total_seconds()) + 1  # exclusive
+_PER_SECOND = {"ns": 10**9, "us": 10**6, "ms": 10**3}
 
 _TS_FORMATS = (
     "%Y-%m-%dT%H:%M:%S%.f%z",
@@ -307,6 +316,31 @@ def _parse_timestamps(s: pl.Series) -> pl.Series:
     return pl.Series(s.name, [None] * len(s), dtype=TIMESTAMP)
 
 
+def far_timestamps(s: pl.Series) -> tuple[pl.Series, pl.Series] | None:
+    """Rows of a date or datetime column outside years ``MIN_YEAR``..``MAX_YEAR``, and each row's year.
+
+    Computed on the stored integers, so that values no calendar can show
+    (a year of 287,000, beyond the microsecond range) are found without
+    being converted. None for other column types (text is parsed, then checked).
+
+    >>> s = pl.Series([0, 9 * 10**18], dtype=pl.Int64).cast(pl.Datetime("us"))
+    >>> far, years = far_timestamps(s)
+    >>> far.to_list(), years.to_list()
+    ([False, True], ['a timestamp in year 1970', 'a timestamp in year 287168'])
+    """
+    if isinstance(s.dtype, pl.Datetime):
+        per_second = _PER_SECOND[s.dtype.time_unit or "us"]
+        v = s.to_physical().cast(pl.Float64)
+    elif s.dtype == pl.Date:
+        per_second, v = 1 / 86400, s.to_physical().cast(pl.Float64)
+    else:
+        return None
+    far = ((v < _LO_S * per_second) | (v >= _HI_S * per_second)).fill_null(False)
+    year = (pl.lit(1970.0) + pl.lit(v) / (per_second * 31_556_952)).floor().cast(pl.Int64)
+    years = pl.select(pl.lit("a timestamp in year ") + year.cast(pl.String)).to_series()
+    return far.alias(s.name), years.alias("found")
+
+
 def _cast(s: pl.Series, dtype: pl.DataType) -> pl.Series:
     if dtype == TIMESTAMP:
         return _parse_timestamps(s)
@@ -337,6 +371,52 @@ def _type_name(dtype: pl.DataType) -> str:
 
 #: Optional columns that name something (an id, a topic): null is allowed, blank text is not.
 _NAMES = frozenset({"customer_id", "order_id", "topic"})
+#: Text columns whose values are free text, not ids or labels: spaces around them are allowed.
+_FREE_TEXT = frozenset({"name"})
+#: Labels: few distinct values in many rows, checked for spaces among the distinct values.
+_LABELS = frozenset({"topic", "channel", "brand", "kind"})
+#: Columns that must equal a key of another table: spaces there are found by the reference check
+#: (the keys themselves are refused with spaces), so the largest tables are not scanned twice.
+_REFERENCES = frozenset({("edges", "src"), ("edges", "dst"), ("transactions", "customer_id"),
+                         ("transactions", "item_id")})
+
+
+def _padded(s: pl.Series, few: bool = False) -> pl.Series:
+    """Rows whose text starts or ends with white space (``'p1 '`` and ``'p1'`` would be two people).
+
+    ``few``: the column holds few distinct values (a topic), so they are checked, not every row.
+
+    >>> _padded(pl.Series(["a", " b", "c ", None, "d e"])).to_list()
+    [False, True, True, False, False]
+    """
+    if few:
+        values = s.unique()
+        bad = values.filter(values.str.contains(r"^\s|\s\z").fill_null(False))
+        return s.is_in(bad.implode()) if bad.len() else pl.Series(s.name, [False] * s.len(), dtype=pl.Boolean)
+    return s.str.contains(r"^\s|\s\z").fill_null(False)
+
+
+def spelling(name: str) -> str:
+    """A column name as compared for near misses: no surrounding spaces, lower case, ``_`` for inner spaces.
+
+    >>> spelling(" Customer ID ")
+    'customer_id'
+    """
+    return re.sub(r"[\s\-]+", "_", name.strip().lower())
+
+
+def _check_spellings(chk: _Checker, columns: list[str]) -> None:
+    """Refuse a column spelt like a declared one but not quite (``Sign``, `` ts``, ``customer_id ``).
+
+    Left alone it would be kept as an extra column while the declared one
+    took its default: the user's data silently replaced.
+    """
+    known = {spelling(n): n for n in chk.schema.names}
+    for c in columns:
+        if c not in chk.schema.names and spelling(c) in known:
+            want = known[spelling(c)]
+            chk.fatal(c, f"the column name {want!r} (column names are lower case, without spaces)",
+                      f"{c!r}; rename it to {want!r}")
 
 #: What each reference set holds: (key column, table it comes from).
 _REFS = {"people": ("person_id", "people"), "customers": ("customer_id", "people"),
@@ -346,6 +426,8 @@ _REFS = {"people": ("person_id", "people"), "customers": ("customer_id", "people
 #: Hidden columns of the validated edges table: each endpoint's row in the people table
 #: (null when it is not a person), found once here and handed to the graph as its edge index.
 SRC_ROW, DST_ROW = "__src_row", "__dst_row"
+#: Column names graphkit uses while validating: an input column may not be named so.
+RESERVED = frozenset({ROW, SRC_ROW, DST_ROW})
 
 
 def row_numbers(values: pl.Series, keys: pl.Series) -> pl.Series:
@@ -403,7 +485,13 @@ def _validate_one(
     """Check and cast one table; return it (bad rows still in) and its checker."""
     if df is None:
         df = schema.empty()
+    reserved = [c for c in df.columns if c in RESERVED]
+    if reserved:
+        _Checker(schema, file, df.clear()).fatal(
+            reserved[0], f"no column named {reserved[0]!r} (graphkit uses that name while validating)",
+            f"a column {reserved[0]!r}: rename it")
     chk = _Checker(schema, file, df.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64)))
+    _check_spellings(chk, df.columns)
     missing = [c.name for c in schema.columns if c.required and c.name not in df.columns]
     if missing:
         chk.fatal(missing[0], f"a column named {missing[0]!r}", "columns " + ", ".join(map(repr, df.columns)))
@@ -415,7 +503,14 @@ def _validate_one(
         if col.name not in df.columns:
             out[col.name] = pl.Series(col.name, [col.default] * df.height, dtype=col.dtype)
             continue
-        raw = df[col.name]
+        raw = given_raw = df[col.name]
+        far = far_timestamps(raw) if col.dtype == TIMESTAMP else None
+        if far is not None and far[0].any():  # flagged here, then left out: no calendar can show them
+            chk.raw = chk.raw.with_columns(pl.when(~far[0]).then(pl.col(col.name)).alias(col.name))
+            chk.flag(far[0], col.name, f"a timestamp between the years {MIN_YEAR} and {MAX_YEAR}",
+                     ", ".join(far[1].filter(far[0]).head(3).to_list()) + (" ..." if far[0].sum() > 3 else ""),
+                     row_found=far[1])
+            raw = pl.select(pl.when(~far[0]).then(raw)).to_series().alias(col.name)
         cast = _cast(raw, col.dtype)
         if raw.dtype == pl.String and col.dtype != pl.String:
             given = raw.str.strip_chars().str.len_chars() > 0
@@ -424,13 +519,27 @@ def _validate_one(
         elif raw.dtype == pl.String and not col.nullable:  # an id or label of only blanks names nothing
             raw_null = raw.is_null() | (raw.str.strip_chars().str.len_chars() == 0)
         else:
-            raw_null = raw.is_null()
-        chk.flag(~raw_null & cast.is_null(), col.name, _type_name(col.dtype),
+            raw_null = given_raw.is_null()
+        wrong = ~raw_null & cast.is_null()
+        if far is not None:
+            wrong = wrong & ~far[0]  # already flagged
+        chk.flag(wrong, col.name, _type_name(col.dtype),
                  lambda rows, c=col.name: f"{rows[c].dtype} values " + _values(c)(rows))
+        if col.dtype == TIMESTAMP and raw.dtype == pl.String:  # text parsed into a year no timestamp may have
+            parsed = far_timestamps(cast)
+            if parsed is not None:
+                chk.flag(parsed[0], col.name, f"a timestamp between the years {MIN_YEAR} and {MAX_YEAR}",
+                         _values(col.name))
+                cast = pl.select(pl.when(~parsed[0]).then(cast)).to_series().alias(col.name)
         if col.nullable and col.name in _NAMES and raw.dtype == pl.String:  # null is fine, blank names nothing
             chk.flag(raw.str.strip_chars().str.len_chars() == 0, col.name,
                      "a non-blank value or null", _values(col.name))
-        if not col.nullable:
+        if col.dtype == pl.String and col.name not in _FREE_TEXT and (schema.name, col.name) not in _REFERENCES:
+            chk.flag(_padded(cast, col.name in _LABELS) & ~raw_null, col.name,
+                     "no spaces before or after the value", _values(col.name))
+        if col.default is not None:  # a blank or null weight or sign takes its documented default
+            cast = cast.fill_null(col.default)
+        elif not col.nullable:
             chk.flag(raw_null, col.name, "a value (nulls not allowed)", _values(col.name))
         out[col.name] = cast
     extras = [c for c in df.columns if c not in schema.names and c != ROW]
@@ -472,6 +581,31 @@ def _validate_one(
     return typed, chk
 
 
+def as_polars(df: Any, table: str) -> pl.DataFrame | None:
+    """A table given as a polars DataFrame, a LazyFrame or a pandas DataFrame, as a polars DataFrame.
+
+    Anything else raises :class:`~graphkit.errors.ValidationError` naming the table.
+
+    >>> import pandas as pd
+    >>> as_polars(pd.DataFrame({"person_id": ["a"]}), "people").columns
+    ['person_id']
+    """
+    if df is None or isinstance(df, pl.DataFrame):
+        return df
+    if isinstance(df, pl.LazyFrame):
+        return df.collect()
+    kind = f"{type(df).__module__.split('.')[0]}.{type(df).__name__}"
+    if kind == "pandas.DataFrame":
+        try:
+            return pl.from_pandas(df)
+        except Exception as exc:  # mixed-type object columns and the like
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            found = f"a pandas DataFrame that polars cannot convert ({first}); give each column one type"
+    else:
+        found = f"a {kind}"
+    raise ValidationError([Problem(table, "*", "a polars or pandas DataFrame", found, (), 0)])
+
+
 def validate_tables(
     tables: Mapping[str, pl.DataFrame | None],
     *,
@@ -500,6 +634,7 @@ def validate_tables(
         raise ValidationError([Problem(sorted(unknown)[0], "*", "one of the tables " + ", ".join(TABLE_ORDER),
                                        "an unknown table", (), 0)])
     files = files or {}
+    tables = {name: as_polars(df, name) for name, df in tables.items()}
     clean: dict[str, pl.DataFrame] = {}
     rejects: list[pl.DataFrame] = []
     refs: dict[str, pl.Series] = {}

@@ -38,8 +38,9 @@ TOPIC = "bitcoin-otc"
 
 
 def _sign(rating: pl.Expr) -> pl.Expr:
-    # a 0 rating (none in the file) would get a null sign and be refused by validation, not guessed
-    return pl.when(rating > 0).then(1).when(rating < 0).then(-1).cast(pl.Int8)
+    # a 0 rating (none in the file) gets the sign 0, refused by validation, not guessed
+    # (a null sign would take the default, +1)
+    return pl.when(rating > 0).then(1).when(rating < 0).then(-1).otherwise(0).cast(pl.Int8)
 
 
 def _weight(rating: pl.Expr) -> pl.Expr:

@@ -218,8 +218,44 @@ class Neo4jSettings:
 
     @property
     def shown_uri(self) -> str:
-        """The URI without any user:password@ part, safe to print."""
-        return re.sub(r"//[^/@]*@", "//", self.uri)
+        """The URI safe to print (see :func:`mask_uri`)."""
+        return mask_uri(self.uri)
+
+
+def mask_uri(uri: str) -> str:
+    """``uri`` safe to print: no user name or password, whatever characters they hold, and no query or fragment.
+
+    Everything up to the last ``@`` is user information (a password may hold
+    ``@``, ``/``, ``?`` or ``#``); query parameters may carry credentials too.
+
+    >>> mask_uri("bolt://neo4j:p@ss/w?rd#1@db.example:7687?password=s3cret")
+    'bolt://db.example:7687'
+    >>> mask_uri("neo4j+s://db:7687")
+    'neo4j+s://db:7687'
+    """
+    m = re.match(r"([A-Za-z][A-Za-z0-9+.\-]*://)?(.*)", uri, re.S)
+    scheme, rest = m.group(1) or "", m.group(2)
+    if "@" in rest:
+        rest = rest[rest.rfind("@") + 1:]
+    return scheme + re.split(r"[?#]", rest, maxsplit=1)[0]
+
+
+def uri_secrets(uri: str) -> list[str]:
+    """The parts of ``uri`` that :func:`mask_uri` hides: user information, query, fragment and each value.
+
+    >>> uri_secrets("bolt://u:pw@db:7687?token=abc")
+    ['u:pw', 'pw', '?token=abc', 'abc']
+    """
+    rest = uri.split("://", 1)[-1]
+    out: list[str] = []
+    if "@" in rest:
+        info, rest = rest[: rest.rfind("@")], rest[rest.rfind("@") + 1:]
+        out += [info, *info.split(":", 1)[1:]]
+    tail = re.search(r"[?#].*", rest, re.S)
+    if tail:
+        out.append(tail.group(0))
+        out += [v for part in re.split(r"[?#&;]", tail.group(0)) if "=" in part for v in [part.split("=", 1)[1]] if v]
+    return out
 
 
 # ------------------------------------------------------------------- reports
@@ -381,7 +417,7 @@ class Neo4jStore:
         self._own_driver = driver is None
         if driver is None:
             scheme = self.settings.uri.split("://", 1)[0] if "://" in self.settings.uri else ""
-            if self.settings.shown_uri != self.settings.uri:
+            if "@" in self.settings.uri.split("://", 1)[-1]:
                 raise StoreError(f"NEO4J_URI {self.settings.shown_uri!r} carries a user name or password: put them "
                                  f"in NEO4J_USERNAME and NEO4J_PASSWORD instead")
             if scheme not in BOLT_SCHEMES:
@@ -986,7 +1022,10 @@ class _translate_errors:
     def _scrub(self, text: str) -> str:
         """Server and driver messages without the password, should one of them quote it."""
         text = text.replace(self.settings.uri, self.settings.shown_uri)
-        return text.replace(self.settings.password, "***") if self.settings.password else text
+        secrets = [self.settings.password, *uri_secrets(self.settings.uri)]
+        for secret in sorted(filter(None, secrets), key=len, reverse=True):  # longest first: no partial leftovers
+            text = text.replace(secret, "***")
+        return text
 
     def __exit__(self, exc_type, exc, tb) -> bool:
         if exc is None or isinstance(exc, GraphkitError) or not isinstance(exc, Exception):
