@@ -639,8 +639,8 @@ def rank_intervals(uncertainty: Any, topic: str, *, ax: Any = None, top: int = 2
                    (("#009E73", f"in the top {k} in >= 90% of resamples"), ("#E69F00", "in 50-90%"),
                     ("#999999", "in < 50%"))]
         ax.legend(handles=[*handles, Line2D([], [], marker="o", color="black", linestyle="", label="published rank")],
-                  fontsize=7, frameon=False, loc="lower right")
+                  fontsize=7, frameon=False, loc="upper right")
     ax.set_xlim(0.5, max(float(high.max()), k or 0) + 1.5)
-    ax.set_xlabel("rank (1 = top); bars: where the rank falls in most resamples of the evidence")
+    ax.set_xlabel("rank (1 = top); bar: the rank's interval over resamples of the evidence")
     ax.set_title(f"How sure are the top {data.height} ranks on {topic}?")
     return ax
