@@ -3,7 +3,7 @@
 For each dataset and cut-off T0 it runs :func:`graphkit.evidence.backtest.backtest`
 with every built-in scorer side by side, in one run:
 
-- ``expected_reach`` (graphkit), ``topic_influence`` (graphkit's topic
+- ``potential_reach`` (graphkit), ``topic_influence`` (graphkit's topic
   PageRank), ``topic_activity``;
 - peers and baselines: ``audience`` (follower count), ``active_audience``
   (followers who posted in the last year), global ``pagerank`` (igraph) and
@@ -106,7 +106,7 @@ def plot_cutoffs(table: pl.DataFrame, path: Path) -> None:
             x = rows["cutoff"].dt.year().to_list()
             ax.errorbar(x, rows["value"], yerr=[rows["value"] - rows["low"], rows["high"] - rows["value"]],
                         marker="o", capsize=3, label=scorer[0], color=COLORS[BUILTIN_SCORERS.index(scorer[0])],
-                        lw=2.2 if scorer[0] in ("expected_reach", "audience") else 1)
+                        lw=2.2 if scorer[0] in ("potential_reach", "audience") else 1)
         ax.set_xticks(sorted(set(part["cutoff"].dt.year().to_list())))
         ax.set_title(f"{ds}: NDCG@10 of followers' adoption, next year")
         ax.set_xlabel("cut-off (1 January)")

@@ -7,8 +7,8 @@
 >>> gk.__version__ >= "0.1"
 True
 >>> g = gk.example_market()
->>> gk.topic_influence(g, topics=["lego"]).top("lego", 1)["person_id"].to_list()
-['lea']
+>>> gk.topic_influence(g, topics=["lego"]).top("lego", 2)["person_id"].to_list()
+['zoe', 'lea']
 
 The package tree is the table of contents: :mod:`graphkit.model` (the data
 model), :mod:`graphkit.scoring`, :mod:`graphkit.marketing`,
@@ -29,6 +29,9 @@ from graphkit.version import __version__
 _LAZY: dict[str, str] = {
     # model
     "topic_layer": "graphkit.model.topics",
+    "pseudonymise": "graphkit.model.pseudonyms",
+    "pseudonym": "graphkit.model.pseudonyms",
+    "pseudonym_table": "graphkit.model.pseudonyms",
     # io
     "read_dataset": "graphkit.io.files",
     "write_dataset": "graphkit.io.files",
@@ -46,9 +49,10 @@ _LAZY: dict[str, str] = {
     "to_igraph": "graphkit.io.interop",
     # scoring
     "topic_influence": "graphkit.scoring.influence",
-    "expected_reach": "graphkit.scoring.reach",
+    "potential_reach": "graphkit.scoring.reach",
     "topic_communities": "graphkit.scoring.community",
     "score_table": "graphkit.scoring.registry",
+    "ranking": "graphkit.scoring.registry",
     "SCORES": "graphkit.scoring.registry",
     "DEFAULT_SCORE": "graphkit.scoring.registry",
     "rank_uncertainty": "graphkit.scoring.registry",
@@ -68,6 +72,7 @@ _LAZY: dict[str, str] = {
     "inactive_accounts": "graphkit.marketing.behaviour",
     "behaviour_vs_audience": "graphkit.marketing.behaviour",
     "behaviour_correlations": "graphkit.marketing.behaviour",
+    "explain": "graphkit.marketing.explain",
     "explain_influence": "graphkit.marketing.explain",
     "example_market": "graphkit.marketing.common",
     # evidence
@@ -101,6 +106,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from graphkit.model.adoption import attributed_adoptions
     from graphkit.io.datasets import bundled_path, load_ciao
     from graphkit.io.erase import erase, erasure_log
+    from graphkit.model.pseudonyms import pseudonym, pseudonym_table, pseudonymise
     from graphkit.io.files import read_dataset, read_table, write_dataset, write_table
     from graphkit.io.interop import to_igraph, to_networkx
     from graphkit.io.neo4j import Neo4jStore
@@ -117,12 +123,12 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from graphkit.marketing.common import example_market
     from graphkit.marketing.engagement import engagement_kpis
     from graphkit.marketing.experts import experts, recognition_shares
-    from graphkit.marketing.explain import explain_influence
+    from graphkit.marketing.explain import explain, explain_influence
     from graphkit.marketing.loyalty import influential_loyal_customers, loyalty
     from graphkit.marketing.matrix import quadrant_counts, value_influence_matrix
     from graphkit.marketing.segments import advocate_segments, segment_overlaps
     from graphkit.model.topics import topic_layer
     from graphkit.scoring.community import topic_communities
     from graphkit.scoring.influence import topic_influence
-    from graphkit.scoring.reach import expected_reach
-    from graphkit.scoring.registry import DEFAULT_SCORE, SCORES, rank_uncertainty, score_table
+    from graphkit.scoring.reach import potential_reach
+    from graphkit.scoring.registry import DEFAULT_SCORE, SCORES, rank_uncertainty, ranking, score_table

@@ -104,7 +104,8 @@ def spread_ties(values: np.ndarray, threshold: float, *, seed: int = 0) -> np.nd
     return out
 
 
-def value_influence(matrix: pl.DataFrame, *, ax: Any = None, label_top: int = 5) -> "Axes":
+def value_influence(matrix: pl.DataFrame, *, ax: Any = None, label_top: int = 5,
+                    score_label: str | None = None) -> "Axes":
     """Scatter of a :func:`~graphkit.marketing.value_influence_matrix`: quadrant lines, counts, top names.
 
     x = value percentile among customers, y = influence percentile; one
@@ -117,7 +118,7 @@ def value_influence(matrix: pl.DataFrame, *, ax: Any = None, label_top: int = 5)
     >>> from graphkit.marketing import example_market, value_influence_matrix
     >>> ax = value_influence(value_influence_matrix(example_market(), score="topic_influence", topic="lego"), label_top=2)
     >>> [t.get_text() for t in ax.texts], [t.get_text() for t in ax.get_legend().get_texts()][0]
-    (['Lea', 'Zoe'], 'champions: 1')
+    (['Zoe', 'Lea'], 'champions: 1')
     >>> import matplotlib.pyplot as plt; plt.close("all")
     """
     require_columns(matrix, ("value_percentile", "influence_percentile", "quadrant", "value_threshold",
@@ -148,7 +149,8 @@ def value_influence(matrix: pl.DataFrame, *, ax: Any = None, label_top: int = 5)
     spread = (drawn["_x"] != drawn["value_percentile"]).any() or (drawn["_y"] != drawn["influence_percentile"]).any()
     ax.set_xlabel(f"value percentile among customers ({matrix['value_basis'][0]})"
                   + ("\ntied customers spread over the ranks they share" if spread else ""))
-    ax.set_ylabel("influence percentile (100 = top)")
+    ax.set_ylabel("influence percentile (100 = top)" if score_label is None
+                  else f"influence percentile (100 = top)\nby {score_label}")
     ax.set_title(f"Value x influence on {topic} ({matrix.height:,} customers)")
     ax.legend(loc="center left", fontsize=7, frameon=False, bbox_to_anchor=(1.0, 0.5))
     return ax
@@ -163,7 +165,9 @@ def segment_upset(overlaps: pl.DataFrame, *, ax: Any = None, include_none: bool 
     segments each bar combines, with each segment's total size in its label.
 
     >>> from graphkit.marketing import example_market, advocate_segments, segment_overlaps
-    >>> ax = segment_upset(segment_overlaps(advocate_segments(example_market())))
+    >>> from graphkit.scoring.influence import topic_influence
+    >>> g = example_market()
+    >>> ax = segment_upset(segment_overlaps(advocate_segments(g, influence=topic_influence(g))))
     >>> len(ax.patches), ax.get_title()
     (6, 'Advocate segments and their overlaps (11 people)')
     >>> import matplotlib.pyplot as plt; plt.close("all")
@@ -403,7 +407,7 @@ def audience_activity(audience: pl.DataFrame, *, ax: Any = None, summary: pl.Dat
     >>> g = example_market()
     >>> ax = audience_activity(audience(g), summary=inactive_accounts(g))
     >>> ax.get_title()
-    'Audience vs active audience (4 people with followers)\\n44% of accounts did not post in the window, 44% never did'
+    'Audience vs active audience (4 people with followers)\\n19% of accounts were not active in the window, 19% never were'
     >>> import matplotlib.pyplot as plt; plt.close("all")
     """
     require_columns(audience, ("audience", "active_audience"), "audience", "Pass the table of graphkit.marketing.behaviour.audience(...).")
@@ -415,13 +419,14 @@ def audience_activity(audience: pl.DataFrame, *, ax: Any = None, summary: pl.Dat
     hi = float(data["audience"].max())
     ax.plot([0, hi], [0, hi], color="black", lw=0.8, ls="--", label="every follower active")
     ax.set_xlabel("audience (followers)")
-    ax.set_ylabel("active audience (followers who posted)")
+    ax.set_ylabel("active audience (followers who posted or bought)")
     title = f"Audience vs active audience ({data.height:,} people with followers)"
     if summary is not None:
         require_columns(summary, ("people", "inactive", "share_never_active"), "summary",
                  "Pass graphkit.marketing.behaviour.inactive_accounts(...).")
         inactive = summary["inactive"][0] / summary["people"][0]
-        title += f"\n{inactive:.0%} of accounts did not post in the window, {summary['share_never_active'][0]:.0%} never did"
+        title += (f"\n{inactive:.0%} of accounts were not active in the window, "
+                  f"{summary['share_never_active'][0]:.0%} never were")
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8, frameon=False)
     return ax
@@ -490,16 +495,19 @@ def recognition(shares: pl.DataFrame, *, ax: Any = None, top: int = 20) -> "Axes
 
 
 # ----------------------------------------------------------------- influence
-def top_influencers(influence: Any, topic: str, *, ax: Any = None, k: int = 10) -> "Axes":
+def top_influencers(influence: Any, topic: str, *, ax: Any = None, k: int = 10,
+                    score_label: str = "topic influence (PageRank)") -> "Axes":
     """The ``k`` most influential people on a topic: bars of score, audience in the labels.
 
-    ``influence`` is :func:`~graphkit.scoring.influence.topic_influence`'s result or table.
+    ``influence`` is a ranking table (:func:`graphkit.scoring.registry.score_table`,
+    ``topic_influence(...)`` or its table); ``score_label`` names its score on
+    the axis (:func:`graphkit.scoring.registry.label`).
 
     >>> from graphkit.marketing import example_market
     >>> from graphkit.scoring.influence import topic_influence
     >>> ax = top_influencers(topic_influence(example_market()), "lego", k=3)
     >>> [t.get_text() for t in ax.get_yticklabels()]
-    ['lea (6 followers)', 'zoe (5 followers)', 'f1 (0 followers)']
+    ['zoe (5 followers)', 'lea (6 followers)', 'f1 (0 followers)']
     >>> import matplotlib.pyplot as plt; plt.close("all")
     """
     table = getattr(influence, "table", influence)
@@ -515,7 +523,7 @@ def top_influencers(influence: Any, topic: str, *, ax: Any = None, k: int = 10) 
     else:
         labels = data["person_id"].to_list()
     ax.set_yticks(y, labels, fontsize=8)
-    ax.set_xlabel("topic influence score (personalised PageRank)")
+    ax.set_xlabel(f"score: {score_label}")
     ax.set_title(f"Top {data.height} influencers on {topic}")
     return ax
 
@@ -536,7 +544,7 @@ def influential_loyal_customers(answers: pl.DataFrame, topic: str | None = None,
     >>> answers = query(example_market(), topics="lego", score="topic_influence", top_percentile=25, min_loyalty=0.5)
     >>> ax = influential_loyal_customers(answers, score_label="topic influence")
     >>> [t.get_text() for t in ax.get_yticklabels()], ax.get_xlabel()
-    (['zoe (loyalty 0.67, rank 2, fit 0.62)'], 'topic influence')
+    (['zoe (loyalty 0.67, rank 1, fit 0.67)'], 'topic influence')
     >>> import matplotlib.pyplot as plt; plt.close("all")
     """
     require_columns(answers, ("topic", "loyal_rank", "person_id", "fit", "score", "rank", "loyalty_score"), "answers",
@@ -562,22 +570,23 @@ def influential_loyal_customers(answers: pl.DataFrame, topic: str | None = None,
 
 
 def explanation(table: pl.DataFrame, *, ax: Any = None) -> "Axes":
-    """The terms of an influence score (:func:`~graphkit.marketing.explain.explain_influence`) as bars of their share.
+    """The terms of a score (:func:`~graphkit.marketing.explain.explain`) as bars of their share.
 
     >>> from graphkit.marketing import example_market
     >>> from graphkit.marketing.explain import explain_influence
     >>> ax = explanation(explain_influence(example_market(), "lea", "lego"))
     >>> len(ax.patches), ax.get_title()
-    (5, 'What makes lea influential on lego')
+    (6, 'What makes lea influential on lego')
     >>> import matplotlib.pyplot as plt; plt.close("all")
     """
     require_columns(table, ("person_id", "topic", "term", "giver", "via", "share"), "table",
-             "Pass the table of explain_influence(...).")
+             "Pass the table of explain(...).")
     if table.height == 0 or table["share"].is_null().all():
-        raise GraphkitError("this person has no influence on the topic: nothing to explain")
+        raise GraphkitError("this person scores 0 on the topic: nothing to explain")
     ax = _axes(ax)
     y = np.arange(table.height)[::-1]
-    colours = {"attention": "#0072B2", "other attention": "#56B4E9", "own activity": "#E69F00"}
+    colours = {"attention": "#0072B2", "other attention": "#56B4E9", "own activity": "#E69F00",
+               "new follower": "#0072B2", "other new followers": "#56B4E9", "credibility": "#E69F00"}
     ax.barh(y, table["share"].fill_null(0.0).to_numpy(), color=[colours.get(t, "#999999") for t in table["term"]])
     labels = [f"{r['giver']} via {r['via']}" if r["giver"] else r["term"] for r in table.iter_rows(named=True)]
     ax.set_yticks(y, labels, fontsize=8)

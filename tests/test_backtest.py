@@ -186,15 +186,15 @@ def test_metrics_of_a_perfect_and_a_reversed_ranking():
 
 # ---------------------------------------------------------------- known answer
 def test_planted_influencer_is_ranked_first_and_the_celebrity_is_not():
-    r = backtest(cascade(), cutoffs=[T0], scorers=["audience", "expected_reach", "random", "active_new_followers"],
+    r = backtest(cascade(), cutoffs=[T0], scorers=["audience", "potential_reach", "random", "active_new_followers"],
                  ks=(1,), min_candidates=2, n_bootstrap=0)
     assert r.topics.filter("evaluated")["topic"].to_list() == ["frogs"]
     prec = {s: v for s, v in r.table.filter(outcome="attributed", metric="precision").select("scorer", "value").iter_rows()}
-    assert prec["expected_reach"] == 1.0  # inf first: its followers are the ones who adopt
+    assert prec["potential_reach"] == 1.0  # inf first: its followers are the ones who adopt
     assert prec["posts_x_active_new_followers"] == 1.0  # inf posts on frogs, and its followers are active
     assert prec["active_new_followers"] == 1.0  # celeb's 30 followers are dormant
     assert prec["audience"] == 0.0  # celeb first: 30 followers, none adopts
-    row = r.table.filter(outcome="attributed", metric="ndcg", scorer="expected_reach").row(0, named=True)
+    row = r.table.filter(outcome="attributed", metric="ndcg", scorer="potential_reach").row(0, named=True)
     assert row["value"] == 1.0 and row["vs_audience"] > 0 and row["vs_baseline"] == 0
 
 
@@ -247,11 +247,11 @@ def test_no_information_from_the_cutoff_on_reaches_any_scorer():
 
 # ------------------------------------------------------------ result and errors
 def test_result_carries_intervals_paired_differences_and_parameters():
-    r = backtest(cascade(), cutoffs=[T0, "2020-07-01"], scorers=["random", "expected_reach"], ks=(1,),
+    r = backtest(cascade(), cutoffs=[T0, "2020-07-01"], scorers=["random", "potential_reach"], ks=(1,),
                  min_candidates=2, n_bootstrap=30, seed=3)
     assert r.table["cutoff"].n_unique() == 2 and r.splits.height == 2
     # audience and the best simple baseline are added: every scorer is compared with both
-    assert set(r.table["scorer"]) == {"random", "expected_reach", "audience", "posts_x_active_new_followers"}
+    assert set(r.table["scorer"]) == {"random", "potential_reach", "audience", "posts_x_active_new_followers"}
     finite = r.table.filter(pl.col("low").is_not_nan())
     assert (finite["low"] <= finite["high"]).all()
     assert (r.table.filter(scorer="audience")["vs_audience"] == 0).all()
@@ -260,7 +260,7 @@ def test_result_carries_intervals_paired_differences_and_parameters():
     assert set(r.specificity["scorer"]) == set(r.table["scorer"]) and r.uplift["cutoff"].n_unique() == 2
     assert r.parameters["n_bootstrap"] == 30 and r.parameters["population"] == "active"
     assert r.version == __import__("graphkit").__version__
-    again = backtest(cascade(), cutoffs=[T0, "2020-07-01"], scorers=["random", "expected_reach"], ks=(1,),
+    again = backtest(cascade(), cutoffs=[T0, "2020-07-01"], scorers=["random", "potential_reach"], ks=(1,),
                      min_candidates=2, n_bootstrap=30, seed=3)
     assert r.table.equals(again.table)  # seeded
 
@@ -292,11 +292,11 @@ def test_people_a_scorer_leaves_out_rank_last_and_are_counted():
 
 
 def test_plot_has_one_panel_per_metric_with_every_scorer():
-    r = backtest(cascade(), cutoffs=[T0], scorers=["random", "expected_reach"], ks=(1,), min_candidates=2,
+    r = backtest(cascade(), cutoffs=[T0], scorers=["random", "potential_reach"], ks=(1,), min_candidates=2,
                  n_bootstrap=10)
     axes = plot_backtest(r)
     assert [a.get_title() for a in axes] == ["precision@1", "ndcg@1", "spearman"]
-    assert {t.get_text() for t in axes[0].get_yticklabels()} == {"random", "expected_reach", "audience",
+    assert {t.get_text() for t in axes[0].get_yticklabels()} == {"random", "potential_reach", "audience",
                                                                  "posts_x_active_new_followers"}
     assert "attributed" in axes[0].figure.get_suptitle()
     text = report(r, panels=[("precision", 1), ("ndcg", 1)])
@@ -309,14 +309,14 @@ def test_cli_writes_tables_and_figure(tmp_path, capsys):
 
     write_dataset(cascade(), tmp_path / "data")
     code = main(["backtest", str(tmp_path / "data"), "--cutoff", T0, "--k", "1", "--min-candidates", "2",
-                 "--scorers", "audience,expected_reach", "--n-bootstrap", "10", "--out", str(tmp_path / "out")])
+                 "--scorers", "audience,potential_reach", "--n-bootstrap", "10", "--out", str(tmp_path / "out")])
     assert code == 0
     for name in ("backtest.csv", "backtest_topics.csv", "backtest_splits.csv", "backtest.png"):
         assert (tmp_path / "out" / name).exists()
     out = capsys.readouterr().out
-    assert "expected_reach" in out and "audience" in out
+    assert "potential_reach" in out and "audience" in out
     table = pl.read_csv(tmp_path / "out" / "backtest.csv")
-    assert set(table["scorer"]) == {"audience", "expected_reach", "posts_x_active_new_followers"}
+    assert set(table["scorer"]) == {"audience", "potential_reach", "posts_x_active_new_followers"}
     for name in ("backtest_specificity.csv", "backtest_uplift.csv"):
         assert (tmp_path / "out" / name).exists()
 

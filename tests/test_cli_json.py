@@ -39,6 +39,7 @@ SUCCESS = {
     "explain": ["{data}", "lea", "lego"],
     "runs": ["{tmp}"],
     "erase": ["nobody", "--source", "{data}"],
+    "pseudonymise": ["{data}", "{tmp}/pseudo"],
 }
 
 #: A failing run of each command (bad data, bad value, absent path) and its exit code.
@@ -59,12 +60,14 @@ FAILURE = {
     "explain": (["{data}", "zed", "lego"], 1),
     "runs": (["{data}"], 1),
     "erase": (["lea", "--source", "{tmp}/absent"], 1),
+    "pseudonymise": (["{tmp}/absent", "{tmp}/pseudo"], 1),
 }
 
 
 @pytest.fixture(autouse=True)
 def _erasure_key(monkeypatch):
     monkeypatch.setenv("GRAPHKIT_ERASURE_KEY", "test-key")  # erase refuses to run without it
+    monkeypatch.setenv("GRAPHKIT_PSEUDONYM_KEY", "test-key")  # so does pseudonymise
 
 
 @pytest.fixture(scope="module")

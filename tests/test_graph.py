@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import numpy as np
 import polars as pl
 import pytest
@@ -57,11 +59,13 @@ def test_adjacency_filters_by_kind_topic_and_sign(tiny):
     assert tiny.adjacency() is tiny.adjacency()  # cached
 
 
-def test_activity_counts_authored_contributions_per_topic(tiny):
+def test_activity_counts_contributions_and_purchases_per_topic(tiny):
     act = tiny.activity().toarray()
-    # ann reviewed a frog book, bob shared on frogs, cat mentioned on cooking
+    # ann reviewed the frog book she bought that day (one act, not two), bob shared on frogs
     assert act[:, tiny.topic_of("frogs")].tolist() == [1.0, 1.0, 0.0, 0.0]
-    assert act[:, tiny.topic_of("cooking")].tolist() == [0.0, 0.0, 1.0, 0.0]
+    # cat mentioned on cooking; ann and bob bought a pan: a purchase of an item of t is activity on t
+    assert act[:, tiny.topic_of("cooking")].tolist() == [1.0, 1.0, 1.0, 0.0]
+    assert tiny.activity(start=None, end=datetime(2024, 2, 1, tzinfo=timezone.utc)).toarray()[:, tiny.topic_of("cooking")].tolist() == [0.0, 0.0, 1.0, 0.0]
 
 
 def test_igraph_view_matches_adjacency(tiny):

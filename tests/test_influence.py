@@ -97,9 +97,9 @@ def test_unknown_topic_engine_and_bad_options_raise(tiny):
 
 
 def test_topic_nobody_is_active_on_is_refused_when_asked_and_skipped_otherwise(tiny):
-    # cat's cooking mention is the only cooking activity; a window after it leaves cooking empty
+    # cat's cooking mention, then the pan purchases of February: a window between them leaves cooking empty
     with pytest.raises(GraphkitError, match="nobody is active on topic"):
-        topic_influence(tiny, topics=["cooking"], window=("2024-01-03T12:00", None))
+        topic_influence(tiny, topics=["cooking"], window=("2024-01-03T12:00", "2024-02-01"))
     res = topic_influence(tiny, window=("2024-01-02", "2024-01-03"))  # only bob's frog share remains
     assert res.parameters["topics"] == ["frogs"]
 
@@ -154,7 +154,7 @@ def test_inactive_people_get_no_score_from_teleport(synthetic):
     receives[s.topical_dst] = True
     # inactive people nobody pays positive attention to score exactly 0
     lonely = synthetic.people["person_id"].filter(pl.Series(~s.active & ~receives)).to_list()
-    assert len(lonely) > 20
+    assert len(lonely) > 10
     assert res.table.filter(pl.col("person_id").is_in(lonely))["score"].max() == 0.0
 
 

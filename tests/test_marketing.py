@@ -95,7 +95,7 @@ def test_value_falls_back_to_loyalty_score_when_prices_are_unknown(market):
 
 
 def test_precomputed_scores_of_any_kind_are_accepted(market):
-    # e.g. an "expected reach" score from the backtest helper: same columns, another ranking
+    # e.g. an "potential reach" score from the backtest helper: same columns, another ranking
     reach = pl.DataFrame({"person_id": ["tom"], "topic": ["lego"], "score": [0.9]})
     m = value_influence_matrix(market, score="topic_influence", topic="lego", influence=reach, loyalty=loyalty(market))
     assert quadrant_of(m, "tom") == "hidden advocates"
@@ -128,7 +128,7 @@ def test_people_without_influence_are_never_top_whatever_the_engine_percentile(m
     zero = resolved.filter(pl.col("score") == 0)
     assert zero["influence_percentile"].max() < 50
     top = resolved.filter(pl.col("topic") == "lego").sort("influence_percentile", descending=True)
-    assert top["person_id"].head(2).to_list() == ["lea", "zoe"]
+    assert sorted(top["person_id"].head(2).to_list()) == ["lea", "zoe"]
 
 
 def test_customers_missing_from_the_loyalty_table_have_value_zero(market):
@@ -140,7 +140,9 @@ def test_customers_missing_from_the_loyalty_table_have_value_zero(market):
 
 # ----------------------------------------------------------------- segments
 def test_advocate_segments_known_answers(market):
-    s = advocate_segments(market)
+    # the example market's story is told by topic influence: by the default score nobody is new to lego any
+    # more (tests/test_default_score.py tells that story on a market built for it)
+    s = advocate_segments(market, influence=topic_influence(market))
     member = {r["person_id"]: {k for k in SEGMENTS if r[k]} for r in s.iter_rows(named=True)}
     assert member["fan"] == {"fan_follower", "community_member"}  # follows the brand, joined its club, never bought
     assert member["ivy"] == {"influencer", "reviewer"}  # no customer, top on cooking
@@ -178,11 +180,11 @@ def test_overlaps_count_every_person_once(market):
 
 # --------------------------------------------------------------- engagement
 def test_engagement_kpis_known_values(market):
-    k = engagement_kpis(market)
+    k = engagement_kpis(market, influence=topic_influence(market))
     lea = k.filter(pl.col("person_id") == "lea").row(0, named=True)
     # days: Jan 5 (review + purchase), Jan 6 (referral), Feb 3 (mention); 2 contributions, one negative
     assert (lea["involvement"], lea["interaction"], lea["intimacy"]) == (3, 2, 0.5)
-    assert lea["influence"] == 100.0 and lea["influence_topic"] == "lego"
+    assert lea["influence"] == 93.75 and lea["influence_topic"] == "lego"  # second to zoe, who also bought a train
     tom = k.filter(pl.col("person_id") == "tom").row(0, named=True)
     assert (tom["involvement"], tom["interaction"], tom["intimacy"]) == (1, 0, None)
     assert tom["intimacy_percentile"] is None

@@ -1,4 +1,4 @@
-"""Expected reach: the model does what it says, and its table plugs in wherever influence does."""
+"""Potential reach: the model does what it says, and its table plugs in wherever influence does."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from graphkit.evidence.backtest import as_utc, split_at
 from graphkit.marketing import example_market, value_influence_matrix
 from graphkit.marketing.loyalty import influential_loyal_customers
 from graphkit.scoring.influence import topic_influence
-from graphkit.scoring.reach import FEATURES, data_end, expected_reach, propensity
+from graphkit.scoring.reach import FEATURES, data_end, potential_reach, propensity
 from tests.test_backtest import T0, cascade, extend
 
 
@@ -24,7 +24,7 @@ def past():
 
 
 def test_table_has_the_columns_and_types_of_topic_influence(past):
-    reach = expected_reach(past).table
+    reach = potential_reach(past).table
     influence = topic_influence(past).table
     assert reach.schema == influence.schema
     assert reach.height == past.n_people * len(past.topics)
@@ -34,7 +34,7 @@ def test_table_has_the_columns_and_types_of_topic_influence(past):
 
 
 def test_the_planted_influencer_outreaches_the_celebrity(past):
-    r = expected_reach(past, topics=["frogs"])
+    r = potential_reach(past, topics=["frogs"])
     top = r.top("frogs", 2)
     assert top["person_id"].to_list() == ["inf", "celeb"]
     assert top["audience"].to_list() == [10, 30]  # reach is not audience
@@ -51,7 +51,7 @@ def test_the_planted_influencer_outreaches_the_celebrity(past):
 
 
 def test_reach_is_the_credible_sum_of_new_followers_propensities(past):
-    r = expected_reach(past, topics=["frogs", "hats"]).table
+    r = potential_reach(past, topics=["frogs", "hats"]).table
     prob, _ = propensity(past)
     fans = past.index_of([f"fan{i}" for i in range(10)])
     inf = r.filter(person_id="inf").sort("topic")
@@ -66,7 +66,7 @@ def test_followers_already_on_the_topic_and_mocking_followers_add_nothing(past):
     ])
     mocking = g.edges.filter(src="old", kind="follows").with_columns(src=pl.lit("mocker"), sign=pl.lit(-1, pl.Int8))
     g = g.replace(edges=pl.concat([g.edges, mocking]))
-    score = expected_reach(g, topics=["frogs"]).table.filter(person_id="inf")["score"].item()
+    score = potential_reach(g, topics=["frogs"]).table.filter(person_id="inf")["score"].item()
     prob, _ = propensity(g)
     assert prob[g.index_of(["mocker"])[0], g.topic_of("frogs")] > 0  # the mocker might adopt, but not through inf
     fans = g.index_of([f"fan{i}" for i in range(10)])
@@ -80,7 +80,7 @@ def test_negative_attention_on_the_topic_lowers_reach_by_credibility(past):
     signs = mocked.edges.with_columns(sign=pl.when((pl.col("kind") == "mentions") & (pl.col("src") != "dor0"))
                                       .then(-1).otherwise(pl.col("sign")).cast(pl.Int8))
     mocked = mocked.replace(edges=signs)
-    row = expected_reach(mocked, topics=["frogs"]).table.filter(person_id="inf").row(0, named=True)
+    row = potential_reach(mocked, topics=["frogs"]).table.filter(person_id="inf").row(0, named=True)
     prob, _ = propensity(mocked)
     fans = mocked.index_of([f"fan{i}" for i in range(10)])
     assert row["credibility"] == pytest.approx(1 / 3)
@@ -90,30 +90,30 @@ def test_negative_attention_on_the_topic_lowers_reach_by_credibility(past):
 def test_window_end_uses_nothing_after_it():
     g = cascade()
     end = as_utc("2020-12-01")
-    windowed = expected_reach(g, window=(None, end)).table
+    windowed = potential_reach(g, window=(None, end)).table
     cut = g.replace(edges=g.edges.filter(pl.col("ts").is_null() | (pl.col("ts") < end)),
                     transactions=g.transactions.filter(pl.col("ts") < end))
-    assert windowed.equals(expected_reach(cut, window=(None, end)).table)
+    assert windowed.equals(potential_reach(cut, window=(None, end)).table)
 
 
 def test_what_cannot_be_learned_is_refused_with_what_to_do(past):
     quiet_end = extend(past, edges=[("inf", "frogbook", "reviews", "frogs", "2020-12-20")])  # a repeat, no adoption
     with pytest.raises(GraphkitError, match="nothing to learn propensities from"):
-        expected_reach(quiet_end, horizon=timedelta(days=5))
+        potential_reach(quiet_end, horizon=timedelta(days=5))
     undated = past.replace(edges=past.edges.with_columns(ts=pl.lit(None, pl.Datetime("us", "UTC"))))
     with pytest.raises(GraphkitError, match="no timestamps"):
-        expected_reach(undated)
+        potential_reach(undated)
     with pytest.raises(GraphkitError, match="not a single string"):
-        expected_reach(past, topics="frogs")
+        potential_reach(past, topics="frogs")
     with pytest.raises(GraphkitError, match="unknown topic"):
-        expected_reach(past, topics=["zeppelins"])
+        potential_reach(past, topics=["zeppelins"])
     with pytest.raises(GraphkitError, match="positive duration"):
         propensity(past, horizon=timedelta(0))
 
 
 def test_plugs_into_the_flagship_query_and_the_value_influence_matrix():
     g = example_market()
-    reach = expected_reach(g, horizon=timedelta(days=60)).table
+    reach = potential_reach(g, horizon=timedelta(days=60)).table
     matrix = value_influence_matrix(g, topic="lego", influence=reach)
     assert matrix.height == g.people["customer_id"].drop_nulls().len()
     best = reach.filter(topic="lego").sort("rank")["person_id"].to_list()
@@ -122,6 +122,6 @@ def test_plugs_into_the_flagship_query_and_the_value_influence_matrix():
 
 
 def test_deterministic(past):
-    a, b = expected_reach(past).table, expected_reach(past).table
+    a, b = potential_reach(past).table, potential_reach(past).table
     assert a.equals(b)
     assert np.isfinite(a["score"].to_numpy()).all() and (a["score"] >= 0).all()

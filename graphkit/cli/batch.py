@@ -26,11 +26,12 @@ import time
 
 import polars as pl
 
+from graphkit.cli.common import add_score, rank
 from graphkit.cli.output import print_json
 from graphkit.errors import GraphkitError
 from graphkit.io.ownership import DEFAULT_WAIT
 from graphkit.progress import step
-from graphkit.scoring.registry import DEFAULT_SCORE, SCORES, score_table
+from graphkit.scoring.registry import DEFAULT_SCORE, SCORES
 
 NEO4J = "neo4j"
 BUNDLED = "bundled"
@@ -40,7 +41,7 @@ _UNCERTAINTY_COLUMNS = ("score_low", "score_high", "rank_low", "rank_high")
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "score", help="compute influence, communities and loyalty and write them as one run",
-        description="Read a graph, score topic influence, topic communities (when available) and loyalty, and "
+        description="Read a graph, score influence (--score), topic communities (when available) and loyalty, and "
                     "write them as one run into a folder or into Neo4j (settings from NEO4J_URI, NEO4J_USERNAME, "
                     "NEO4J_PASSWORD, NEO4J_DATABASE). One writer at a time per folder or database. Exit codes: 0 done, "
                     "1 error, 2 usage, 3 server unreachable, 4 another job is writing there (retry, or raise --wait).",
@@ -53,9 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--topics", nargs="+", metavar="TOPIC", help="topics to score (default: every active topic)")
     p.add_argument("--run-id", help="name of the run (default: UTC time + a short unique suffix)")
     p.add_argument("--engine", default="batched", help="influence engine: batched (default) or igraph")
-    p.add_argument("--score", choices=SCORES, default=DEFAULT_SCORE,
-                   help=f"ranking score written for the flagship query (default {DEFAULT_SCORE}, the score the "
-                        "backtest supports; topic_influence for undated data)")
+    add_score(p, "ranking score written as influence.parquet for the flagship query")
     p.add_argument("--damping-factor", type=float, default=0.85, help="PageRank damping factor (default 0.85)")
     p.add_argument("--as-of", help="loyalty reference date, ISO 8601 (default: the latest purchase)")
     p.add_argument("--window-days", type=float, help="loyalty window in days (default: all history)")
@@ -94,8 +93,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--window-days", type=float, help="loyalty window in days (default: all history)")
     p.add_argument("--limit", type=int, help="rows per topic (default: all)")
     p.add_argument("--score", choices=SCORES, default=DEFAULT_SCORE,
-                   help=f"ranking score when computed here (default {DEFAULT_SCORE}); "
-                        "with --scores or Neo4j the written run's score is used")
+                   help=f"ranking score when computed here (default {DEFAULT_SCORE}; where it cannot be computed, "
+                        "topic_influence, said on stderr); with --scores or Neo4j the written run's score is used")
     p.add_argument("--uncertainty", type=int, metavar="N",
                    help="how sure each rank is: N bootstrap resamples (e.g. 100) add score_low/score_high, "
                         "rank_low/rank_high (90%% intervals), p_top_1, p_top_10 (embedded; on Neo4j and with "
@@ -181,26 +180,28 @@ def _score(args: argparse.Namespace) -> int:
         with step("topic influence", enabled=not quiet):
             result = topic_influence(graph, topics=args.topics, engine=args.engine, damping_factor=args.damping_factor)
         topics = sorted(result.table["topic"].unique().to_list())
-        ranking = result.table
+        ranked = rank(graph, args.score, topics=topics, quiet=quiet)
+        ranking = result.table if ranked.score == "topic_influence" else ranked.table  # the engine asked for
         stability = None
         if args.uncertainty is not None:
             from graphkit.scoring.registry import rank_uncertainty
 
-            with step(f"{args.score.replace('_', ' ')} with {args.uncertainty} bootstrap resamples",
-                      enabled=not quiet):
-                u = rank_uncertainty(graph, score=args.score, topics=topics, resamples=args.uncertainty,
-                                     seed=args.seed)
+            with step(f"{ranked.score.replace('_', ' ')}: {args.uncertainty} bootstrap resamples", enabled=not quiet):
+                if ranked.score == "topic_influence":  # the engine and damping factor asked for
+                    u = topic_influence(graph, topics=topics, engine=args.engine, damping_factor=args.damping_factor,
+                                        uncertainty=args.uncertainty, seed=args.seed)
+                else:
+                    u = rank_uncertainty(graph, score=ranked.score, topics=topics, resamples=args.uncertainty,
+                                         seed=args.seed)
             ranking, stability = u.table, u.stability
-        elif args.score != "topic_influence":
-            with step(args.score.replace("_", " "), enabled=not quiet):
-                ranking = score_table(graph, score=args.score, topics=topics)
         with step("topic communities", enabled=not quiet):
             communities, community_summary = _communities(graph, topics, args.seed, result)
         with step("loyalty", enabled=not quiet):
             loyal = loyalty(graph, as_of=args.as_of, window_days=args.window_days)
         run_id = args.run_id or new_run_id()
         parameters = {
-            "source": args.source, "topics": topics, "score": args.score, "engine": args.engine,
+            "source": args.source, "topics": topics, "score": ranked.score, "score_requested": args.score,
+            "score_fallback": ranked.fallback, "engine": args.engine,
             "damping_factor": args.damping_factor,
             "influence": result.parameters, "iterations": result.iterations, "converged": result.converged,
             "as_of": args.as_of, "window_days": args.window_days, "seed": args.seed,
@@ -305,9 +306,21 @@ def _loyal(args: argparse.Namespace) -> int:
 
             influence = read_table(current_run(args.scores) / "influence.parquet")
             _check_scores_match(influence, graph, args)
+        else:
+            from graphkit.marketing.loyalty import check_query_arguments
+
+            topics = check_query_arguments(args.topic, args.top_percentile, args.min_loyalty, args.limit)
+            ranked = rank(graph, args.score, topics=topics, quiet=args.quiet)
+            influence = ranked.table
+            if args.uncertainty is not None:
+                from graphkit.scoring.registry import rank_uncertainty
+
+                with step(f"{ranked.score.replace('_', ' ')}: {args.uncertainty} bootstrap resamples",
+                          enabled=not args.quiet):
+                    influence = rank_uncertainty(graph, score=ranked.score, topics=topics,
+                                                 resamples=args.uncertainty, seed=args.seed).table
         with step("influential loyal customers", enabled=not args.quiet):
-            rows = influential_loyal_customers(graph, topics=args.topic, influence=influence, score=args.score,
-                                               uncertainty=args.uncertainty, seed=args.seed, **options)
+            rows = influential_loyal_customers(graph, topics=args.topic, influence=influence, **options)
     seconds = round(time.perf_counter() - start, 3)
     if args.out:
         from graphkit.io.files import write_table

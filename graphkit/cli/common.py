@@ -27,6 +27,7 @@ from graphkit.cli.output import print_json
 from graphkit.errors import GraphkitError
 from graphkit.model.graph import TopicGraph
 from graphkit.progress import step
+from graphkit.scoring.registry import DEFAULT_SCORE, FALLBACK_SCORE, SCORES, Ranking, label, ranking
 
 BUNDLED = "bundled"
 #: Older names of the bundled data, still accepted with a note on stderr.
@@ -48,6 +49,23 @@ def add_output(p: argparse.ArgumentParser, *, quiet: bool = True) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout (an error object on failure)")
     if quiet:
         p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+
+
+def add_score(p: argparse.ArgumentParser, what: str = "ranking score") -> None:
+    """``--score``: which ranking score (default: the registry's default)."""
+    p.add_argument("--score", choices=SCORES, default=DEFAULT_SCORE,
+                   help=f"{what} (default {DEFAULT_SCORE}; where it cannot be computed, {FALLBACK_SCORE}, "
+                        "said in one line on stderr)")
+
+
+def rank(graph: TopicGraph, score: str, *, topics: list[str] | None = None, window: Any = None,
+         quiet: bool = False) -> Ranking:
+    """The ranking ``score`` on ``topics``; a fallback is said in one line on stderr, even with ``--quiet``."""
+    with step(label(score), enabled=not quiet):
+        r = ranking(graph, score=score, topics=topics, window=window)
+    if r.note is not None:
+        print(r.note, file=sys.stderr)
+    return r
 
 
 def dataset_name(args: argparse.Namespace) -> str:

@@ -25,6 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "NEO4J_USERNAME, NEO4J_PASSWORD, NEO4J_DATABASE; use ./neo4j for a folder of that name)")
     p.add_argument("--runs", action="append", metavar="PATH",
                    help="a score folder written by 'graphkit score --write PATH' (repeat for several)")
+    p.add_argument("--pseudonymised", action="store_true",
+                   help="the stores hold pseudonyms (graphkit pseudonymise): erase the pseudonym of each "
+                        "PERSON_ID, computed with the key in GRAPHKIT_PSEUDONYM_KEY")
     p.add_argument("--wait", type=seconds, default=DEFAULT_WAIT, metavar="SECONDS",
                    help=f"how long to wait for another job writing the same store before giving up with exit "
                         f"code 4 (default {DEFAULT_WAIT:g})")
@@ -39,14 +42,19 @@ def _erase(args: argparse.Namespace) -> int:
     if args.source is None and not args.runs:
         raise UsageError("name where to erase from: --source PATH|neo4j and/or --runs PATH")
     erasure_key()  # refuse before connecting to anything when the key is not set
+    ids = args.person_ids
+    if args.pseudonymised:
+        from graphkit.model.pseudonyms import pseudonym
+
+        ids = [pseudonym(p, "person") for p in ids]
     if args.source == NEO4J:
         from graphkit.io.neo4j import Neo4jStore
 
         with Neo4jStore(wait=args.wait) as store:
             store.verify()
-            report = erase(args.person_ids, store, runs=args.runs, wait=args.wait)
+            report = erase(ids, store, runs=args.runs, wait=args.wait)
     else:
-        report = erase(args.person_ids, args.source, runs=args.runs, wait=args.wait)
+        report = erase(ids, args.source, runs=args.runs, wait=args.wait)
 
     def text() -> str:
         n = report.people

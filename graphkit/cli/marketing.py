@@ -14,11 +14,21 @@ import argparse
 
 import polars as pl
 
-from graphkit.cli.common import add_dataset, add_output, answer, figure_path, load_graph, save_figure, use_agg
+from graphkit.cli.common import (
+    add_dataset,
+    add_output,
+    add_score,
+    answer,
+    figure_path,
+    load_graph,
+    rank,
+    save_figure,
+    use_agg,
+)
 from graphkit.errors import GraphkitError
 from graphkit.model.graph import TopicGraph
 from graphkit.progress import step
-from graphkit.scoring.registry import DEFAULT_SCORE, SCORES, score_table
+from graphkit.scoring.registry import label
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -31,14 +41,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("matrix", help="value x influence matrix of customers on a topic",
                        description="Place every customer by value (spend, or loyalty score when prices are "
-                                   "unknown) and topic influence: champions, loyalists, hidden advocates, occasional.")
+                                   "unknown) and influence (--score): champions, loyalists, hidden advocates, "
+                                   "occasional.")
     common(p)
     p.add_argument("--topic", help="topic (default: each customer's best topic)")
     p.add_argument("--value-threshold", type=float, default=50.0, help="high value above this percentile (default 50)")
     p.add_argument("--influence-threshold", type=float, default=90.0,
                    help="high influence above this percentile (default 90: the top 10%%)")
-    p.add_argument("--score", choices=SCORES, default=DEFAULT_SCORE,
-                   help=f"influence axis (default {DEFAULT_SCORE}, the score the backtest supports)")
+    add_score(p, "influence axis")
     p.set_defaults(handler=_matrix)
 
     p = sub.add_parser("segments", help="advocate segments and their overlaps",
@@ -47,6 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     common(p)
     p.add_argument("--topics", nargs="+", metavar="TOPIC", help="topics where influence counts (default: all)")
     p.add_argument("--brand", help="only this brand's accounts, communities and items")
+    add_score(p, "influence that makes influencers")
     p.set_defaults(handler=_segments)
 
     p = sub.add_parser("experts", help="experts of a topic and a recognition budget split to the cent",
@@ -58,34 +69,30 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--budget", help="recognition budget to split among the top experts, e.g. 5000 or 1234.50")
     p.set_defaults(handler=_experts)
 
-    p = sub.add_parser("acts", help="behavioural influence vs audience and topic influence",
+    p = sub.add_parser("acts", help="behavioural influence vs audience and the influence ranking",
                        description="For each person and topic: followers who adopted the topic after them "
-                                   "within a window, referral revenue, audience and topic influence; and, per "
+                                   "within a window, referral revenue, audience and influence (--score); and, per "
                                    "topic, which of audience or influence tracks acts (Spearman).")
     common(p)
     p.add_argument("--topics", nargs="+", metavar="TOPIC", help="topics (default: all)")
     p.add_argument("--window-days", type=float, default=90.0, help="days after the person's adoption (default 90)")
+    add_score(p, "influence compared with acts")
     p.set_defaults(handler=_acts)
 
     p = sub.add_parser("explain", help="why a person is influential on a topic: the terms of the score",
-                       description="The attention givers (and own activity) whose terms make up a person's "
-                                   "topic influence score, largest first; the shares sum to 1.")
+                       description="The terms that make up a person's score on a topic (--score; default: the "
+                                   "default ranking), largest first: the followers and attention givers that "
+                                   "count, and the person's own activity; the shares sum to 1.")
     common(p)
     p.add_argument("person", help="person_id")
     p.add_argument("topic", help="topic")
     p.add_argument("--top", type=int, default=10, help="givers shown before the rest is summed (default 10)")
+    add_score(p, "score to explain")
     p.set_defaults(handler=_explain)
 
 
 def _load(path: str, quiet: bool) -> TopicGraph:
     return load_graph(path, quiet=quiet)
-
-
-def _influence(graph: TopicGraph, quiet: bool, topics: list[str] | None = None):
-    from graphkit.scoring.influence import topic_influence
-
-    with step("topic influence", enabled=not quiet):
-        return topic_influence(graph, topics=topics)
 
 
 def _show(df: pl.DataFrame, rows: int = 15) -> str:
@@ -118,23 +125,22 @@ def _matrix(args: argparse.Namespace) -> int:
     from graphkit.marketing import quadrant_counts, value_influence_matrix
 
     g = _load(args.path, args.quiet)
-    with step(args.score.replace("_", " "), enabled=not args.quiet):
-        infl = score_table(g, score=args.score, topics=[args.topic] if args.topic else None)
-    m = value_influence_matrix(g, topic=args.topic, influence=infl, value_threshold=args.value_threshold,
+    r = rank(g, args.score, topics=[args.topic] if args.topic else None, quiet=args.quiet)
+    m = value_influence_matrix(g, topic=args.topic, influence=r.table, value_threshold=args.value_threshold,
                                influence_threshold=args.influence_threshold)
     counts = quadrant_counts(m).with_columns(pl.col("share").round(3))
     hidden = m.filter(pl.col("quadrant") == "hidden advocates").select(
         "person_id", "name", "topic", "value", "value_percentile", "influence_percentile")
-    written = _write(args, m, lambda: plot.value_influence(m))
+    written = _write(args, m, lambda: plot.value_influence(m, score_label=label(r.score)))
     text = "\n".join([
-        f"value x {args.score.replace('_', ' ')} on {args.topic or 'each customer best topic'}: {m.height:,} "
+        f"value x {label(r.score)} on {args.topic or 'each customer best topic'}: {m.height:,} "
         f"customers, value = {m['value_basis'][0]}, high value > p{args.value_threshold:g}, "
         f"high influence > p{args.influence_threshold:g}",
         _show(counts),
         f"hidden advocates (top {min(hidden.height, 10)} of {hidden.height:,}):",
         _show(hidden, 10),
     ])
-    answer(args, {"topic": args.topic, "score": args.score, "customers": m.height,
+    answer(args, {"topic": args.topic, "score": r.score, "score_fallback": r.fallback, "customers": m.height,
                   "value_basis": m["value_basis"][0], "value_threshold": args.value_threshold,
                   "influence_threshold": args.influence_threshold, "quadrants": counts,
                   "hidden_advocates": hidden.height, "top_hidden_advocates": hidden.head(10), "written": written},
@@ -147,13 +153,14 @@ def _segments(args: argparse.Namespace) -> int:
     from graphkit.marketing import advocate_segments, segment_overlaps
 
     g = _load(args.path, args.quiet)
-    infl = _influence(g, args.quiet, args.topics)
-    s = advocate_segments(g, influence=infl, brand=args.brand, topics=args.topics)
+    r = rank(g, args.score, topics=args.topics, quiet=args.quiet)
+    s = advocate_segments(g, influence=r.table, brand=args.brand, topics=args.topics)
     o = segment_overlaps(s)
     written = _write(args, s, lambda: plot.segment_upset(o))
     text = (f"advocate segments of {s.height:,} people" + (f" (brand {args.brand})" if args.brand else "")
-            + "\n" + _show(o.select("combination", "people")))
-    answer(args, {"people": s.height, "brand": args.brand, "topics": args.topics,
+            + f", influencers by {label(r.score)}\n" + _show(o.select("combination", "people")))
+    answer(args, {"people": s.height, "brand": args.brand, "topics": args.topics, "score": r.score,
+                  "score_fallback": r.fallback,
                   "combinations": o.select("combination", "people"), "written": written},
            _with_written(text, written))
     return 0
@@ -195,34 +202,43 @@ def _acts(args: argparse.Namespace) -> int:
     )
 
     g = _load(args.path, args.quiet)
-    infl = _influence(g, args.quiet, args.topics)
+    r = rank(g, args.score, topics=args.topics, quiet=args.quiet)
     with step("adoption after exposure", enabled=not args.quiet):
-        t = behaviour_vs_audience(g, topics=args.topics, influence=infl, window_days=args.window_days)
+        t = behaviour_vs_audience(g, topics=args.topics, influence=r.table, window_days=args.window_days)
     c = behaviour_correlations(t).with_columns(pl.col("^rho_.*$").round(3))
     written = _write(args, t, lambda: plot.behaviour_by_topic(t, topics=args.topics)[0].figure)
-    text = (f"acts within {args.window_days:g} days vs audience and topic influence (Spearman with adopters):\n"
+    text = (f"acts within {args.window_days:g} days vs audience and {label(r.score)} (Spearman with adopters):\n"
             + _show(c, 50))
-    answer(args, {"window_days": args.window_days, "correlations": c, "written": written},
+    answer(args, {"window_days": args.window_days, "score": r.score, "score_fallback": r.fallback,
+                  "correlations": c, "written": written},
            _with_written(text, written))
     return 0
 
 
 def _explain(args: argparse.Namespace) -> int:
     from graphkit import plot
-    from graphkit.marketing.explain import explain_influence
+    from graphkit.marketing.explain import explain
 
     g = _load(args.path, args.quiet)
-    infl = _influence(g, args.quiet, [args.topic])
-    ex = explain_influence(g, args.person, args.topic, influence=infl, top=args.top)
+    g.index_of([args.person])  # an unknown person fails before any work
+    r = rank(g, args.score, topics=[args.topic], quiet=args.quiet)
+    ex = explain(g, args.person, args.topic, score=r.score, top=args.top)
     score = float(ex["contribution"].sum())
     if score == 0:  # the same answer with or without --png: nothing to explain is an error, not an empty table
-        raise GraphkitError(f"{args.person!r} has no influence on {args.topic!r} (score 0): no attention on that "
-                            f"topic reaches them, so there is nothing to explain; 'graphkit influence "
-                            f"{args.path} --topics {args.topic}' lists who has a score")
+        if r.score == "topic_influence":
+            why = "no attention on that topic reaches them"
+        elif r.score == "posts_x_active_new_followers" and not ex.filter(pl.col("term") == "own activity")["weight"].sum():
+            why = "they did not act on that topic in the year before the data's end"
+        else:
+            why = "no follower of theirs who could still take the topic up counts"
+        raise GraphkitError(f"{args.person!r} has no influence on {args.topic!r} (score 0 by {r.score}): {why}, so "
+                            f"there is nothing to explain; 'graphkit score --source {args.path} --write DIR --score "
+                            f"{r.score}' writes everybody's score")
     terms = ex.select("term", "giver", "via", "weight", "contribution", "share")
     written = _write(args, ex, lambda: plot.explanation(ex))
-    text = (f"influence of {args.person} on {args.topic}: score {score:.6g}, made of:\n"
+    text = (f"{label(r.score)} of {args.person} on {args.topic}: score {score:.6g}, made of:\n"
             + _show(terms.with_columns(pl.col("share").round(4)), args.top + 2))
-    answer(args, {"person_id": args.person, "topic": args.topic, "score": score, "terms": terms,
-                  "written": written}, _with_written(text, written))
+    answer(args, {"person_id": args.person, "topic": args.topic, "score_name": r.score,
+                  "score_fallback": r.fallback, "score": score, "terms": terms, "written": written},
+           _with_written(text, written))
     return 0

@@ -32,7 +32,7 @@ from graphkit.scoring.reach import data_end
 
 #: Scorers available by name (see :func:`builtin_scorer`).
 BUILTIN_SCORERS: tuple[str, ...] = (
-    "random", "audience", "active_audience", "pagerank", "topic_activity", "topic_influence", "expected_reach",
+    "random", "audience", "active_audience", "pagerank", "topic_activity", "topic_influence", "potential_reach",
     "active_new_followers", "posts_x_active_new_followers", "activity_x_active_new_followers", "past_attributed",
 )
 #: Every scorer is compared with audience size ...
@@ -70,7 +70,7 @@ def builtin_scorer(name: str, *, seed: int = 0, damping_factor: float = 0.85, ho
     - ``pagerank``: global PageRank of the follow graph (igraph, ``damping_factor``), one number per person;
     - ``topic_activity``: the person's own contributions on the topic;
     - ``topic_influence``: :func:`graphkit.scoring.influence.topic_influence` (score column);
-    - ``expected_reach``: :func:`graphkit.scoring.reach.expected_reach` (score column).
+    - ``potential_reach``: :func:`graphkit.scoring.reach.potential_reach` (score column).
 
     Simple topic-gated baselines (:mod:`graphkit.scoring.baselines`):
 
@@ -114,11 +114,11 @@ def builtin_scorer(name: str, *, seed: int = 0, damping_factor: float = 0.85, ho
             # every topic somebody is active on; a topic it cannot score ranks its people last
             return topic_influence(graph, damping_factor=damping_factor).table
         return influence
-    if name == "expected_reach":
+    if name == "potential_reach":
         def reach(graph: TopicGraph, *, topics: Sequence[str]) -> pl.DataFrame:
-            from graphkit.scoring.reach import expected_reach
+            from graphkit.scoring.reach import potential_reach
 
-            return expected_reach(graph, topics=list(topics)).table
+            return potential_reach(graph, topics=list(topics)).table
         return reach
     if name == "past_attributed":
         def past(graph: TopicGraph, *, topics: Sequence[str]) -> pl.DataFrame:

@@ -15,7 +15,9 @@ twenty million edges take seconds. What it models, and how:
   popularity; a mention/reply/share is instead on the target's primary topic
   half of the time (people share experts on the experts' subject).
 - **inactive accounts**: ``inactive_share`` of people (44% by default, as in
-  the texts) never author anything; they still follow, buy and are followed.
+  the texts) never author anything; they still follow, buy and are followed
+  (a purchase is activity, so the buyers among them are not inactive in the
+  influence model).
   Every other person authors at least one contribution; the rest are spread
   with lognormal (heavy-tailed) activity.
 - **interactions** (``interactions_per_person`` per person on average, all
@@ -52,8 +54,8 @@ graph unchanged. Pass ``validate=True`` to run the full validation anyway.
 >>> g = generate(n_people=500, seed=1)
 >>> g.people.height, len(g.topics)
 (500, 16)
->>> never_active = g.activity().count_nonzero(axis=1) == 0
->>> float(never_active.mean())
+>>> never_authored = np.bincount(g.activity_edges["src_idx"].to_numpy(), minlength=g.n_people) == 0
+>>> float(never_authored.mean())
 0.44
 """
 

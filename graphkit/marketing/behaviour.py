@@ -80,16 +80,17 @@ def audience(graph: TopicGraph, *, window: Window | None = None) -> pl.DataFrame
     """Audience beside active audience, per person.
 
     Columns: ``person_id``, ``name``, ``audience`` (distinct followers),
-    ``active_audience`` (followers who posted in ``window = (start, end)``),
+    ``active_audience`` (followers active in ``window = (start, end)``: who
+    contributed on a topic or bought an item of one),
     ``active_share`` (null without followers) and
-    ``never_active_followers`` (followers who never posted at all). Counts
+    ``never_active_followers`` (followers never active at all). Counts
     are those of the influence table's ``audience`` / ``active_audience``
     (same window, same definitions). Sorted by audience, largest first.
 
     >>> from graphkit.marketing import example_market
     >>> a = audience(example_market(), window=("2024-01-06", "2024-01-07"))
     >>> a.filter(pl.col("person_id") == "lea").select("audience", "active_audience", "never_active_followers").row(0)
-    (6, 3, 2)
+    (6, 3, 1)
     """
     s = topic_structure(graph, window=window)
     ever = topic_structure(graph).active
@@ -111,15 +112,16 @@ def audience(graph: TopicGraph, *, window: Window | None = None) -> pl.DataFrame
 def inactive_accounts(graph: TopicGraph, *, window: Window | None = None) -> pl.DataFrame:
     """How many accounts are active, inactive in the window, or never active; one row.
 
-    Columns: ``people``, ``active`` (posted in ``window = (start, end)``),
-    ``inactive`` (did not), ``never_active`` (never posted at all),
+    Columns: ``people``, ``active`` (contributed on a topic or bought an item
+    of one in ``window = (start, end)``), ``inactive`` (did not),
+    ``never_active`` (never did either),
     ``share_never_active``, ``follows`` (distinct follow pairs) and
-    ``share_follows_from_inactive``: the share of follows whose follower did
-    not post in the window, attention that passes no influence.
+    ``share_follows_from_inactive``: the share of follows whose follower was
+    not active in the window, attention that passes no influence.
 
     >>> from graphkit.marketing import example_market
     >>> inactive_accounts(example_market()).select("people", "active", "never_active").row(0)
-    (16, 9, 7)
+    (16, 13, 3)
     """
     active = topic_structure(graph, window=window).active
     ever = topic_structure(graph).active
@@ -249,11 +251,11 @@ def behaviour_vs_audience(
     influence: Any = None,
     window: Window | None = None,
 ) -> pl.DataFrame:
-    """Acts beside audience and topic influence, per person and topic.
+    """Acts beside audience and the influence ranking, per person and topic.
 
     :func:`behavioural_influence` joined with :func:`audience` (active
-    audience over ``window``) and topic influence (the table given, or
-    :func:`graphkit.scoring.influence.topic_influence` over ``window``; see
+    audience over ``window``) and influence (the table given, or the default
+    ranking score of :func:`graphkit.scoring.registry.score_table`; see
     :func:`graphkit.marketing.resolve_influence` for ``influence_percentile``).
 
     Columns: person_id, name, topic, audience, active_audience, influence,
@@ -261,10 +263,11 @@ def behaviour_vs_audience(
     referred_revenue.
 
     >>> from graphkit.marketing import example_market
+    >>> from graphkit.scoring.influence import topic_influence
     >>> g = example_market()
-    >>> t = behaviour_vs_audience(g, topics=["lego"], window_days=30)
+    >>> t = behaviour_vs_audience(g, topics=["lego"], window_days=30, influence=topic_influence(g))
     >>> t.select("person_id", "audience", "active_audience", "adopters", "influence_percentile").head(2).rows()
-    [('lea', 6, 4, 3, 100.0), ('zoe', 5, 4, 3, 93.75)]
+    [('lea', 6, 5, 3, 93.75), ('zoe', 5, 5, 3, 100.0)]
     """
     chosen = topic_list(graph, topics)
     acts = behavioural_influence(graph, topics=chosen, window_days=window_days)
@@ -283,7 +286,7 @@ def behaviour_vs_audience(
 
 
 def behaviour_correlations(table: pl.DataFrame) -> pl.DataFrame:
-    """Per topic: does audience, active audience or topic influence track acts better?
+    """Per topic: does audience, active audience or the influence ranking track acts better?
 
     Spearman rank correlation of ``adopters`` with ``audience``,
     ``active_audience`` and ``influence`` over the people of a

@@ -1,10 +1,12 @@
 """What the marketing views share: a known example market, influence and loyalty tables, percentiles.
 
-These functions turn topic influence (:mod:`graphkit.scoring.influence`) and loyalty
+These functions turn a ranking score (the default one of
+:mod:`graphkit.scoring.registry`, or any other) and loyalty
 (:mod:`graphkit.marketing.loyalty`) into the tables a marketing analyst works with. Each
 takes precomputed ``influence=`` / ``loyalty=`` tables when you have them (any
-score with the same columns works, e.g. a backtest's expected reach) and
-computes them from the graph when you do not. Every result is a polars
+score with the same columns works: ``topic_influence(...).table``, a potential
+reach table) and computes them from the graph when you do not, influence by
+:data:`~graphkit.scoring.registry.DEFAULT_SCORE`. Every result is a polars
 DataFrame keyed by the caller's ids; :mod:`graphkit.plot` draws them.
 
 Loyalty stays an axis of its own: nothing here ranks customers by influence
@@ -162,9 +164,10 @@ def resolve_influence(
 
     ``influence`` is a table with columns ``person_id``, ``topic``, ``score``
     (``topic_influence(...).table``, a result with ``.table``, or any score
-    with those columns, such as an expected-reach table); when None it is
-    computed with :func:`graphkit.scoring.influence.topic_influence` on ``topics``
-    over ``window``. Unknown people or topics raise.
+    with those columns, such as a potential-reach table); when None the
+    default ranking score (:data:`graphkit.scoring.registry.DEFAULT_SCORE`,
+    :func:`graphkit.scoring.registry.score_table`) is computed on ``topics``
+    as of the end of ``window``. Unknown people or topics raise.
 
     Returns ``person_id``, ``topic``, ``score``, ``influence_percentile``:
     one row per person of the graph and topic of the table (people without
@@ -181,11 +184,11 @@ def resolve_influence(
     [6.25, 93.75, 100.0]
     """
     if influence is None:
-        from graphkit.scoring.influence import topic_influence
+        from graphkit.scoring.registry import score_table
 
-        influence = topic_influence(graph, topics=topics, window=window)
+        influence = score_table(graph, topics=topics, window=window)
     table = getattr(influence, "table", influence)
-    hint = "Pass graphkit.scoring.influence.topic_influence(...).table or a table with the same columns."
+    hint = "Pass graphkit.scoring.registry.score_table(...) or a table with the same columns."
     require_columns(table, ("person_id", "topic", "score"), "influence", hint)
     unknown = table.join(graph.person_index, on="person_id", how="anti")["person_id"]
     if unknown.len():

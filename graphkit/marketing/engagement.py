@@ -46,15 +46,17 @@ def engagement_kpis(
       (sign +1); null when the customer contributed nothing.
     - **influence**: the customer's best-topic influence percentile
       (``influence_topic`` names the topic; see :func:`resolve_influence`).
-      When not given, influence is computed over the same window.
+      When not given, the default ranking score is computed as of the end
+      of the same window (:func:`graphkit.scoring.registry.score_table`).
 
     Each KPI also has a ``*_percentile`` among customers (100 = top, ties at
     their lowest, nulls left out) to compare one customer with the
     population (:func:`graphkit.plot.engagement`).
 
-    >>> k = engagement_kpis(example_market())
+    >>> from graphkit.scoring.influence import topic_influence
+    >>> k = engagement_kpis(example_market(), influence=topic_influence(example_market()))
     >>> k.filter(pl.col("person_id") == "lea").select(*KPIS, "influence_topic").row(0)
-    (3, 2, 0.5, 100.0, 'lego')
+    (3, 2, 0.5, 93.75, 'lego')
     """
     cond = in_window("ts", window)
     customers = graph.people.filter(pl.col("customer_id").is_not_null()).select("person_id", "customer_id")

@@ -1,4 +1,8 @@
-"""Why is someone influential on a topic: the terms of their topic influence score.
+"""Why is someone influential on a topic: the terms of their score.
+
+:func:`explain` explains any ranking score by name, the default one
+(:data:`graphkit.scoring.registry.DEFAULT_SCORE`) unless told otherwise;
+:func:`explain_influence` is its part for topic influence, described here.
 
 Topic influence is personalised PageRank on a topic's attention layer (see
 :func:`graphkit.scoring.influence.topic_influence`). At its fixed point a person
@@ -27,6 +31,7 @@ person influential.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -35,7 +40,8 @@ import polars as pl
 from graphkit.errors import GraphkitError
 from graphkit.marketing.common import person_labels, require_columns
 from graphkit.model.graph import TopicGraph, counted_in
-from graphkit.model.topics import Window, normalize_window, topic_structure
+from graphkit.model.topics import Window, normalize_window, topic_activity, topic_structure
+from graphkit.scoring.registry import DEFAULT_SCORE, FallbackWarning, Ranking, ranking
 
 #: The terms must add up to the score within this relative tolerance, or within the
 #: solver's accuracy (an absolute error of about its ``tol``), whichever is larger.
@@ -60,7 +66,7 @@ def explain_influence(
     when None it is computed with :func:`graphkit.scoring.influence.topic_influence`.
     Raises when the terms do not add up to the score (the table was computed
     with other parameters, or by a model this decomposition does not fit,
-    such as an expected-reach score).
+    such as an potential-reach score).
 
     Rows, largest contribution first: the ``top`` attention givers
     (``term = "attention"``), then, when more gave attention, one
@@ -76,7 +82,7 @@ def explain_influence(
     >>> from graphkit.marketing import example_market
     >>> ex = explain_influence(example_market(), "lea", "lego", top=2)
     >>> ex.select("term", "giver", "share").with_columns(pl.col("share").round(3)).rows()
-    [('attention', 'f1', 0.246), ('attention', 'f2', 0.205), ('other attention', None, 0.308), ('own activity', None, 0.241)]
+    [('attention', 'f1', 0.261), ('attention', 'f2', 0.209), ('other attention', None, 0.325), ('own activity', None, 0.205)]
     """
     if isinstance(top, bool) or not isinstance(top, int) or top < 1:
         raise GraphkitError(f"top must be a positive integer; got {top!r}")
@@ -172,3 +178,111 @@ def _via(graph: TopicGraph, person_id: str, topic: str, window: Window | None) -
     )
     e = e.filter(counted_in(start, end))
     return e.group_by("giver").agg(pl.col("kind").unique().sort().str.join("+").alias("via"))
+
+
+# ------------------------------------------------------------ any ranking score
+def explain(
+    graph: TopicGraph,
+    person_id: str,
+    topic: str,
+    *,
+    score: str = DEFAULT_SCORE,
+    top: int = 10,
+    window: Window | None = None,
+) -> pl.DataFrame:
+    """The terms of ``person_id``'s ``score`` on ``topic`` (default: the default ranking score), largest first.
+
+    ``score`` is a name of :data:`graphkit.scoring.registry.SCORES`; where
+    the default cannot be computed, the score it falls back to is explained
+    (see :func:`graphkit.scoring.registry.ranking`). Columns: ``person_id``,
+    ``topic``, ``score_name`` (the score explained), then those of
+    :func:`explain_influence`: ``term``, ``giver``, ``name``, ``via``,
+    ``weight``, ``giver_score``, ``contribution`` and ``share``. The
+    contributions add up to the score and the shares to 1 (a score of 0 has
+    null shares: nothing to explain).
+
+    - ``topic_influence``: :func:`explain_influence` (the attention givers
+      and the own-activity teleport term);
+    - ``posts_x_active_new_followers``: one ``"new follower"`` row per
+      follower who is new to the topic and was active in the year before
+      now, each contributing ``log1p(acts)``; an ``"own activity"`` row whose
+      ``weight`` is those acts (the person's acts on the topic in that year;
+      a factor, so its contribution is null);
+    - ``potential_reach``: one ``"new follower"`` row per follower new to
+      the topic, contributing ``credibility x propensity`` (``giver_score``
+      is the propensity); a ``"credibility"`` row whose ``weight`` is the
+      factor.
+
+    Followers beyond ``top`` are summed in one ``"other new followers"`` row.
+
+    >>> from graphkit.marketing import example_market
+    >>> ex = explain(example_market(), "lea", "cooking", top=2)
+    >>> ex.select("term", "giver", "weight", pl.col("share").round(3)).rows()
+    [('new follower', 'f1', 1.0, 0.2), ('new follower', 'f2', 1.0, 0.2), ('other new followers', None, 3.0, 0.6), ('own activity', None, 1.0, None)]
+    """
+    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
+        raise GraphkitError(f"top must be a positive integer; got {top!r}")
+    graph.index_of([person_id])  # an unknown person raises, naming the people table
+    r = ranking(graph, score=score, topics=[topic], window=window)
+    if r.note is not None:
+        warnings.warn(r.note, FallbackWarning, stacklevel=2)
+    if r.score == "topic_influence":
+        table = explain_influence(graph, person_id, topic, top=top, window=window)
+    elif r.score in ("posts_x_active_new_followers", "potential_reach"):
+        table = _explain_followers(graph, person_id, topic, r, top=top, window=window)
+    else:
+        raise GraphkitError(f"explain has no terms for the score {r.score!r} yet; explain another one with "
+                            "--score topic_influence")
+    return table.select("person_id", "topic", pl.lit(r.score).alias("score_name"), pl.exclude("person_id", "topic"))
+
+
+def _explain_followers(graph: TopicGraph, person_id: str, topic: str, r: Ranking, *, top: int,
+                       window: Window | None) -> pl.DataFrame:
+    """Terms of a score that sums one term per follower new to the topic, times a factor of the person's."""
+    from datetime import datetime
+
+    t, j = graph.topic_of(topic), int(graph.index_of([person_id])[0])
+    now = datetime.fromisoformat(r.parameters["now"])
+    score = float(r.table.filter(pl.col("person_id") == person_id)["score"].item())
+    if r.score == "posts_x_active_new_followers":
+        from graphkit.scoring.baselines import RECENT, followers_new_and_active
+
+        follower, leader, counted = followers_new_and_active(graph, now=now)
+        mine = follower[(leader == j) & counted[follower, t]]
+        acts = float(topic_activity(graph, window=(now - RECENT, now))[[j], [t]].sum())
+        per = np.full(len(mine), np.log1p(acts))
+        giver_score = np.full(len(mine), np.nan)
+        factor_term, factor = "own activity", acts
+    else:  # potential_reach: credibility x the propensities of the followers new to the topic
+        from graphkit.scoring.reach import follower_propensities
+
+        mine, prob, credibility = follower_propensities(graph, person_id, topic, window=window)
+        per, giver_score = credibility * prob, prob
+        factor_term, factor = "credibility", credibility
+    if abs(float(per.sum()) - score) > max(ADDS_UP_RTOL * score, 1e-9):
+        raise GraphkitError(f"the terms add up to {float(per.sum()):.6g} but the {r.score} of {person_id!r} on "
+                            f"{topic!r} is {score:.6g}; this is a bug in graphkit: please report it")
+    ids = graph.people["person_id"]
+    terms = pl.DataFrame({
+        "term": ["new follower"] * len(mine), "giver": ids.gather(mine), "weight": np.ones(len(mine)),
+        "giver_score": pl.Series(giver_score, dtype=pl.Float64).fill_nan(None), "contribution": per,
+    }, schema_overrides={"giver": pl.String}).sort(["contribution", "giver"], descending=[True, False])
+    null_s, null_f = pl.Series([None], dtype=pl.String), pl.Series([None], dtype=pl.Float64)
+    parts = [terms.head(top)]
+    rest = terms.slice(top)
+    if rest.height:
+        parts.append(pl.DataFrame({"term": ["other new followers"], "giver": null_s,
+                                   "weight": [float(rest["weight"].sum())], "giver_score": null_f,
+                                   "contribution": [float(rest["contribution"].sum())]}))
+    parts.append(pl.DataFrame({"term": [factor_term], "giver": null_s, "weight": [float(factor)],
+                               "giver_score": null_f, "contribution": null_f}))
+    result = pl.concat(parts, how="vertical_relaxed").with_columns(
+        share=pl.col("contribution") / score if score > 0 else pl.lit(None, dtype=pl.Float64),
+        via=pl.when(pl.col("giver").is_not_null()).then(pl.lit("follows")),
+    )
+    names = person_labels(graph).select(pl.col("person_id").alias("giver"), "name")
+    return (
+        result.join(names, on="giver", how="left", maintain_order="left")
+        .select(pl.lit(person_id).alias("person_id"), pl.lit(topic).alias("topic"),
+                "term", "giver", "name", "via", "weight", "giver_score", "contribution", "share")
+    )

@@ -152,7 +152,8 @@ def loyalty(
     """Recency, frequency, monetary, tenure and loyalty scores per customer.
 
     One row per customer with at least one purchase in the window, sorted by
-    ``customer_id``; columns :data:`LOYALTY_COLUMNS`. See the module
+    ``customer_id``; columns :data:`LOYALTY_COLUMNS` (no rows, and no
+    ``as_of`` needed, when the graph has no purchases). See the module
     documentation for the exact definitions.
 
     >>> import polars as pl
@@ -168,6 +169,8 @@ def loyalty(
     >>> t.select("customer_id", "frequency", "monetary", "tenure_days", "r_score", "f_score", "m_score").rows()
     [('c1', 1, None, 10.0, 1, 1, None), ('c2', 1, None, 6.0, 3, 1, None)]
     """
+    if as_of is None and graph.transactions.height == 0:  # nothing bought: no rows, whatever the date
+        as_of = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
     when = resolve_as_of(graph, as_of)
     check_window(window_days)
     as_of_lit = pl.lit(when, dtype=TIMESTAMP)
@@ -296,9 +299,9 @@ def influential_loyal_customers(
 
     ``influence`` is a precomputed table with the columns of
     ``topic_influence(...).table`` (:data:`INFLUENCE_COLUMNS`); when None the
-    score named by ``score`` is computed on ``topics``: ``"expected_reach"``
-    (the default, because the backtest supports it; see
-    :mod:`graphkit.scoring.registry`) or ``"topic_influence"``.
+    score named by ``score`` is computed on ``topics`` (default
+    :data:`~graphkit.scoring.registry.DEFAULT_SCORE`; the choices and the
+    fallback are in :mod:`graphkit.scoring.registry`).
     Returns :data:`RESULT_COLUMNS`, sorted by topic then ``loyal_rank``.
 
     ``uncertainty=N`` (bootstrap resamples of the evidence, seeded by

@@ -54,15 +54,15 @@ def value_influence_matrix(
     customers. ``loyalty`` defaults to :func:`graphkit.marketing.loyalty.loyalty` of
     the graph; customers without a purchase in it have value 0.
 
-    *Influence* is the ranking score named by ``score`` — ``"expected_reach"``
-    (default, the score the backtest supports; see :mod:`graphkit.scoring.registry`) or
-    ``"topic_influence"`` — or the table passed as ``influence``, on ``topic``, or with
+    *Influence* is the ranking score named by ``score`` (default
+    :data:`~graphkit.scoring.registry.DEFAULT_SCORE`; the choices and the
+    fallback are in :mod:`graphkit.scoring.registry`) or the table passed as
+    ``influence``, on ``topic``, or with
     ``topic=None`` aggregated over topics (``aggregate="max"``: the best
     topic, named in ``topic``; ``"mean"``: mean over topics).
     ``influence_percentile`` is over everybody on the topic (see
-    :func:`resolve_influence`). ``influence`` defaults to
-    :func:`graphkit.scoring.influence.topic_influence`; any score table with
-    ``person_id``, ``topic``, ``score`` works.
+    :func:`resolve_influence`); any score table with ``person_id``,
+    ``topic``, ``score`` works as ``influence``.
 
     Quadrants (high = strictly above the threshold percentile; defaults:
     value above the customers' median, influence in the top 10%):
@@ -77,7 +77,7 @@ def value_influence_matrix(
     >>> g = example_market()
     >>> m = value_influence_matrix(g, score="topic_influence", topic="lego")
     >>> m.filter(pl.col("quadrant") != "occasional").select("name", "value", "quadrant").rows()
-    [('Zoe', 400.0, 'champions'), ('F1', 45.0, 'loyalists'), ('F5', 50.0, 'loyalists'), ('Max', 500.0, 'loyalists'), ('Sam', 120.0, 'loyalists'), ('Lea', 10.0, 'hidden advocates')]
+    [('Zoe', 400.0, 'champions'), ('F1', 45.0, 'loyalists'), ('Max', 500.0, 'loyalists'), ('F5', 50.0, 'loyalists'), ('Sam', 120.0, 'loyalists'), ('Lea', 10.0, 'hidden advocates')]
     >>> value_influence_matrix(g, score="topic_influence", topic="cooking").filter(pl.col("name") == "Lea")["quadrant"].item()
     'occasional'
     """
@@ -97,7 +97,7 @@ def value_influence_matrix(
         raise GraphkitError("loyalty has null loyalty_score values; recompute loyalty or fill them")
     if topic is not None:
         graph.topic_of(topic)
-    if influence is None:  # the backtest-supported score by default (graphkit.scoring.registry)
+    if influence is None:  # the default ranking score (graphkit.scoring.registry)
         influence = score_table(graph, score=score, topics=None if topic is None else [topic])
     table = resolve_influence(graph, influence, topics=None if topic is None else [topic])
     infl = best_topic_influence(graph, table, topic=topic, aggregate=aggregate)

@@ -67,15 +67,16 @@ def advocate_segments(
     - **loyal_customer**: a customer whose loyalty score percentile among
       customers is above ``loyalty_threshold`` (default: the upper half).
 
-    ``influence`` and ``loyalty`` default to
-    :func:`graphkit.scoring.influence.topic_influence` and
+    ``influence`` and ``loyalty`` default to the default ranking score
+    (:func:`graphkit.scoring.registry.score_table`) and
     :func:`graphkit.marketing.loyalty.loyalty` of the graph. Brand accounts are the
     brand, not advocates: they are left out. Columns: person_id,
     customer_id, name, one boolean per segment (:data:`SEGMENTS` order),
     ``segments`` (how many) and ``combination`` (their names joined with
     ``+``; ``"none"``).
 
-    >>> s = advocate_segments(example_market())
+    >>> from graphkit.scoring.influence import topic_influence  # the example market's story is topic influence
+    >>> s = advocate_segments(example_market(), influence=topic_influence(example_market()))
     >>> s.filter(pl.col("segments") > 0).select("person_id", "combination").rows()
     [('lea', 'influential_customer+community_member+reviewer'), ('zoe', 'influential_customer+reviewer+loyal_customer'), ('max', 'loyal_customer'), ('ivy', 'influencer+reviewer'), ('f2', 'loyal_customer'), ('f4', 'loyal_customer'), ('f5', 'reviewer'), ('cook1', 'reviewer'), ('cook2', 'reviewer'), ('fan', 'fan_follower+community_member'), ('sam', 'loyal_customer')]
     """
@@ -128,7 +129,8 @@ def segment_overlaps(segments: pl.DataFrame) -> pl.DataFrame:
     the combination has) and one boolean per segment. People in no segment
     form the ``"none"`` row.
 
-    >>> o = segment_overlaps(advocate_segments(example_market()))
+    >>> from graphkit.scoring.influence import topic_influence
+    >>> o = segment_overlaps(advocate_segments(example_market(), influence=topic_influence(example_market())))
     >>> o.filter(pl.col("segments") >= 2).select("combination", "people").rows()
     [('fan_follower+community_member', 1), ('influencer+reviewer', 1), ('influential_customer+community_member+reviewer', 1), ('influential_customer+reviewer+loyal_customer', 1)]
     """

@@ -52,7 +52,8 @@ if TYPE_CHECKING:  # pragma: no cover
 PERSON_KINDS: tuple[str, ...] = tuple(k for k, t in EDGE_TARGET.items() if t == "people")
 #: Key of the edge index in a graph's view cache.
 EDGE_INDEX = "edge_index"
-#: Topic-labelled kinds that count as a person's own activity on a topic.
+#: Topic-labelled kinds that count as a person's own contributions on a topic (purchases of the topic's
+#: items are activity too: :attr:`TopicGraph.purchase_acts`).
 ACTIVITY_KINDS: tuple[str, ...] = ("mentions", "replies", "shares", "reviews")
 
 
@@ -214,6 +215,36 @@ class TopicGraph:
         e = self._indexed(pl.col("kind").is_in(ACTIVITY_KINDS) & pl.col("topic_idx").is_not_null(), dst=False)
         return e.select("src_idx", "topic_idx", "kind", "weight", "sign", "ts", "dst")
 
+    @cached_property
+    def purchase_acts(self) -> pl.DataFrame:
+        """Purchases as activity: a purchase of an item of topic *t* is an act on *t*.
+
+        Columns: src_idx (the buyer's row in :attr:`people`), topic_idx (the
+        item's topic), ts. One row per purchase by a customer who is a person of
+        an item that has a topic, except a purchase the buyer also reviewed at
+        the same moment (same item, same ``ts``): that is one act, already
+        counted as the review (on Ciao and CiaoDVD every review is also a
+        transaction). Weight 1 per purchase, whatever the amount.
+        """
+        buyers = self.people.select("customer_id", pl.int_range(pl.len(), dtype=pl.UInt32).alias("src_idx")).filter(
+            pl.col("customer_id").is_not_null())
+        bought = (
+            self.transactions.select("customer_id", "item_id", "ts")
+            .join(buyers, on="customer_id", how="inner")
+            .join(self.items.select("item_id", "topic").filter(pl.col("topic").is_not_null()), on="item_id",
+                  how="inner")
+        )
+        reviewed = self.edges.filter(pl.col("kind") == "reviews").select(
+            pl.col("src").alias("person_id"), pl.col("dst").alias("item_id"), "ts").unique()
+        reviewed = reviewed.join(self.person_index, on="person_id", how="inner").select(
+            pl.col("idx").alias("src_idx"), "item_id", "ts")
+        bought = bought.join(reviewed, on=["src_idx", "item_id", "ts"], how="anti", nulls_equal=True)
+        return bought.select(
+            "src_idx",
+            pl.col("topic").cast(pl.Enum(list(self.topics))).to_physical().cast(pl.UInt32).alias("topic_idx"),
+            "ts",
+        )
+
     @property
     def edge_index(self) -> pl.DataFrame:
         """``src_idx``, ``dst_idx`` (UInt32) of every edge: the rows of its endpoints in :attr:`people`
@@ -280,15 +311,17 @@ class TopicGraph:
         return self._views[key]
 
     def activity(self, *, start=None, end=None) -> sp.csr_array:
-        """n x T CSR array: weighted count of each person's contributions per topic.
+        """n x T CSR array: count of each person's acts per topic.
 
-        Counts mentions, replies, shares and reviews a person authored on each
-        topic (weight 1 per edge), optionally within ``[start, end)`` on ``ts``
-        (undated edges count only when no window is given).
+        Counts the mentions, replies, shares and reviews a person authored on
+        each topic (weight 1 per edge) and the purchases they made of the
+        topic's items (:attr:`purchase_acts`; weight 1 per purchase),
+        optionally within ``[start, end)`` on ``ts`` (undated acts count only
+        when no window is given).
         """
         key = ("activity", start, end)
         if key not in self._views:
-            e = self.activity_edges
+            e = pl.concat([self.activity_edges.select("src_idx", "topic_idx", "ts"), self.purchase_acts])
             if start is not None or end is not None:
                 e = e.filter(dated_in(start, end))
             m = sp.csr_array(
@@ -341,7 +374,7 @@ class TopicGraph:
     def __getstate__(self) -> dict:  # views are caches: do not ship them to worker processes
         state = dict(self.__dict__)
         state["_views"] = {}
-        for k in ("topics", "person_index", "topic_index", "person_edges", "activity_edges"):
+        for k in ("topics", "person_index", "topic_index", "person_edges", "activity_edges", "purchase_acts"):
             state.pop(k, None)
         return state
 

@@ -4,9 +4,10 @@ This is the one place that reads topic labels to build what the influence
 engines iterate on (see :func:`graphkit.scoring.influence.topic_influence` for the
 model). For every topic *t* of a graph:
 
-* :func:`topic_activity` -- n x T counts of what each person authored on each
-  topic (mentions, replies, shares, reviews) within the window: who is
-  *active*, and the teleport (restart) weights;
+* :func:`topic_activity` -- n x T counts of each person's acts on each topic
+  within the window (the mentions, replies, shares and reviews they authored,
+  and their purchases of the topic's items): who is *active*, and the
+  teleport (restart) weights;
 * :func:`topic_layer` -- the n x n weighted attention matrix of topic *t*
   (row = attention giver, column = receiver);
 * :func:`restart_matrix` -- the n x T teleport matrix (each column sums to 1);
@@ -295,11 +296,14 @@ def topic_structure(graph: TopicGraph, *, window: Window | None = None) -> Topic
 
 
 def topic_activity(graph: TopicGraph, *, window: Window | None = None) -> sp.csr_array:
-    """n x T CSR: how many contributions each person authored on each topic in the window.
+    """n x T CSR: how many acts each person did on each topic in the window.
 
     Counts mentions, replies, shares and reviews labelled with a topic,
-    whatever their sign (a panned review is still activity), dated
-    ``start <= ts < end``; undated contributions count only without a window.
+    whatever their sign (a panned review is still activity), and purchases
+    of items of the topic (a purchase reviewed at the same moment is that
+    review, counted once; see
+    :attr:`~graphkit.model.graph.TopicGraph.purchase_acts`), dated
+    ``start <= ts < end``; undated acts count only without a window.
     A person is *active* when their row is not empty. Columns follow
     ``graph.topics``.
 

@@ -73,6 +73,35 @@ def _now(graph: TopicGraph, now: datetime | None) -> datetime:
     return now
 
 
+def followers_new_and_active(graph: TopicGraph, *, now: datetime | None = None,
+                             recent: timedelta = RECENT) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Who counts as an active new follower: ``(follower, leader, counted)``.
+
+    ``follower`` / ``leader``: row indices of the distinct follows made
+    before ``now`` (undated ones always were), self-follows left out;
+    ``counted``: n x T booleans, True where the person is new to the topic
+    at ``now`` and was active on anything in ``[now − recent, now)``. A
+    follower counts for a leader on topic *t* when ``counted[follower, t]``.
+
+    >>> from graphkit.marketing import example_market
+    >>> f, l, counted = followers_new_and_active(example_market())
+    >>> len(f) == len(l), counted.dtype
+    (True, dtype('bool'))
+    """
+    now = _now(graph, now)
+    f = graph.person_edges.filter((pl.col("kind") == "follows") & counted_in(None, now)
+                                  & (pl.col("src_idx") != pl.col("dst_idx")))
+    f = f.select("src_idx", "dst_idx").unique().sort("src_idx", "dst_idx")  # a person, not an edge count
+    active = np.asarray(topic_activity(graph, window=(now - recent, now)).sum(axis=1)).ravel() > 0
+    adopted = first_adoptions(graph).filter(pl.col("adopted_at") < now)
+    rows = graph.index_of(adopted["person_id"])
+    cols = adopted["topic"].cast(pl.Enum(list(graph.topics))).to_physical().to_numpy()
+    counted = np.ones((graph.n_people, len(graph.topics)), dtype=bool)
+    counted[rows, cols] = False
+    counted &= active[:, None]
+    return f["src_idx"].to_numpy().astype(np.int64), f["dst_idx"].to_numpy().astype(np.int64), counted
+
+
 def new_active_followers_matrix(graph: TopicGraph, *, now: datetime | None = None,
                                 recent: timedelta = RECENT) -> np.ndarray:
     """n x T: per person and topic, followers new to the topic at ``now`` who were active in ``[now − recent, now)``.
@@ -81,21 +110,23 @@ def new_active_followers_matrix(graph: TopicGraph, *, now: datetime | None = Non
     >>> new_active_followers_matrix(example_market()).shape[1] == len(example_market().topics)
     True
     """
+    follower, leader, counted = followers_new_and_active(graph, now=now, recent=recent)
+    n = graph.n_people
+    follows = sp.csr_array((np.ones(len(follower)), (follower, leader)), shape=(n, n))
+    return np.asarray(follows.T @ counted.astype(np.float64))
+
+
+def posts_x_active_new_followers_matrix(graph: TopicGraph, *, now: datetime | None = None) -> np.ndarray:
+    """n x T: ``log1p(acts on the topic in the year before now) x active new followers`` (see the module).
+
+    >>> from graphkit.marketing import example_market
+    >>> g = example_market()
+    >>> float(posts_x_active_new_followers_matrix(g)[g.index_of(["lea"])[0], g.topic_of("lego")])
+    0.0
+    """
     now = _now(graph, now)
-    n, n_topics = graph.n_people, len(graph.topics)
-    f = graph.person_edges.filter((pl.col("kind") == "follows") & counted_in(None, now)
-                                  & (pl.col("src_idx") != pl.col("dst_idx")))
-    follows = sp.csr_array((np.ones(f.height), (f["src_idx"].to_numpy(), f["dst_idx"].to_numpy())), shape=(n, n))
-    follows.sum_duplicates()
-    follows.data[:] = 1.0  # a person, not an edge count
-    active = np.asarray(topic_activity(graph, window=(now - recent, now)).sum(axis=1)).ravel() > 0
-    adopted = first_adoptions(graph).filter(pl.col("adopted_at") < now)
-    rows = graph.index_of(adopted["person_id"])
-    cols = adopted["topic"].cast(pl.Enum(list(graph.topics))).to_physical().to_numpy()
-    new = np.ones((n, n_topics), dtype=np.float64)
-    new[rows, cols] = 0.0
-    new *= active[:, None]
-    return np.asarray(follows.T @ new)
+    posts = topic_activity(graph, window=(now - RECENT, now)).toarray()
+    return np.log1p(posts) * new_active_followers_matrix(graph, now=now)
 
 
 def active_new_followers(graph: TopicGraph, *, topics: Iterable[str] | None = None,
@@ -107,9 +138,7 @@ def active_new_followers(graph: TopicGraph, *, topics: Iterable[str] | None = No
 def posts_x_active_new_followers(graph: TopicGraph, *, topics: Iterable[str] | None = None,
                                  now: datetime | None = None) -> pl.DataFrame:
     """``log1p(contributions on the topic in the year before now) x active new followers`` (see the module)."""
-    now = _now(graph, now)
-    posts = topic_activity(graph, window=(now - RECENT, now)).toarray()
-    return matrix_table(graph, np.log1p(posts) * new_active_followers_matrix(graph, now=now), topics)
+    return matrix_table(graph, posts_x_active_new_followers_matrix(graph, now=now), topics)
 
 
 def activity_x_active_new_followers(graph: TopicGraph, *, topics: Iterable[str] | None = None,

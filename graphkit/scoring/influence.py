@@ -121,8 +121,13 @@ def topic_influence(
     discounted part of follows included), and the rest returns to the
     teleport vector -- so the followers of a mocked account do not pass
     influence to it just because they follow nobody else.
-    ``activity[i, t]`` counts the mentions, replies, shares and reviews *i*
-    authored labelled *t* in the window (whatever their sign). A person with
+    ``activity[i, t]`` counts *i*'s acts on *t* in the window: the mentions,
+    replies, shares and reviews *i* authored labelled *t* (whatever their
+    sign), and the purchases *i* made of items whose topic is *t* -- buying
+    is activity on the item's topic, so a customer base with follows and
+    purchases but no topic-labelled posts is scored too. A purchase the
+    buyer reviewed at the same moment (same item, same time) is one act,
+    counted once (:attr:`~graphkit.model.graph.TopicGraph.purchase_acts`). A person with
     no activity at all in the window is *inactive*: their attention is no
     evidence, so their row is empty. ``credibility[j, t]`` is the positive
     share of the weight of the *t*-labelled interactions *j* received.
@@ -234,7 +239,13 @@ def topic_influence(
 
 def _requested_topics(graph: TopicGraph, structure: TopicStructure, topics: Sequence[str] | None) -> list[int]:
     if topics is None:
-        return [t for t in range(len(structure.topics)) if structure.activity_t[t].sum() > 0]
+        live = [t for t in range(len(structure.topics)) if structure.activity_t[t].sum() > 0]
+        if not live:
+            raise GraphkitError(
+                "nobody is active on any topic in the window (no contribution labelled with a topic, no purchase "
+                "of an item that has a topic), so there is no topic to score; give items a topic, label "
+                "contributions with one, or widen the window (--start/--end)")
+        return live
     if isinstance(topics, str):
         raise GraphkitError(f"topics must be a list of topic names, not a single string; use topics=[{topics!r}]")
     idx = [graph.topic_of(t) for t in topics]
@@ -302,7 +313,7 @@ def influence_table(
     graph: TopicGraph, structure: TopicStructure, topic_idx: list[int], scores: np.ndarray, *, tie_rel: float
 ) -> pl.DataFrame:
     """Long table of scores (n x len(topic_idx)): one row per (person, topic), with the
-    contract columns of :func:`topic_influence`; any per-topic score (e.g. expected reach)
+    contract columns of :func:`topic_influence`; any per-topic score (e.g. potential reach)
     gets the same ranks, tie-aware percentiles, audience and credibility this way.
 
     >>> from graphkit.io.datasets import load_ciao

@@ -457,10 +457,6 @@ def _uniform(seed, stream, b, key, salt):  # pragma: no cover
     return (np.float64(h >> np.uint64(11)) + 0.5) * (1.0 / 9007199254740992.0)
 
 
-#: A uniform draw in (0, 1) of (seed, stream, index, key, salt), for other numba kernels.
-uniform_draw = _uniform
-
-
 @njit(cache=True)
 def _poisson(seed, stream, b, key, lam):  # pragma: no cover
     # Poisson(lam) by inversion; above 30, the normal approximation (relative error of the
@@ -655,6 +651,60 @@ def _resampled_ppr(indptr, indices, edge, weight, offsets, order, person, cred, 
                     left += 1
             if left == 0:
                 break
+
+
+@njit(parallel=True, cache=True)
+def rank_columns(st, seed, topic, tie_rel, ranks_t, n_pos):  # pragma: no cover
+    # (Summaries of graphkit.scoring.uncertainty.) Per resample (a row of st, the draws transposed): positive scores ranked from 1, ties (within
+    # tie_rel) shuffled with a counter-based draw of (seed, topic, resample, position); zeros at the
+    # rank after the last positive one.
+    b = st.shape[0]
+    for c in prange(b):
+        col = st[c]
+        pos = np.flatnonzero(col > 0)
+        order = pos[np.argsort(-col[pos])]
+        k = len(order)
+        n_pos[c] = k
+        start = 0
+        while start < k:
+            end = start + 1
+            while end < k and col[order[end - 1]] - col[order[end]] <= tie_rel * col[order[end - 1]]:
+                end += 1
+            for q in range(end - 1, start, -1):  # Fisher-Yates on the tie group
+                u = _uniform(np.uint64(seed), np.int64(topic), np.int64(c), np.int64(q), 7)
+                r = start + int(u * (q - start + 1))
+                tmp = order[q]
+                order[q] = order[r]
+                order[r] = tmp
+            start = end
+        ranks_t[c, :] = k + 1
+        for q in range(k):
+            ranks_t[c, order[q]] = q + 1
+
+
+@njit(parallel=True, cache=True)
+def row_summary(s, ranks_t, lo_q, hi_q, ks, out_s, out_r, counts):  # pragma: no cover
+    # Per person: order statistics of score and rank (numpy's "lower" / "higher" quantiles) and how
+    # many resamples put them in each top k (a score of 0 is never in a top).
+    m, b = s.shape
+    i_lo = int(np.floor(lo_q * (b - 1)))
+    i_hi = int(np.ceil(hi_q * (b - 1) - 1e-12))
+    for i in prange(m):
+        row = np.sort(s[i])
+        out_s[i, 0] = row[i_lo]
+        out_s[i, 1] = row[i_hi]
+        rr = np.empty(b, dtype=np.int32)
+        for c in range(b):
+            rr[c] = ranks_t[c, i]
+        for j in range(len(ks)):
+            n = 0
+            for c in range(b):
+                if s[i, c] > 0 and rr[c] <= ks[j]:
+                    n += 1
+            counts[i, j] = n
+        rr.sort()
+        out_r[i, 0] = rr[i_lo]
+        out_r[i, 1] = rr[i_hi]
 
 
 @dataclass(frozen=True, eq=False)

@@ -1,9 +1,9 @@
-"""Expected reach: if this person talks about a topic, how many people new to it are likely to take it up?
+"""Potential reach: if this person talked about a topic, how many people new to it would likely take it up?
 
 Audience size counts followers; topic influence (PageRank) rewards topical
 authorities, whose followers are mostly already active on the topic. A brand
 that wants to *grow* a topic needs neither: it needs the followers who have not
-adopted the topic yet and are likely to. The expected reach of person *p* on
+adopted the topic yet and are likely to. The potential reach of person *p* on
 topic *t*, as of a time ``now``, is
 
     reach(p, t) = credibility(p, t) * sum over followers f of p, f not yet active on t, of  propensity(f, t)
@@ -28,6 +28,11 @@ topic *t*, as of a time ``now``, is
   attention p received, as in topic influence (1 when p received none: no
   evidence of mockery).
 
+Potential reach does not ask whether *p* talks about *t* at all: it is what
+*would* happen if *p* did, so an account with a large audience ranks high on
+every topic. That is why it is never the default ranking and never called
+influence (see :mod:`graphkit.scoring.registry`).
+
 The table is built exactly as ``topic_influence(...).table`` is (person_id,
 topic, score, rank, percentile, audience, active_audience, credibility; same
 types, same tie rule), so it can be passed anywhere a score table is accepted
@@ -35,7 +40,7 @@ types, same tie rule), so it can be passed anywhere a score table is accepted
 value x influence matrix).
 
 >>> from graphkit.io.datasets import load_ciao
->>> r = expected_reach(load_ciao(), topics=["Books"])
+>>> r = potential_reach(load_ciao(), topics=["Books"])
 >>> r.table.columns
 ['person_id', 'topic', 'score', 'rank', 'percentile', 'audience', 'active_audience', 'credibility']
 >>> r.model.converged, r.model.log_loss < r.model.base_log_loss
@@ -78,7 +83,7 @@ _MAX_ROWS = 2_000_000  # training rows beyond this are thinned by a fixed stride
 
 @dataclass(frozen=True)
 class PropensityModel:
-    """The logistic model of adoption that expected reach learned, and how well it fit.
+    """The logistic model of adoption that potential reach learned, and how well it fit.
 
     ``coefficients``: feature -> coefficient on the standardised feature
     (``intercept`` first). ``trained_at``: when the training features were
@@ -220,7 +225,7 @@ def propensity(
         raise GraphkitError(f"horizon must be a positive duration; got {horizon}")
     now = data_end(graph) if now is None else now
     if now is None:
-        raise GraphkitError("expected reach needs dated contributions or purchases; this graph has no timestamps")
+        raise GraphkitError("potential reach needs dated contributions or purchases; this graph has no timestamps")
     first = _adoption_times(graph, now)
     x_then, adopted_then = _features(graph, first, now - horizon, horizon)
     # train on the people already there one horizon ago, as scoring uses the people there now:
@@ -234,11 +239,11 @@ def propensity(
     positives = int(y_train.sum())
     if positives == 0:
         raise GraphkitError(
-            f"nobody present on {now - horizon:%Y-%m-%d} took up a new topic before {now:%Y-%m-%d}, so expected "
+            f"nobody present on {now - horizon:%Y-%m-%d} took up a new topic before {now:%Y-%m-%d}, so potential "
             "reach has nothing to learn propensities from; use a longer horizon or a later end of the window")
     beta, mean, scale, iterations, converged = _fit_logistic(x_train, y_train, max_iter=max_iter, tol=tol)
     if not converged:
-        raise ConvergenceError("expected reach: the propensity model did not converge; raise max_iter or tol",
+        raise ConvergenceError("potential reach: the propensity model did not converge; raise max_iter or tol",
                                iterations=iterations, residual=float("nan"))
     model = PropensityModel(
         coefficients=pl.DataFrame({"feature": ["intercept", *FEATURES], "coefficient": beta}),
@@ -254,7 +259,7 @@ def propensity(
 
 @dataclass(frozen=True)
 class ReachResult:
-    """Expected reach per (person, topic), and how it was made.
+    """Potential reach per (person, topic), and how it was made.
 
     ``table``: person_id, topic, score (expected number of followers new to
     the topic who take it up within the horizon), rank (1 = highest; ties by
@@ -278,7 +283,7 @@ class ReachResult:
         return rows.sort("rank").head(k)
 
 
-def expected_reach(
+def potential_reach(
     graph: TopicGraph,
     *,
     topics: Sequence[str] | None = None,
@@ -287,7 +292,7 @@ def expected_reach(
     max_iter: int = 50,
     tol: float = 1e-6,
 ) -> ReachResult:
-    """Expected reach of every person on every topic (the model is in the module text).
+    """Potential reach of every person on every topic (the model is in the module text).
 
     ``topics``: topics to report (default: every topic of the graph).
     ``window = (start, end)``: reach is computed as of ``end`` (default:
@@ -298,7 +303,7 @@ def expected_reach(
     the propensity model is trained. ``max_iter`` / ``tol``: Newton's method.
 
     >>> from graphkit.io.datasets import load_ciao
-    >>> r = expected_reach(load_ciao(), topics=["Books", "Travel"])
+    >>> r = potential_reach(load_ciao(), topics=["Books", "Travel"])
     >>> r.top("Books", 3).select("rank").to_series().to_list()
     [1, 2, 3]
     """
@@ -312,11 +317,7 @@ def expected_reach(
     prob, model = propensity(graph, now=end, horizon=horizon, max_iter=max_iter, tol=tol)
     now = model.trained_at + horizon
     structure = topic_structure(graph, window=(start, now))
-    # positive follows that existed by `now` (undated ones always did); a follower counts once
-    f = graph.person_edges.filter(
-        (pl.col("kind") == "follows") & (pl.col("sign") > 0) & (pl.col("src_idx") != pl.col("dst_idx"))
-        & counted_in(None, now)
-    ).select("src_idx", "dst_idx").unique(maintain_order=True)  # a fixed order: sums are reproducible
+    f = _positive_follows(graph, now)  # a follower counts once
     reach = np.zeros_like(prob)
     np.add.at(reach, f["dst_idx"].to_numpy(), prob[f["src_idx"].to_numpy()])
     reach *= np.where(np.isnan(structure.credibility), NEUTRAL_CREDIBILITY, structure.credibility)
@@ -324,3 +325,44 @@ def expected_reach(
     params = dict(topics=chosen, window=(start, end), now=now, horizon_days=horizon.total_seconds() / 86400,
                   max_iter=max_iter, tol=tol)
     return ReachResult(table=table, model=model, parameters=params)
+
+
+def follower_propensities(
+    graph: TopicGraph,
+    person_id: str,
+    topic: str,
+    *,
+    window: Window | None = None,
+    horizon: timedelta = timedelta(days=365),
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """The terms of one person's potential reach on one topic: ``(followers, propensities, credibility)``.
+
+    ``followers``: row indices of the person's distinct positive followers
+    (follows made by the window's end); ``propensities``: each one's
+    probability of taking the topic up (0 for those who already have);
+    ``credibility``: the factor applied to their sum. ``credibility *
+    propensities.sum()`` is the person's score in :func:`potential_reach`
+    with the same ``window`` and ``horizon``.
+
+    >>> from graphkit.io.datasets import load_ciao
+    >>> f, p, c = follower_propensities(load_ciao(), "8", "Books")
+    >>> len(f) == len(p), bool((p >= 0).all()), 0.0 <= c <= 1.0
+    (True, True, True)
+    """
+    t, j = graph.topic_of(topic), int(graph.index_of([person_id])[0])
+    start, end = normalize_window(window)
+    prob, model = propensity(graph, now=end, horizon=horizon)
+    now = model.trained_at + horizon
+    structure = topic_structure(graph, window=(start, now))
+    followers = _positive_follows(graph, now)
+    mine = followers.filter(pl.col("dst_idx") == j)["src_idx"].to_numpy().astype(np.int64)
+    cred = structure.credibility[j, t]
+    return mine, prob[mine, t], float(NEUTRAL_CREDIBILITY if np.isnan(cred) else cred)
+
+
+def _positive_follows(graph: TopicGraph, now: datetime) -> pl.DataFrame:
+    """Distinct positive follows made by ``now`` (undated ones always were), no self-follows, in a fixed order."""
+    return graph.person_edges.filter(
+        (pl.col("kind") == "follows") & (pl.col("sign") > 0) & (pl.col("src_idx") != pl.col("dst_idx"))
+        & counted_in(None, now)
+    ).select("src_idx", "dst_idx").unique(maintain_order=True)  # a fixed order: sums are reproducible

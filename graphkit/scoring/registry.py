@@ -1,37 +1,59 @@
-"""Ranking scores by name: the one place that decides the default.
+"""Ranking scores by name: the one place that decides the default, and what to do when it cannot be computed.
 
-Two scores rank people on a topic, with the same columns (``person_id``,
+Three scores rank people on a topic, with the same columns (``person_id``,
 ``topic``, ``score``, ``rank``, ``percentile``, ``audience``,
 ``active_audience``, ``credibility``):
 
+- ``"posts_x_active_new_followers"``: ``log1p(the person's acts on the
+  topic in the year before now) x their followers who are new to the topic
+  and were active in that year``
+  (:func:`graphkit.scoring.baselines.posts_x_active_new_followers`): who
+  talks about the topic lately to people who could still take it up. Zero
+  for a person with no activity on the topic in that year, however large
+  their audience: the frog expert counts on frogs only;
 - ``"topic_influence"``: personalised PageRank per topic
-  (:func:`graphkit.scoring.influence.topic_influence`), who holds attention on a topic;
-- ``"expected_reach"``: followers new to the topic likely to take it up
-  (:func:`graphkit.scoring.reach.expected_reach`).
+  (:func:`graphkit.scoring.influence.topic_influence`): who holds attention
+  on a topic;
+- ``"potential_reach"``: followers new to the topic likely to take it up
+  (:func:`graphkit.scoring.reach.potential_reach`): what would happen *if*
+  the person talked about the topic -- it does not ask whether they do, so
+  it is never the default.
 
-:data:`DEFAULT_SCORE` is ``"expected_reach"`` because the backtest supports it
-(``docs/backtest.md``): on the bundled Ciao data, learning before 2010-01-01 and
-counting followers' first adoptions in the next year, NDCG@10 is 0.666
-[0.625, 0.725] for expected reach, 0.234 [0.177, 0.289] for audience size and
-0.123 [0.101, 0.146] for topic influence (95% bootstrap intervals over people).
-Expected reach learns from dated activity; on undated data it raises, and
-``score="topic_influence"`` is the choice to make.
+:data:`DEFAULT_SCORE` is ``"posts_x_active_new_followers"``, the strongest
+simple topic-specific baseline of the attributed-adoption backtest
+(``docs/backtest.md``). Every view that ranks people (the flagship query, the
+value x influence matrix, advocate segments, engagement KPIs, ``explain``,
+``graphkit demo`` and ``graphkit score``) reads it from here.
+
+A new score is added here: its name in :data:`SCORES`, its words in
+:data:`LABELS`, its computation in ``_COMPUTE`` (raising ``_CannotCompute``
+where the data cannot support it) and, to explain it, its terms in
+:func:`graphkit.marketing.explain.explain`. Making it the default is then
+the one line :data:`DEFAULT_SCORE`.
+
+Where the default cannot be computed (no dated activity to tell what
+"lately" means), :func:`ranking` falls back to :data:`FALLBACK_SCORE` and
+says so: :attr:`Ranking.fallback` holds the reason, :attr:`Ranking.note` the
+one line the command line prints on stderr, and :attr:`Ranking.parameters`
+records it for the run.
 
 >>> from graphkit.io.datasets import load_ciao
->>> t = score_table(load_ciao(), score="topic_influence", topics=["Books"])
+>>> t = score_table(load_ciao(), topics=["Books"])
 >>> t.columns[:4], t["topic"].unique().to_list()
 (['person_id', 'topic', 'score', 'rank'], ['Books'])
 """
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
 
 import polars as pl
 
 from graphkit.errors import GraphkitError
 from graphkit.model.graph import TopicGraph
-from graphkit.model.topics import Window
+from graphkit.model.topics import Window, normalize_window, topic_list, topic_structure
 from graphkit.scoring.uncertainty import (
     LEVEL,
     RESAMPLES,
@@ -42,15 +64,168 @@ from graphkit.scoring.uncertainty import (
     influence_bootstrap,
 )
 
-SCORES: tuple[str, ...] = ("expected_reach", "topic_influence")
-DEFAULT_SCORE = "expected_reach"
+SCORES: tuple[str, ...] = ("posts_x_active_new_followers", "topic_influence", "potential_reach")
+DEFAULT_SCORE = "posts_x_active_new_followers"
+#: What the default falls back to where it cannot be computed (it needs no dates).
+FALLBACK_SCORE = "topic_influence"
+#: How each score is named in tables, figures and messages.
+LABELS: dict[str, str] = {
+    "posts_x_active_new_followers": "recent activity x active new followers",
+    "topic_influence": "topic influence (PageRank)",
+    "potential_reach": "potential reach",
+}
+
+
+class FallbackWarning(UserWarning):
+    """The default score could not be computed on this data; another one ranks people instead."""
 
 
 def check_score(score: str) -> str:
-    """``score`` if it names a known score; otherwise a clear error with the choices."""
+    """``score`` if it names a known score; otherwise a clear error with the choices.
+
+    >>> check_score(DEFAULT_SCORE) == DEFAULT_SCORE
+    True
+    """
     if score not in SCORES:
-        raise GraphkitError(f"unknown score {score!r}; choose one of {', '.join(SCORES)}")
+        raise GraphkitError(f"unknown score {score!r}; choose one of {', '.join(SCORES)} (--score)")
     return score
+
+
+def label(score: str) -> str:
+    """The words for ``score`` in a table, a figure or a message.
+
+    >>> label("topic_influence")
+    'topic influence (PageRank)'
+    """
+    return LABELS[check_score(score)]
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """A score table and how it was made.
+
+    ``table``: the standard columns. ``score``: the score computed;
+    ``requested``: the score asked for; ``fallback``: why ``requested``
+    could not be computed (None when it was). ``parameters``: the score,
+    the request and the fallback, for a run's record.
+    """
+
+    table: pl.DataFrame
+    score: str
+    requested: str
+    fallback: str | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def note(self) -> str | None:
+        """One line saying which score ranks people instead of the one asked for (None without a fallback)."""
+        if self.fallback is None:
+            return None
+        return (f"note: {self.requested} cannot be computed here ({self.fallback}); ranked by {self.score} instead "
+                f"(--score {self.score} to ask for it)")
+
+
+class _CannotCompute(GraphkitError):
+    """This score cannot be computed on this data (no dates, too little history)."""
+
+
+def ranking(
+    graph: TopicGraph,
+    *,
+    score: str = DEFAULT_SCORE,
+    topics: Sequence[str] | None = None,
+    window: Window | None = None,
+) -> Ranking:
+    """The table of ``score`` for ``topics`` (all topics when None) over ``window``, falling back when it must.
+
+    ``window = (start, end)``: scores are computed as of ``end`` (default:
+    just after the latest dated event) from what is known before it;
+    ``audience``, ``active_audience`` and ``credibility`` count events in
+    ``[start, end)``. When ``score`` is :data:`DEFAULT_SCORE` and cannot be
+    computed on this graph -- it has no dates, or nobody active on the
+    topics in the year before ``end`` has an active follower new to them,
+    so every score would be 0 -- :data:`FALLBACK_SCORE` is computed instead
+    and :attr:`Ranking.fallback` says why. Another score that cannot be
+    computed raises, naming the ``--score`` to use instead.
+
+    >>> from graphkit.marketing import example_market
+    >>> r = ranking(example_market(), topics=["cooking"])
+    >>> r.score, r.fallback is None, r.table.sort("rank")["person_id"][0]
+    ('posts_x_active_new_followers', True, 'lea')
+    >>> r = ranking(example_market(), topics=["lego"])  # every lego fan has taken lego up already
+    >>> r.score, r.parameters["score_requested"]
+    ('topic_influence', 'posts_x_active_new_followers')
+    """
+    check_score(score)
+    chosen = None if topics is None else topic_list(graph, topics)
+    fallback = None
+    try:
+        table, extra = _compute(graph, score, chosen, window)
+    except _CannotCompute as exc:
+        if score != DEFAULT_SCORE:
+            raise GraphkitError(f"{exc}; rank by --score {FALLBACK_SCORE}") from None
+        fallback = str(exc)
+        table, extra = _compute(graph, FALLBACK_SCORE, chosen, window)
+    used = score if fallback is None else FALLBACK_SCORE
+    return Ranking(table=table, score=used, requested=score, fallback=fallback,
+                   parameters={"score": used, "score_requested": score, "score_fallback": fallback, **extra})
+
+
+def _compute(graph: TopicGraph, score: str, topics: list[str] | None,
+             window: Window | None) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """(table, parameters) of one score; :class:`_CannotCompute` when the data cannot support it."""
+    return _COMPUTE[score](graph, topics, window)
+
+
+def _topic_influence(graph: TopicGraph, topics: list[str] | None,
+                     window: Window | None) -> tuple[pl.DataFrame, dict[str, Any]]:
+    from graphkit.scoring.influence import topic_influence
+
+    res = topic_influence(graph, topics=topics, window=window)
+    return res.table, {"damping_factor": res.parameters["damping_factor"], "iterations": res.iterations,
+                       "converged": res.converged}
+
+
+def _potential_reach(graph: TopicGraph, topics: list[str] | None,
+                     window: Window | None) -> tuple[pl.DataFrame, dict[str, Any]]:
+    from graphkit.scoring.reach import potential_reach
+
+    try:
+        r = potential_reach(graph, topics=topics, window=window)
+    except GraphkitError as exc:  # topics were checked: what is left is the data (undated, too little history)
+        raise _CannotCompute(str(exc)) from None
+    return r.table, {"now": r.parameters["now"].isoformat(), "horizon_days": r.parameters["horizon_days"]}
+
+
+def _posts_x_active_new_followers(graph: TopicGraph, topics: list[str] | None,
+                                  window: Window | None) -> tuple[pl.DataFrame, dict[str, Any]]:
+    from graphkit.scoring.baselines import RECENT, posts_x_active_new_followers_matrix
+    from graphkit.scoring.influence import influence_table
+    from graphkit.scoring.reach import data_end
+
+    start, end = normalize_window(window)
+    now = data_end(graph) if end is None else end
+    if now is None:
+        raise _CannotCompute("the data has no dates, and this score counts what happened in the year before now")
+    chosen = list(graph.topics) if topics is None else topics
+    idx = [graph.topic_of(t) for t in chosen]
+    values = posts_x_active_new_followers_matrix(graph, now=now)[:, idx]
+    if not values.any():
+        what = "these topics" if len(chosen) > 1 else repr(chosen[0])
+        raise _CannotCompute(f"nobody active on {what} in the year before {now:%Y-%m-%d} has an active follower "
+                             "new to it, so every score would be 0")
+    structure = topic_structure(graph, window=(start, now))
+    return influence_table(graph, structure, idx, values, tie_rel=1e-9), {
+        "now": now.isoformat(), "recent_days": RECENT.days}
+
+
+#: How each score of :data:`SCORES` is computed: (graph, topics, window) -> (table, parameters).
+_COMPUTE = {
+    "posts_x_active_new_followers": _posts_x_active_new_followers,
+    "topic_influence": _topic_influence,
+    "potential_reach": _potential_reach,
+}
+assert set(_COMPUTE) == set(SCORES) == set(LABELS), "every score needs a computation and a label"
 
 
 def score_table(
@@ -62,26 +237,24 @@ def score_table(
     uncertainty: int | None = None,
     seed: int = 0,
 ) -> pl.DataFrame:
-    """The table of ``score`` for ``topics`` (all topics when None) over ``window``.
+    """:func:`ranking`'s table; a fallback is announced with a :class:`FallbackWarning` (one line).
 
-    With ``uncertainty=N`` (bootstrap resamples, e.g. 100) the table gains
-    90 % intervals on score and rank and ``p_top_1``, ``p_top_10`` (see
-    :func:`rank_uncertainty`, which also gives each topic's stability).
+    With ``uncertainty=N`` (bootstrap resamples, e.g. 100, seeded by ``seed``)
+    the table gains 90 % intervals on score and rank and ``p_top_1``,
+    ``p_top_10`` (see :func:`rank_uncertainty`, which also gives each
+    topic's stability).
+
+    >>> from graphkit.marketing import example_market
+    >>> score_table(example_market(), score="topic_influence", topics=["lego"]).sort("rank")["person_id"][0]
+    'zoe'
     """
     if uncertainty is not None:
         return rank_uncertainty(graph, score=score, topics=topics, window=window, resamples=uncertainty,
                                 seed=seed).table
-    check_score(score)
-    if score == "expected_reach":
-        from graphkit.scoring.reach import expected_reach
-
-        try:
-            return expected_reach(graph, topics=None if topics is None else list(topics), window=window).table
-        except GraphkitError as exc:  # e.g. undated or too little history to learn propensities from
-            raise GraphkitError(f"{exc}; or rank by score='topic_influence'") from exc
-    from graphkit.scoring.influence import topic_influence
-
-    return topic_influence(graph, topics=topics, window=window).table
+    r = ranking(graph, score=score, topics=topics, window=window)
+    if r.note is not None:
+        warnings.warn(r.note, FallbackWarning, stacklevel=2)
+    return r.table
 
 
 def rank_uncertainty(
@@ -97,17 +270,19 @@ def rank_uncertainty(
 ) -> Uncertainty:
     """How sure each rank of ``score`` is: bootstrap intervals, ``p_top_<k>`` and each topic's stability.
 
-    ``score`` is a registered score name (default :data:`DEFAULT_SCORE`) or
-    any function ``graph -> table`` with ``person_id``, ``topic``, ``score``.
-    Each of ``resamples`` resamples (seeded by ``seed``) counts every
-    contribution, follow and purchase ``Poisson(1)`` times and scores again
-    (topic influence solves them as extra columns of its batched solver).
-    Returns an :class:`~graphkit.scoring.uncertainty.Uncertainty`: ``table``
-    (the score table with ``score_low``, ``score_high``, ``rank_low``,
-    ``rank_high`` -- the central ``level`` range over resamples -- and
-    ``p_top_<k>`` for each k of ``top_k``) and ``stability`` (per topic and
-    k: the share of the top k two resamples share, and the share of the
-    published top k a resample keeps). See :mod:`graphkit.scoring.uncertainty`.
+    ``score`` is a registered score name (default :data:`DEFAULT_SCORE`,
+    with its fallback, as :func:`ranking` computes it) or any function
+    ``graph -> table`` with ``person_id``, ``topic``, ``score``. Each of
+    ``resamples`` resamples (seeded by ``seed``) counts every contribution,
+    follow and purchase ``Poisson(1)`` times and scores again, as of the same
+    ``now`` (topic influence solves them as extra columns of its batched
+    solver). Returns an :class:`~graphkit.scoring.uncertainty.Uncertainty`:
+    ``table`` (the score table with ``score_low``, ``score_high``,
+    ``rank_low``, ``rank_high`` -- the central ``level`` range over resamples
+    -- and ``p_top_<k>`` for each k of ``top_k``) and ``stability`` (per
+    topic and k: the share of the top k two resamples share, and the share
+    of the published top k a resample keeps); ``parameters`` records the
+    score computed. See :mod:`graphkit.scoring.uncertainty`.
 
     >>> from graphkit.io.datasets import load_ciao
     >>> u = rank_uncertainty(load_ciao(), score="topic_influence", topics=["Books"], resamples=20)
@@ -125,22 +300,28 @@ def rank_uncertainty(
             return t if chosen is None else t.filter(pl.col("topic").is_in(chosen))
 
         return bootstrap(graph, scorer, resamples=resamples, seed=seed, level=level, top_k=ks)
-    check_score(score)
-    if score == "topic_influence":
-        from graphkit.model.topics import topic_structure
+    r = ranking(graph, score=score, topics=topics, window=window)
+    if r.note is not None:
+        warnings.warn(r.note, FallbackWarning, stacklevel=2)
+    chosen = list(dict.fromkeys(r.table["topic"].to_list()))
+    if r.score == "topic_influence":
         from graphkit.scoring.influence import topic_influence
 
-        res = topic_influence(graph, topics=topics, window=window)
+        res = topic_influence(graph, topics=chosen, window=window)
         structure = topic_structure(graph, window=window)
         topic_idx = [graph.topic_of(t) for t in res.parameters["topics"]]
-        u = influence_bootstrap(graph, structure, topic_idx, res.table, damping_factor=0.85, resamples=resamples,
-                                seed=seed, level=level, top_k=ks)
-        return Uncertainty(u.table, u.stability, {**u.parameters, "score": score}, u.seconds)
-    point = score_table(graph, score=score, topics=topics, window=window)
-    chosen = sorted(point["topic"].unique().to_list())
+        u = influence_bootstrap(graph, structure, topic_idx, res.table, damping_factor=res.parameters["damping_factor"],
+                                resamples=resamples, seed=seed, level=level, top_k=ks)
+    else:
+        start, end = normalize_window(window)
+        if end is None and "now" in r.parameters:  # resamples are scored as of the same moment
+            from datetime import datetime
 
-    def rescore(g: TopicGraph) -> pl.DataFrame:
-        return score_table(g, score=score, topics=chosen, window=window)
+            end = datetime.fromisoformat(r.parameters["now"])
+        used = r.score
 
-    u = bootstrap(graph, rescore, point=point, resamples=resamples, seed=seed, level=level, top_k=ks)
-    return Uncertainty(u.table, u.stability, {**u.parameters, "score": score}, u.seconds)
+        def rescore(g: TopicGraph) -> pl.DataFrame:
+            return _compute(g, used, chosen, (start, end))[0]
+
+        u = bootstrap(graph, rescore, point=r.table, resamples=resamples, seed=seed, level=level, top_k=ks)
+    return Uncertainty(u.table, u.stability, {**u.parameters, **r.parameters}, u.seconds)

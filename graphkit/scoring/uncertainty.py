@@ -82,12 +82,10 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 import polars as pl
-from numba import njit, prange
 
 from graphkit.errors import GraphkitError
 from graphkit.model.graph import EDGE_INDEX, TopicGraph
 from graphkit.model.topics import TopicStructure
-from graphkit.scoring.linalg import ResampleSystem, solve_ppr_resamples, uniform_draw
 from graphkit.version import __version__
 
 #: Resamples when not given.
@@ -291,6 +289,8 @@ def influence_draws(
 ) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], int]:
     """The resampled scores behind :func:`influence_bootstrap`: ``{topic: (rows of point, draws)}`` (the
     people live on the topic; everyone else scores 0) and the most sweeps a resample took."""
+    from graphkit.scoring.linalg import ResampleSystem, solve_ppr_resamples  # numba: loaded on first use
+
     topic_idx = list(topic_idx)
     n = graph.n_people
     if point.height != n * len(topic_idx):
@@ -354,6 +354,8 @@ def summarise(
     >>> t["p_top_1"].to_list(), t["rank_high"].to_list(), s["expected_overlap"].to_list()
     ([0.75, 0.25, 0.0], [2, 2, 3], [0.5])
     """
+    from graphkit.scoring.linalg import rank_columns, row_summary
+
     lo_q, hi_q = (1 - level) / 2, (1 + level) / 2
     h = point.height
     score_low = np.zeros(h)
@@ -381,7 +383,7 @@ def summarise(
         n_pos = np.zeros(b, dtype=np.int64)
         s = np.ascontiguousarray(s)
         if m:
-            _rank_columns(np.ascontiguousarray(s.T), int(seed), ti, float(tie_rel), ranks_t, n_pos)
+            rank_columns(np.ascontiguousarray(s.T), int(seed), ti, float(tie_rel), ranks_t, n_pos)
         zero_rank = n_pos + 1  # everyone not listed scores 0
         others = np.setdiff1d(all_rows, rows, assume_unique=True)
         ks = np.asarray(top_k, dtype=np.int64)
@@ -389,7 +391,7 @@ def summarise(
         out_r = np.empty((m, 2), dtype=np.int64)
         counts = np.empty((m, len(ks)), dtype=np.int64)
         if m:
-            _row_summary(s, ranks_t, lo_q, hi_q, ks, out_s, out_r, counts)
+            row_summary(s, ranks_t, lo_q, hi_q, ks, out_s, out_r, counts)
         score_low[rows], score_high[rows] = out_s[:, 0], out_s[:, 1]
         rank_low[rows], rank_high[rows] = out_r[:, 0], out_r[:, 1]
         rank_low[others] = np.quantile(zero_rank, lo_q, method="lower")
@@ -426,67 +428,15 @@ def resample_ranks(draws: np.ndarray, *, seed: int = 0, topic: int = 0, tie_rel:
     >>> resample_ranks(np.array([[3.0, 1.0], [2.0, 2.0], [0.0, 0.0]])).tolist()
     [[1, 2], [2, 1], [3, 3]]
     """
+    from graphkit.scoring.linalg import rank_columns
+
     d = np.ascontiguousarray(np.nan_to_num(np.asarray(draws, dtype=np.float64), nan=0.0))
     m, b = d.shape
     ranks_t = np.empty((b, m), dtype=np.int32)
     n_pos = np.zeros(b, dtype=np.int64)
     if m:
-        _rank_columns(np.ascontiguousarray(d.T), int(seed), int(topic), float(tie_rel), ranks_t, n_pos)
+        rank_columns(np.ascontiguousarray(d.T), int(seed), int(topic), float(tie_rel), ranks_t, n_pos)
     return ranks_t.T.astype(np.int64)
-
-
-@njit(parallel=True, cache=True)
-def _rank_columns(st, seed, topic, tie_rel, ranks_t, n_pos):  # pragma: no cover
-    # Per resample (a row of st, the draws transposed): positive scores ranked from 1, ties (within
-    # tie_rel) shuffled with a counter-based draw of (seed, topic, resample, position); zeros at the
-    # rank after the last positive one.
-    b = st.shape[0]
-    for c in prange(b):
-        col = st[c]
-        pos = np.flatnonzero(col > 0)
-        order = pos[np.argsort(-col[pos])]
-        k = len(order)
-        n_pos[c] = k
-        start = 0
-        while start < k:
-            end = start + 1
-            while end < k and col[order[end - 1]] - col[order[end]] <= tie_rel * col[order[end - 1]]:
-                end += 1
-            for q in range(end - 1, start, -1):  # Fisher-Yates on the tie group
-                u = uniform_draw(np.uint64(seed), np.int64(topic), np.int64(c), np.int64(q), 7)
-                r = start + int(u * (q - start + 1))
-                tmp = order[q]
-                order[q] = order[r]
-                order[r] = tmp
-            start = end
-        ranks_t[c, :] = k + 1
-        for q in range(k):
-            ranks_t[c, order[q]] = q + 1
-
-
-@njit(parallel=True, cache=True)
-def _row_summary(s, ranks_t, lo_q, hi_q, ks, out_s, out_r, counts):  # pragma: no cover
-    # Per person: order statistics of score and rank (numpy's "lower" / "higher" quantiles) and how
-    # many resamples put them in each top k (a score of 0 is never in a top).
-    m, b = s.shape
-    i_lo = int(np.floor(lo_q * (b - 1)))
-    i_hi = int(np.ceil(hi_q * (b - 1) - 1e-12))
-    for i in prange(m):
-        row = np.sort(s[i])
-        out_s[i, 0] = row[i_lo]
-        out_s[i, 1] = row[i_hi]
-        rr = np.empty(b, dtype=np.int32)
-        for c in range(b):
-            rr[c] = ranks_t[c, i]
-        for j in range(len(ks)):
-            n = 0
-            for c in range(b):
-                if s[i, c] > 0 and rr[c] <= ks[j]:
-                    n += 1
-            counts[i, j] = n
-        rr.sort()
-        out_r[i, 0] = rr[i_lo]
-        out_r[i, 1] = rr[i_hi]
 
 
 __all__ = ["LEVEL", "RESAMPLED", "RESAMPLES", "TOP_K", "Uncertainty", "bootstrap", "check_options",
