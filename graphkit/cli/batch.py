@@ -65,6 +65,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "score_low/score_high, rank_low/rank_high (90%% intervals), p_top_1, p_top_10 to the "
                         "ranking, and a stability table (folder) -- written to Neo4j too")
     p.add_argument("--batch-size", type=int, default=5000, help="rows per Neo4j transaction (default 5000)")
+    p.add_argument("--neo4j-rows", type=influence_rows, default="nonzero", metavar="nonzero|all|PERCENT",
+                   help="with --write neo4j: the influence rows written: nonzero (default; most people score 0 on "
+                        "most topics), all, or a number P for the top P percent of each topic; the loyal query "
+                        "refuses a --top-percentile that needs rows left out")
     p.add_argument("--keep-runs", type=int, default=2, help="complete runs kept, the current one included (default 2)")
     p.add_argument("--wait", type=seconds, default=DEFAULT_WAIT, metavar="SECONDS",
                    help=f"how long to wait for another job writing the same folder or database before giving up "
@@ -130,6 +134,23 @@ def check_uncertainty(args: argparse.Namespace) -> None:
                             f"got {args.uncertainty}")
     if args.seed < 0:
         raise GraphkitError(f"--seed must be a non-negative integer; got {args.seed}")
+
+
+def influence_rows(text: str) -> str | float:
+    """An argparse type: ``nonzero``, ``all`` or a percent in (0, 100].
+
+    >>> influence_rows("nonzero"), influence_rows("5")
+    ('nonzero', 5.0)
+    """
+    if text in ("nonzero", "all"):
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected nonzero, all or a percent, got {text!r}") from None
+    if not 0 < value <= 100:
+        raise argparse.ArgumentTypeError(f"expected a percent in (0, 100], got {text!r}")
+    return value
 
 
 def _store(batch_size: int = 5000, *, progress: bool = False, wait: float = DEFAULT_WAIT):
@@ -217,7 +238,8 @@ def _score(args: argparse.Namespace) -> int:
                         store.load(graph)
                 with step(f"writing run {run_id} to Neo4j", enabled=not quiet):
                     report = store.write_scores(influence=ranking, communities=communities, loyalty=loyal,
-                                                run_id=run_id, parameters=parameters, keep_runs=args.keep_runs)
+                                                run_id=run_id, parameters=parameters, keep_runs=args.keep_runs,
+                                                influence_rows=args.neo4j_rows)
             rows = report.rows
         else:
             tables = {"influence": ranking, "loyalty": loyal, "communities": communities,

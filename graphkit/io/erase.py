@@ -51,6 +51,7 @@ from graphkit.errors import DataFileError, GraphkitError, StoreError
 from graphkit.io.files import FORMATS, LOCK_SUFFIX, read_table, write_table
 from graphkit.io.ownership import (
     DEFAULT_WAIT,
+    ERASURE_LOG,
     FolderLock,
     fsync_dir,
     link_tree,
@@ -59,7 +60,7 @@ from graphkit.io.ownership import (
     swap_in,
     write_text_durably,
 )
-from graphkit.io.score_folder import ERASURE_LOG, rewrite_runs
+from graphkit.io.score_folder import rewrite_runs
 from graphkit.model.erasure import check_person_ids, customers_of, erase_rows
 
 if TYPE_CHECKING:  # pragma: no cover
