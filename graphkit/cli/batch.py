@@ -77,6 +77,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="write into a non-empty folder graphkit did not make, deleting what is in it")
     p.add_argument("--no-load", action="store_true",
                    help="with --write neo4j and a dataset --source: do not (re)load the dataset into Neo4j first")
+    _add_lenient(p)
     p.add_argument("--json", action="store_true", help="print a one-line JSON summary on stdout")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(handler=_score)
@@ -107,11 +108,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true",
                    help="print one JSON line: count, seconds, rows (with --out: where they were written)")
     p.add_argument("--out", metavar="FILE", help="write the rows to FILE (.parquet or .csv)")
+    _add_lenient(p)
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(handler=_loyal)
 
 
 # ------------------------------------------------------------------ helpers
+def _add_lenient(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lenient", action="store_true",
+                   help="leave bad rows of a dataset --source out (each written with its reason to --rejects) "
+                        "instead of failing; the count is reported")
+    p.add_argument("--rejects", metavar="FILE",
+                   help="where --lenient writes rejected rows (default SOURCE/rejects.csv)")
+
+
 def seconds(text: str) -> float:
     """An argparse type: a number of seconds >= 0.
 
@@ -161,7 +171,13 @@ def _store(batch_size: int = 5000, *, progress: bool = False, wait: float = DEFA
     return store
 
 
-def _read_graph(source: str, *, quiet: bool):
+def _read_graph(source: str, *, quiet: bool, args: argparse.Namespace | None = None):
+    lenient = bool(getattr(args, "lenient", False))
+    rejects = getattr(args, "rejects", None)
+    if rejects and not lenient:
+        raise GraphkitError("--rejects is where --lenient writes rejected rows: add --lenient")
+    if lenient and source in (NEO4J, BUNDLED):
+        raise GraphkitError(f"--lenient is for a dataset folder --source, not {source!r} (already validated)")
     if source == NEO4J:
         with step("reading the graph from Neo4j", enabled=not quiet), _store() as store:
             return store.read()
@@ -172,7 +188,11 @@ def _read_graph(source: str, *, quiet: bool):
     from graphkit.io.files import read_dataset
 
     with step(f"reading {source}", enabled=not quiet):
-        return read_dataset(source)
+        graph = read_dataset(source, lenient=lenient, rejects_path=rejects)
+    if graph.rejects.height:
+        print(f"note: {graph.rejects.height} bad row(s) of {source} left out, written with their reasons to "
+              f"{rejects or f'{source}/rejects.csv'}", file=sys.stderr)
+    return graph
 
 
 def _communities(graph, topics, seed: int, influence) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -184,6 +204,24 @@ def _communities(graph, topics, seed: int, influence) -> tuple[pl.DataFrame, pl.
 
 
 # --------------------------------------------------------------------- score
+def _check_score_folder(folder: str, *, force: bool) -> None:
+    """Refuse, before any work, a --write folder graphkit may not or cannot write (it is checked again when written)."""
+    import os
+
+    from graphkit.errors import FolderNotOwnedError
+    from graphkit.io.ownership import writable_folder
+    from graphkit.io.score_folder import LOCK_NAME
+
+    target = writable_folder(folder, "scores", force=force, replaces=False, ignore=(LOCK_NAME,))
+    existing = target
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise FolderNotOwnedError(folder, f"cannot be created: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise FolderNotOwnedError(folder, f"cannot be written: no permission to write in {existing}")
+
+
 def _score(args: argparse.Namespace) -> int:
     from graphkit.io.neo4j import new_run_id
     from graphkit.marketing.loyalty import loyalty
@@ -195,9 +233,11 @@ def _score(args: argparse.Namespace) -> int:
     check_uncertainty(args)
     if args.force and args.write == NEO4J:
         raise GraphkitError("--force is for a score folder; on Neo4j graphkit writes only its own nodes")
+    if args.write != NEO4J:  # a folder that cannot be written fails now, not after the scoring
+        _check_score_folder(args.write, force=args.force)
     store = _store(args.batch_size, progress=not quiet, wait=args.wait) if args.write == NEO4J else None
     try:
-        graph = _read_graph(args.source, quiet=quiet)
+        graph = _read_graph(args.source, quiet=quiet, args=args)
         with step("topic influence", enabled=not quiet):
             result = topic_influence(graph, topics=args.topics, engine=args.engine, damping_factor=args.damping_factor)
         topics = sorted(result.table["topic"].unique().to_list())
@@ -226,7 +266,8 @@ def _score(args: argparse.Namespace) -> int:
             "damping_factor": args.damping_factor,
             "influence": result.parameters, "iterations": result.iterations, "converged": result.converged,
             "as_of": args.as_of, "window_days": args.window_days, "seed": args.seed,
-            "communities": True, "uncertainty": args.uncertainty,
+            "communities": True, "lenient": args.lenient, "rejected": graph.rejects.height,
+            "uncertainty": args.uncertainty,
         }
         from graphkit.io.lineage import input_fingerprints
 
@@ -258,7 +299,7 @@ def _score(args: argparse.Namespace) -> int:
             store.close()
     seconds = round(time.perf_counter() - start, 3)
     summary = {"run_id": run_id, "rows": rows, "rows_written": sum(rows.values()), "seconds": seconds,
-               "source": args.source, "write": args.write, "communities": True}
+               "source": args.source, "write": args.write, "communities": True, "rejected": graph.rejects.height}
     if stability is not None:
         summary["uncertainty"] = {"resamples": args.uncertainty, "seed": args.seed,
                                   "columns": [c for c in ranking.columns if c in _UNCERTAINTY_COLUMNS
@@ -310,6 +351,8 @@ def _loyal(args: argparse.Namespace) -> int:
     if args.source == NEO4J:
         if args.scores:
             raise GraphkitError("--scores is for a dataset folder; on Neo4j the query uses a score run (--run-id)")
+        if args.lenient or args.rejects:
+            raise GraphkitError("--lenient and --rejects are for a dataset folder --source; Neo4j holds a validated graph")
         with step("influential loyal customers in Neo4j", enabled=not args.quiet), _store() as store:
             run_id = args.run_id or store.current_run_id()
             rows = store.influential_loyal_customers(topics=args.topic, run_id=run_id, **options)
@@ -319,7 +362,7 @@ def _loyal(args: argparse.Namespace) -> int:
     else:
         if args.run_id:
             raise GraphkitError("--run-id is for --source neo4j; for a dataset folder pass --scores PATH")
-        graph = _read_graph(args.source, quiet=args.quiet)
+        graph = _read_graph(args.source, quiet=args.quiet, args=args)
         influence = None
         if args.scores:
             from graphkit.io.files import read_table
