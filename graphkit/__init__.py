@@ -56,6 +56,7 @@ _LAZY: dict[str, str] = {
     "ranking": "graphkit.scoring.registry",
     "SCORES": "graphkit.scoring.registry",
     "DEFAULT_SCORE": "graphkit.scoring.registry",
+    "rank_uncertainty": "graphkit.scoring.registry",
     # marketing
     "loyalty": "graphkit.marketing.loyalty",
     "influential_loyal_customers": "graphkit.marketing.loyalty",
@@ -132,4 +133,4 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from graphkit.scoring.influence import topic_influence
     from graphkit.scoring.reach import potential_reach
     from graphkit.scoring.topical import adoption_influence
-    from graphkit.scoring.registry import DEFAULT_SCORE, SCORES, ranking, score_table
+    from graphkit.scoring.registry import DEFAULT_SCORE, SCORES, rank_uncertainty, ranking, score_table
