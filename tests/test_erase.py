@@ -164,6 +164,19 @@ def test_no_key_no_erasure(stores, monkeypatch):
     assert _files(data, scores) == files
 
 
+def test_a_linked_table_is_refused_not_skipped(stores, tmp_path):
+    """A table behind a link lives outside the folder the erasure swaps: refuse, change nothing."""
+    data, scores = stores
+    outside = tmp_path / "elsewhere.parquet"
+    (data / "transactions.parquet").rename(outside)
+    (data / "transactions.parquet").symlink_to(outside)
+    files = _files(data, scores)
+    before = outside.read_bytes()
+    with pytest.raises(GraphkitError, match="transactions.parquet is a link"):
+        erase(["lea"], data, runs=scores)
+    assert _files(data, scores) == files and outside.read_bytes() == before
+
+
 def test_hostile_ids_inject_nothing(stores):
     data, scores = stores
     files = _files(data, scores)

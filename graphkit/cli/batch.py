@@ -35,6 +35,7 @@ from graphkit.scoring.registry import DEFAULT_SCORE, SCORES
 
 NEO4J = "neo4j"
 BUNDLED = "bundled"
+_UNCERTAINTY_COLUMNS = ("score_low", "score_high", "rank_low", "rank_high")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -61,7 +62,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--damping-factor", type=float, default=0.85, help="PageRank damping factor (default 0.85)")
     p.add_argument("--as-of", help="loyalty reference date, ISO 8601 (default: the latest purchase)")
     p.add_argument("--window-days", type=float, help="loyalty window in days (default: all history)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the community detection (default 0)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the community detection and of the --uncertainty resamples (default 0)")
+    p.add_argument("--uncertainty", type=int, metavar="N",
+                   help="also say how sure each rank is: N bootstrap resamples of the evidence (e.g. 100) add "
+                        "score_low/score_high, rank_low/rank_high (90%% intervals), p_top_1, p_top_10 to the "
+                        "ranking, and a stability table (folder) -- written to Neo4j too")
     p.add_argument("--batch-size", type=int, default=5000, help="rows per Neo4j transaction (default 5000)")
     p.add_argument("--neo4j-rows", type=influence_rows, default="nonzero", metavar="nonzero|all|PERCENT",
                    help="with --write neo4j: the influence rows written: nonzero (default; most people score 0 on "
@@ -98,6 +104,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--score", choices=SCORES, default=DEFAULT_SCORE,
                    help=f"ranking score when computed here (default {DEFAULT_SCORE}; where it cannot be computed, "
                         "topic_influence, said on stderr); with --scores or Neo4j the written run's score is used")
+    p.add_argument("--uncertainty", type=int, metavar="N",
+                   help="how sure each rank is: N bootstrap resamples (e.g. 100) add score_low/score_high, "
+                        "rank_low/rank_high (90%% intervals), p_top_1, p_top_10 (embedded; on Neo4j and with "
+                        "--scores they come from a run written with graphkit score --uncertainty N)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the --uncertainty resamples (default 0)")
     p.add_argument("--json", action="store_true",
                    help="print one JSON line: count, seconds, rows (with --out: where they were written)")
     p.add_argument("--out", metavar="FILE", help="write the rows to FILE (.parquet or .csv)")
@@ -128,6 +139,15 @@ def seconds(text: str) -> float:
     if not value >= 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"expected a number of seconds >= 0, got {text!r}")
     return value
+
+
+def check_uncertainty(args: argparse.Namespace) -> None:
+    """Refuse a bad ``--uncertainty`` or ``--seed`` before any work, naming the flag."""
+    if args.uncertainty is not None and args.uncertainty < 2:
+        raise GraphkitError(f"--uncertainty is a number of bootstrap resamples, at least 2 (100 is a good start); "
+                            f"got {args.uncertainty}")
+    if args.seed < 0:
+        raise GraphkitError(f"--seed must be a non-negative integer; got {args.seed}")
 
 
 def influence_rows(text: str) -> str | float:
@@ -224,6 +244,7 @@ def _score(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
     quiet = args.quiet
+    check_uncertainty(args)
     if args.force and args.write == NEO4J:
         raise GraphkitError("--force is for a score folder; on Neo4j graphkit writes only its own nodes")
     if args.write != NEO4J:  # a folder that cannot be written fails now, not after the scoring
@@ -238,6 +259,18 @@ def _score(args: argparse.Namespace) -> int:
         topics = sorted(result.table["topic"].unique().to_list())
         ranked = rank(graph, args.score, topics=topics, quiet=quiet)
         ranking = result.table if ranked.score == "topic_influence" else ranked.table  # the engine asked for
+        stability = None
+        if args.uncertainty is not None:
+            from graphkit.scoring.registry import rank_uncertainty
+
+            with step(f"{ranked.score.replace('_', ' ')}: {args.uncertainty} bootstrap resamples", enabled=not quiet):
+                if ranked.score == "topic_influence":  # the engine and damping factor asked for
+                    u = topic_influence(graph, topics=topics, engine=args.engine, damping_factor=args.damping_factor,
+                                        uncertainty=args.uncertainty, seed=args.seed)
+                else:
+                    u = rank_uncertainty(graph, score=ranked.score, topics=topics, resamples=args.uncertainty,
+                                         seed=args.seed)
+            ranking, stability = u.table, u.stability
         with step("topic communities", enabled=not quiet):
             communities, community_summary = _communities(graph, topics, args.seed, result)
         with step("loyalty", enabled=not quiet):
@@ -250,6 +283,7 @@ def _score(args: argparse.Namespace) -> int:
             "influence": result.parameters, "iterations": result.iterations, "converged": result.converged,
             "as_of": args.as_of, "window_days": args.window_days, "seed": args.seed,
             "communities": True, "lenient": args.lenient, "rejected": graph.rejects.height,
+            "uncertainty": args.uncertainty,
         }
         from graphkit.io.lineage import input_fingerprints
 
@@ -267,6 +301,8 @@ def _score(args: argparse.Namespace) -> int:
         else:
             tables = {"influence": ranking, "loyalty": loyal, "communities": communities,
                       "community_summary": community_summary}
+            if stability is not None:
+                tables["stability"] = stability
             rows = {k: v.height for k, v in tables.items()}
             meta = {"run_id": run_id, "parameters": parameters, "graphkit_version": __version__, "rows": rows}
             with step(f"writing run {run_id} to {args.write}", enabled=not quiet):
@@ -280,6 +316,11 @@ def _score(args: argparse.Namespace) -> int:
     seconds = round(time.perf_counter() - start, 3)
     summary = {"run_id": run_id, "rows": rows, "rows_written": sum(rows.values()), "seconds": seconds,
                "source": args.source, "write": args.write, "communities": True, "rejected": graph.rejects.height}
+    if stability is not None:
+        summary["uncertainty"] = {"resamples": args.uncertainty, "seed": args.seed,
+                                  "columns": [c for c in ranking.columns if c in _UNCERTAINTY_COLUMNS
+                                              or c.startswith("p_top_")],
+                                  "stability": stability.to_dicts()}
     if args.json:
         print_json(summary, sort_keys=True)
     else:
@@ -311,6 +352,7 @@ def _loyal(args: argparse.Namespace) -> int:
     from graphkit.marketing.loyalty import influential_loyal_customers
 
     start = time.perf_counter()
+    check_uncertainty(args)
     if args.out:  # a bad path fails before the work, not after
         from graphkit.io.files import check_writable
 
@@ -318,6 +360,10 @@ def _loyal(args: argparse.Namespace) -> int:
     options = dict(top_percentile=args.top_percentile, min_loyalty=args.min_loyalty, as_of=args.as_of,
                    window_days=args.window_days, limit=args.limit)
     run_id = None
+    if args.uncertainty is not None and (args.source == NEO4J or args.scores):
+        where = "--source neo4j" if args.source == NEO4J else "--scores"
+        raise GraphkitError(f"--uncertainty computes the score here; with {where} the intervals come from the "
+                            "score run: write it with graphkit score --uncertainty N (they are then shown)")
     if args.source == NEO4J:
         if args.scores:
             raise GraphkitError("--scores is for a dataset folder; on Neo4j the query uses a score run (--run-id)")
@@ -326,6 +372,9 @@ def _loyal(args: argparse.Namespace) -> int:
         with step("influential loyal customers in Neo4j", enabled=not args.quiet), _store() as store:
             run_id = args.run_id or store.current_run_id()
             rows = store.influential_loyal_customers(topics=args.topic, run_id=run_id, **options)
+            intervals = store.read_uncertainty(run_id=run_id)
+        if intervals is not None:  # the run says how sure each rank is: show it
+            rows = rows.join(intervals, on=["person_id", "topic"], how="left", maintain_order="left")
     else:
         if args.run_id:
             raise GraphkitError("--run-id is for --source neo4j; for a dataset folder pass --scores PATH")
@@ -342,7 +391,15 @@ def _loyal(args: argparse.Namespace) -> int:
             from graphkit.marketing.loyalty import check_query_arguments
 
             topics = check_query_arguments(args.topic, args.top_percentile, args.min_loyalty, args.limit)
-            influence = rank(graph, args.score, topics=topics, quiet=args.quiet).table
+            ranked = rank(graph, args.score, topics=topics, quiet=args.quiet)
+            influence = ranked.table
+            if args.uncertainty is not None:
+                from graphkit.scoring.registry import rank_uncertainty
+
+                with step(f"{ranked.score.replace('_', ' ')}: {args.uncertainty} bootstrap resamples",
+                          enabled=not args.quiet):
+                    influence = rank_uncertainty(graph, score=ranked.score, topics=topics,
+                                                 resamples=args.uncertainty, seed=args.seed).table
         with step("influential loyal customers", enabled=not args.quiet):
             rows = influential_loyal_customers(graph, topics=args.topic, influence=influence, **options)
     seconds = round(time.perf_counter() - start, 3)
@@ -362,7 +419,8 @@ def _loyal(args: argparse.Namespace) -> int:
         with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=200, tbl_hide_dataframe_shape=True,
                        tbl_hide_column_data_types=True, fmt_str_lengths=30):
             shown = rows.with_columns(pl.col("fit", "score", "percentile", "credibility", "recency_days",
-                                             "loyalty_score").round(4))
+                                             "loyalty_score", *(c for c in ("score_low", "score_high")
+                                                                if c in rows.columns)).round(4))
             print(shown)
         print(f"{rows.height} influential loyal customer(s) on {', '.join(args.topic)}", file=sys.stderr)
     return 0

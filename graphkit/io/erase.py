@@ -214,8 +214,14 @@ def _check_dataset(source: str | os.PathLike) -> Path:
 
 
 def _table_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and not p.is_symlink()
-                  and p.suffix in (".parquet", ".csv") and not p.name.startswith("."))
+    tables = sorted(p for p in folder.iterdir() if p.suffix in (".parquet", ".csv") and not p.name.startswith("."))
+    # a linked table lives outside the folder the erasure swaps: skipping it would leave her data there
+    linked = [p.name for p in tables if p.is_symlink()]
+    if linked:
+        raise GraphkitError(f"{folder}: {', '.join(linked)} {'is a link' if len(linked) == 1 else 'are links'} to "
+                            f"files outside the dataset folder, which erasure cannot swap atomically; copy the "
+                            f"file(s) into the folder in place of the link(s) and run graphkit erase again")
+    return [p for p in tables if p.is_file()]
 
 
 def _erase_dataset(folder: Path, ids: list[str], stamp: dict[str, Any],

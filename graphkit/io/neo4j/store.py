@@ -129,6 +129,7 @@ from graphkit.io.neo4j.cypher import (
     Q_TOPICS,
     Q_WRITE_COMMUNITY,
     Q_WRITE_INFLUENCE,
+    Q_WRITE_INFLUENCE_UNCERTAINTY,
     Q_WRITE_LOYALTY,
     R_COMMUNITIES,
     R_COMMUNITIES_RUN,
@@ -143,10 +144,12 @@ from graphkit.io.neo4j.cypher import (
     R_PEOPLE,
     R_PURCHASES,
     R_RUN_OWNER,
+    R_INFLUENCE_UNCERTAINTY,
     R_RUN_ROWS,
     LOCK_NAME,
     SCHEMA_STATEMENTS,
     STATE_NAME,
+    UNCERTAINTY_PROPERTIES,
     delete_nodes_batch,
     identifier,
 )
@@ -736,6 +739,9 @@ class Neo4jStore:
         if not isinstance(run_id, str) or not run_id.strip():
             raise GraphkitError(f"run_id must be non-empty text, got {run_id!r}")
         infl = _check_columns(influence, INFLUENCE_COLUMNS, "influence")
+        if all(c in influence.columns for c in UNCERTAINTY_PROPERTIES):  # how sure each rank is: written too
+            infl = infl.hstack(influence.select(pl.col(c).cast(pl.Float64) if c.startswith(("score", "p_"))
+                                                else pl.col(c).cast(pl.Int64) for c in UNCERTAINTY_PROPERTIES))
         comm = _check_columns(communities, _COMMUNITY_SCHEMA, "communities") if communities is not None else None
         loyal = _check_columns(loyalty, _LOYALTY_SCHEMA, "loyalty") if loyalty is not None else None
         scored = sorted(set(infl["topic"].to_list()))  # the run's topics, whether or not a row of each is written
@@ -771,7 +777,8 @@ class Neo4jStore:
         run = {"run_id": run_id, "owner": self._lock_owner}
         try:
             self._write_rows(Q_TOPICS, [{"name": t} for t in topics], "topics")
-            rows = {"influence": self._write_rows(Q_WRITE_INFLUENCE, _records(infl), "influence", run,
+            q_influence = Q_WRITE_INFLUENCE_UNCERTAINTY if "p_top_1" in infl.columns else Q_WRITE_INFLUENCE
+            rows = {"influence": self._write_rows(q_influence, _records(infl), "influence", run,
                                                   batch_size=batch_size)}
             if comm is not None:
                 rows["communities"] = self._write_rows(Q_WRITE_COMMUNITY, _records(comm), "communities", run,
@@ -851,6 +858,18 @@ class Neo4jStore:
         recs = self._read(R_INFLUENCE, {"run_id": run, "topics": list(topics) if topics is not None else None})
         return pl.DataFrame(recs, schema=INFLUENCE_COLUMNS, orient="row").sort("topic", "rank", "person_id") \
             if recs else pl.DataFrame(schema=INFLUENCE_COLUMNS)
+
+    def read_uncertainty(self, *, run_id: str | None = None) -> pl.DataFrame | None:
+        """How sure each influence rank of a run is (``person_id``, ``topic`` and the bootstrap columns
+        :data:`~graphkit.io.neo4j.cypher.UNCERTAINTY_PROPERTIES`); None when the run was written without them."""
+        recs = self._read(R_INFLUENCE_UNCERTAINTY, {"run_id": self._resolve_run(run_id)})
+        schema = {"person_id": pl.String(), "topic": pl.String(), "score_low": pl.Float64(),
+                  "score_high": pl.Float64(), "rank_low": pl.UInt32(), "rank_high": pl.UInt32(),
+                  "p_top_1": pl.Float64(), "p_top_10": pl.Float64()}
+        table = pl.DataFrame(recs, schema=schema, orient="row") if recs else pl.DataFrame(schema=schema)
+        if table.height == 0 or table["p_top_1"].null_count() == table.height:
+            return None
+        return table.sort("topic", "person_id")
 
     def read_communities(self, *, run_id: str | None = None) -> pl.DataFrame:
         """Community membership rows of a run (default: the current run)."""
