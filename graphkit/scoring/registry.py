@@ -199,6 +199,9 @@ def _posts_x_active_new_followers(graph: TopicGraph, topics: list[str] | None,
     if now is None:
         raise _CannotCompute("the data has no dates, and this score counts what happened in the year before now")
     chosen = list(graph.topics) if topics is None else topics
+    if not chosen:
+        raise GraphkitError("the data has no topic (no item, community or contribution names one), so there is "
+                            "nothing to rank people on; give items a topic or label contributions with one")
     idx = [graph.topic_of(t) for t in chosen]
     values = posts_x_active_new_followers_matrix(graph, now=now)[:, idx]
     if not values.any():
