@@ -31,8 +31,9 @@ where the data cannot support it) and, to explain it, its terms in
 :func:`graphkit.marketing.explain.explain`. Making it the default is then
 the one line :data:`DEFAULT_SCORE`.
 
-Where the default cannot be computed (no dated activity to tell what
-"lately" means), :func:`ranking` falls back to :data:`FALLBACK_SCORE` and
+Where the default cannot be computed (no dates to tell what "lately"
+means, or nobody active lately on the topics has a follower who could still
+take them up, so that every score would be 0), :func:`ranking` falls back to :data:`FALLBACK_SCORE` and
 says so: :attr:`Ranking.fallback` holds the reason, :attr:`Ranking.note` the
 one line the command line prints on stderr, and :attr:`Ranking.parameters`
 records it for the run.
