@@ -16,8 +16,9 @@ resident-set high-water mark from ``wait4``) and nothing is shared or warm:
   core (edge updates = live entries x sweeps) beside the GAP benchmark's
   reference PageRank (at most 98M edges/s per core on Twitter-2010).
 
-The machine is shared: ``uptime`` load is printed beside every run, and ratios
-compare runs made back to back in one invocation. Sizes whose projected peak
+The machine is shared: ``uptime`` load is printed beside every run, CPU seconds
+(user + system) beside wall time, and ratios compare runs made back to back in
+one invocation. Sizes whose projected peak
 memory does not fit in the memory available now are skipped, saying so.
 
     python benchmarks/bench_pipeline.py --sizes 100000 1000000 [--skip-peer] [--keep DIR]
@@ -52,8 +53,11 @@ def available_gb() -> float:
     return int(info["MemAvailable"].split()[0]) / 1e6
 
 
-def child(argv: list[str]) -> tuple[float, float, str, str]:
-    """Run a child process; return (wall seconds, peak RSS GB, stdout, stderr)."""
+def child(argv: list[str]) -> tuple[float, float, str, str, float]:
+    """Run a child process; return (wall seconds, peak RSS GB, stdout, stderr, CPU seconds).
+
+    CPU seconds (user + system of the child and the processes it waited for) say what the
+    job costs whatever else the shared machine runs; wall time depends on that load."""
     start = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         p = subprocess.Popen(argv, stdout=out, stderr=err, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
@@ -64,7 +68,7 @@ def child(argv: list[str]) -> tuple[float, float, str, str]:
         stdout, stderr = out.read(), err.read()
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"{argv} failed:\n{stderr[-3000:]}")
-    return wall, usage.ru_maxrss / 1e6, stdout, stderr
+    return wall, usage.ru_maxrss / 1e6, stdout, stderr, usage.ru_utime + usage.ru_stime
 
 
 def stages(stderr: str) -> dict[str, float]:
@@ -179,6 +183,7 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000, 10_000_000])
     ap.add_argument("--keep", metavar="DIR", help="keep generated datasets here (reused when present)")
     ap.add_argument("--skip-peer", action="store_true", help="run graphkit only")
+    ap.add_argument("--append", action="store_true", help="add to the results CSV instead of replacing it")
     ap.add_argument("--engine", metavar="DIR", help=argparse.SUPPRESS)
     ap.add_argument("--peer", nargs=2, metavar=("DIR", "OUT"), help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -203,40 +208,49 @@ def main() -> None:
         n_edges = pl.scan_parquet(data / "edges.parquet").select(pl.len()).collect().item()
         runs = {}
         before = load()
-        wall, peak, out, err = child([py, "-m", "graphkit", "score", "--source", str(data), "--write",
-                                      str(work / f"out{n}"), "--json"])
-        runs["graphkit"] = dict(wall=wall, peak=peak, stages=stages(err), load=before)
+        wall, peak, out, err, cpu = child([py, "-m", "graphkit", "score", "--source", str(data), "--write",
+                                           str(work / f"out{n}"), "--json"])
+        runs["graphkit"] = dict(wall=wall, peak=peak, cpu=cpu, stages=stages(err), load=before)
         before = load()
-        _, _, out, _ = child([py, str(Path(__file__).resolve()), "--engine", str(data)])
+        _, _, out, _, _ = child([py, str(Path(__file__).resolve()), "--engine", str(data)])
         engine = json.loads(out.strip().splitlines()[-1])
         if not args.skip_peer:
             before = load()
-            wall, peak, out, _ = child([py, str(Path(__file__).resolve()), "--peer", str(data), str(work / f"peer{n}")])
+            wall, peak, out, _, cpu = child([py, str(Path(__file__).resolve()), "--peer", str(data),
+                                             str(work / f"peer{n}")])
             peer = json.loads(out.strip().splitlines()[-1])
-            runs["peer"] = dict(wall=wall, peak=peak, stages=peer["stages"], load=before,
+            runs["peer"] = dict(wall=wall, peak=peak, cpu=cpu, stages=peer["stages"], load=before,
                                 pagerank_s=peer["pagerank_s"], leiden_s=peer["leiden_s"])
         per_core = engine["updates"] / engine["solve_s"] / engine["threads"]
         print(f"\n{n:,} people, {n_edges:,} edges")
         for name, r in runs.items():
             ratio = r["wall"] / runs["graphkit"]["wall"]
-            print(f"  {name:9s} wall {r['wall']:7.1f} s  peak {r['peak']:5.2f} GB  "
-                  f"({r['peak'] * 1e9 / n_edges:.0f} B/edge)  x{ratio:.2f} of graphkit  load {r['load']:.1f}")
+            cpu_ratio = r["cpu"] / runs["graphkit"]["cpu"]
+            print(f"  {name:9s} wall {r['wall']:7.1f} s  CPU {r['cpu']:7.1f} s  peak {r['peak']:5.2f} GB  "
+                  f"({r['peak'] * 1e9 / n_edges:.0f} B/edge)  x{ratio:.2f} wall, x{cpu_ratio:.2f} CPU of graphkit  "
+                  f"load {r['load']:.1f}")
             print("            " + ", ".join(f"{k} {v:.1f}" for k, v in r["stages"].items()))
         print(f"  engine    build {engine['build_s']:.2f} s, solve {engine['solve_s']:.2f} s, {engine['sweeps_max']} sweeps "
               f"max, {per_core / 1e6:.0f}M updates/s per core ({engine['threads']} threads); GAP reference PageRank "
               f"<= {GAP_EDGES_PER_S_PER_CORE / 1e6:.0f}M edges/s per core")
         for name, r in runs.items():
             rows.append({"people": n, "edges": n_edges, "pipeline": name, "wall_s": round(r["wall"], 2),
+                         "cpu_s": round(r["cpu"], 2),
                          "peak_gb": round(r["peak"], 3), "bytes_per_edge": round(r["peak"] * 1e9 / n_edges),
                          "ratio_to_graphkit": round(r["wall"] / runs["graphkit"]["wall"], 2),
+                         "cpu_ratio_to_graphkit": round(r["cpu"] / runs["graphkit"]["cpu"], 2),
                          "load": round(r["load"], 1), "stages": json.dumps(r["stages"]),
                          "engine_updates_per_s_per_core": round(per_core) if name == "graphkit" else ""})
     if rows:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        old = []
+        if args.append and RESULTS.exists():
+            with open(RESULTS, newline="") as fh:
+                old = list(csv.DictReader(fh))
         with open(RESULTS, "w", newline="") as fh:
-            w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            w = csv.DictWriter(fh, fieldnames=list(rows[0]), restval="")
             w.writeheader()
-            w.writerows(rows)
+            w.writerows([{k: r.get(k, "") for k in rows[0]} for r in old] + rows)
         print(f"\nsaved {RESULTS}")
 
 

@@ -175,6 +175,34 @@ def test_modularity_matches_igraph_and_beats_singletons(ciao, ciao_result):
         assert contributions == pytest.approx(res.modularity[topic], abs=1e-9)
 
 
+def test_native_leiden_matches_igraph_modularity_and_keeps_communities_connected(ciao):
+    topics = list(ciao.topics)
+    scores = _no_scores(ciao, topics)
+    native = topic_communities(ciao, seed=2, influence=scores)
+    reference = topic_communities(ciao, seed=2, influence=scores, engine="igraph")
+    assert native.parameters["engine"] == "native" and reference.parameters["engine"] == "igraph"
+    gap = np.mean([native.modularity[t] - reference.modularity[t] for t in topics])
+    assert gap > -0.002, gap  # as good as igraph's Leiden on the same layers, on average
+    for topic in topics:
+        assert abs(native.modularity[topic] - reference.modularity[topic]) < 0.03, topic
+        # the same people are partitioned: everyone with an edge in the layer
+        same = compare_partitions(native.membership.filter(pl.col("topic") == topic),
+                                  reference.membership.filter(pl.col("topic") == topic))
+        assert same["only_a"][0] == same["only_b"][0] == 0 and same["nmi"][0] > 0.5
+    # Leiden's refinement guarantee: every community is connected within its layer
+    for topic in topics[:6]:
+        g, _ = _igraph_of_layer(ciao, topic)
+        rows = native.membership.filter(pl.col("topic") == topic)
+        idx = ciao.index_of(rows["person_id"])
+        for _, members in pl.DataFrame({"i": idx, "c": rows["community"]}).group_by("c"):
+            assert g.subgraph(members["i"].to_list()).is_connected(), (topic, members.height)
+
+
+def test_unknown_engine_is_refused(hand_built):
+    with pytest.raises(GraphkitError, match="engine must be one of"):
+        topic_communities(hand_built, engine="gve")
+
+
 def test_higher_resolution_gives_more_communities(ciao):
     coarse = topic_communities(ciao, topics=["Games"], resolution=0.5, influence=_no_scores(ciao, ["Games"]))
     fine = topic_communities(ciao, topics=["Games"], resolution=2.0, influence=_no_scores(ciao, ["Games"]))

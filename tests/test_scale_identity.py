@@ -1,0 +1,116 @@
+"""The whole ``graphkit score`` job, however it is sped up, gives the answers a straightforward computation gives.
+
+For Ciao and a synthetic graph, the job (CLI, folder in, score folder out) is
+compared with references written plainly here, not with stored output:
+
+- topic influence: igraph's PRPACK personalised PageRank, one topic at a
+  time (``engine="igraph"``), ranked by a polars sort (score, then
+  person_id): the job's top-100 per topic is the same people in the same order;
+- the default score: the one-call :func:`graphkit.scoring.registry.score_table`
+  on a freshly read graph: same top-100 per topic;
+- the flagship (``graphkit loyal --scores``): the same rows as a plain polars
+  join of the written influence with loyalty (percentile above the cut,
+  loyalty at least the threshold, ranked by fit, score, person_id).
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import polars as pl
+import pytest
+
+from graphkit.cli import main
+from graphkit.io.datasets import load_ciao
+from graphkit.io.files import read_dataset, write_dataset
+from graphkit.io.score_folder import current_run
+from graphkit.io.synthetic import generate
+from graphkit.marketing.loyalty import loyalty
+from graphkit.scoring.influence import topic_influence
+from graphkit.scoring.registry import DEFAULT_SCORE, score_table
+
+TOP = 100
+
+
+@pytest.fixture(scope="module", params=["ciao", "synthetic"])
+def dataset(request, tmp_path_factory):
+    folder = tmp_path_factory.mktemp(request.param) / "data"
+    graph = load_ciao() if request.param == "ciao" else generate(n_people=6_000, n_topics=5, seed=8)
+    write_dataset(graph, folder)
+    return folder
+
+
+def run_job(folder, out, capsys, *extra) -> dict:
+    assert main(["score", "--source", str(folder), "--write", str(out), "--json", "--quiet", *extra]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def top(table: pl.DataFrame, k: int = TOP) -> dict[str, list[str]]:
+    """Each topic's k best people, from the table's own ranks."""
+    rows = table.filter(pl.col("rank") <= k).sort("topic", "rank")
+    return {t: g["person_id"].to_list() for (t,), g in rows.group_by("topic", maintain_order=True)}
+
+
+def plain_top(scores: pl.DataFrame, k: int = TOP) -> dict[str, list[str]]:
+    """Each topic's k best people by a plain sort: score (to 9 significant digits, below solver accuracy)
+    descending, then person_id."""
+    ranked = scores.with_columns(key=pl.col("score").round_sig_figs(9)).sort(
+        ["topic", "key", "person_id"], descending=[False, True, False])
+    return {t: g["person_id"].head(k).to_list() for (t,), g in ranked.group_by("topic", maintain_order=True)}
+
+
+def plain_flagship(graph, influence: pl.DataFrame, topic: str, top_percentile: float, min_loyalty: float):
+    customers = graph.people.filter(pl.col("customer_id").is_not_null()).select("person_id", "customer_id")
+    rows = (
+        influence.filter((pl.col("topic") == topic) & (pl.col("percentile") > 100.0 - top_percentile))
+        .join(customers, on="person_id")
+        .join(loyalty(graph).drop("person_id"), on="customer_id")
+        .filter(pl.col("loyalty_score") >= min_loyalty)
+    )
+    # a true division (polars multiplies by the reciprocal, which may differ in the last bit)
+    fit = np.divide(rows["percentile"].to_numpy(), 100.0) * rows["loyalty_score"].to_numpy()
+    return (
+        rows.with_columns(fit=pl.Series(fit))
+        .sort(["fit", "score", "person_id"], descending=[True, True, False])
+        .select("person_id", "customer_id", "fit", "loyalty_score")
+    )
+
+
+def test_topic_influence_top_100_and_flagship_match_the_plain_computation(dataset, tmp_path, capsys):
+    out = tmp_path / "scores"
+    summary = run_job(dataset, out, capsys, "--score", "topic_influence")
+    written = pl.read_parquet(current_run(out) / "influence.parquet")
+    graph = read_dataset(dataset)
+    assert written.height == summary["rows"]["influence"] == graph.n_people * written["topic"].n_unique()
+
+    reference = topic_influence(graph, engine="igraph").table.select("person_id", "topic", "score")
+    assert top(written) == plain_top(reference)
+
+    # The flagship on the written run, against a plain join of the influence with loyalty. People of
+    # equal fit are ordered by score: the job's scores, as two engines' rounding noise (1e-12) may
+    # order people of equal influence either way.
+    ref = written.select("person_id", "topic", "score", "percentile")
+    busiest = written.filter(pl.col("score") > 0).group_by("topic").len().sort("len", "topic", descending=True)
+    for topic in busiest["topic"].head(3).to_list():
+        target = tmp_path / f"loyal-{len(topic)}.parquet"
+        assert main(["loyal", "--source", str(dataset), "--scores", str(out), "--topic", topic, "--top-percentile",
+                     "20", "--min-loyalty", "0.3", "--out", str(target), "--quiet"]) == 0
+        capsys.readouterr()
+        rows = pl.read_parquet(target)
+        expected = plain_flagship(graph, ref, topic, 20.0, 0.3)
+        assert rows.height == expected.height > 0, topic
+        assert rows["person_id"].to_list() == expected["person_id"].to_list()
+        assert rows["loyal_rank"].to_list() == list(range(1, rows.height + 1))
+        assert rows["fit"].to_list() == pytest.approx(expected["fit"].to_list(), rel=1e-9)
+
+
+def test_default_score_top_100_matches_the_one_call_computation(dataset, tmp_path, capsys):
+    out = tmp_path / "scores"
+    run_job(dataset, out, capsys)
+    written = pl.read_parquet(current_run(out) / "influence.parquet")
+    direct = score_table(read_dataset(dataset), score=DEFAULT_SCORE, topics=sorted(written["topic"].unique()))
+    assert top(written) == top(direct)
+    assert top(written) == plain_top(direct)
+    assert written.sort("topic", "person_id").select("person_id", "topic", "rank", "percentile").equals(
+        direct.sort("topic", "person_id").select("person_id", "topic", "rank", "percentile"))
