@@ -50,11 +50,13 @@ _LAZY: dict[str, str] = {
     # scoring
     "topic_influence": "graphkit.scoring.influence",
     "potential_reach": "graphkit.scoring.reach",
+    "adoption_influence": "graphkit.scoring.topical",
     "topic_communities": "graphkit.scoring.community",
     "score_table": "graphkit.scoring.registry",
     "ranking": "graphkit.scoring.registry",
     "SCORES": "graphkit.scoring.registry",
     "DEFAULT_SCORE": "graphkit.scoring.registry",
+    "rank_uncertainty": "graphkit.scoring.registry",
     # marketing
     "loyalty": "graphkit.marketing.loyalty",
     "influential_loyal_customers": "graphkit.marketing.loyalty",
@@ -130,4 +132,5 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from graphkit.scoring.community import topic_communities
     from graphkit.scoring.influence import topic_influence
     from graphkit.scoring.reach import potential_reach
-    from graphkit.scoring.registry import DEFAULT_SCORE, SCORES, ranking, score_table
+    from graphkit.scoring.topical import adoption_influence
+    from graphkit.scoring.registry import DEFAULT_SCORE, SCORES, rank_uncertainty, ranking, score_table

@@ -55,6 +55,10 @@ class Problem:
         return head + (f"\n{self.sample}" if self.sample else "")
 
 
+#: How Python callers skip bad rows; the command line says its flag instead (``--lenient``).
+LENIENT_HINT = "load with lenient=True"
+
+
 class ValidationError(GraphkitError):
     """Input tables do not match their declared schema.
 
@@ -70,7 +74,7 @@ class ValidationError(GraphkitError):
             others = "; ".join(f"{p.table}.{p.column}: {p.found}" for p in problems[1:4])
             text += f"\n(+{len(problems) - 1} more problem(s): {others})"
         if first.n_rows:  # a defect of rows; a defect of the whole table (a column name) is not lenient's to skip
-            text += "\nFix the rows, or load with lenient=True to move bad rows to a rejects file."
+            text += f"\nFix the rows, or {LENIENT_HINT} to move bad rows to a rejects file."
         super().__init__(text)
 
     @property

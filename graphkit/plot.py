@@ -594,3 +594,62 @@ def explanation(table: pl.DataFrame, *, ax: Any = None) -> "Axes":
     who, topic = table["person_id"][0], table["topic"][0]
     ax.set_title(f"What makes {who} influential on {topic}")
     return ax
+
+
+def rank_intervals(uncertainty: Any, topic: str, *, ax: Any = None, top: int = 20, k: int | None = None) -> "Axes":
+    """How sure the ranks of a topic's ``top`` people are: each person's rank interval, their rank, p(top k).
+
+    ``uncertainty`` is :func:`graphkit.scoring.registry.rank_uncertainty`'s
+    result or any table with ``person_id``, ``topic``, ``rank``, ``rank_low``,
+    ``rank_high`` (e.g. ``topic_influence(..., uncertainty=100).table``). One
+    row per person, best rank on top: a bar from ``rank_low`` to
+    ``rank_high`` (the interval over bootstrap resamples), a dot at the
+    published rank, and ``p_top_<k>`` in the label (``k`` defaults to the
+    largest the table has). A dashed line marks rank ``k``: the bars that
+    cross it are the places that are not settled.
+
+    >>> from graphkit.marketing import example_market
+    >>> from graphkit.scoring.influence import topic_influence
+    >>> ax = rank_intervals(topic_influence(example_market(), uncertainty=30).table, "lego", top=3, k=1)
+    >>> [t.get_text() for t in ax.get_yticklabels()]
+    ['zoe  p(top 1) 0.57', 'lea  p(top 1) 0.33', 'f1  p(top 1) 0.03']
+    >>> import matplotlib.pyplot as plt; plt.close("all")
+    """
+    table = getattr(uncertainty, "table", uncertainty)
+    require_columns(table, ("person_id", "topic", "rank", "rank_low", "rank_high"), "uncertainty",
+                    "Pass rank_uncertainty(...) or a table computed with uncertainty=N.")
+    have = sorted(int(c.removeprefix("p_top_")) for c in table.columns if c.startswith("p_top_"))
+    if k is None:
+        k = have[-1] if have else None
+    elif k not in have:
+        raise GraphkitError(f"the table has no p_top_{k} column; it has {[f'p_top_{h}' for h in have]}")
+    data = table.filter(pl.col("topic") == topic).sort("rank").head(top)
+    if data.height == 0:
+        raise GraphkitError(f"no rows for topic {topic!r}")
+    if data["rank_low"].null_count() == data.height:
+        raise GraphkitError(f"no resample kept topic {topic!r}: it has no rank intervals")
+    ax = _axes(ax, (6.4, max(3.0, 0.28 * data.height + 1.2)))
+    y = np.arange(data.height)[::-1]
+    low, high = data["rank_low"].to_numpy().astype(float), data["rank_high"].to_numpy().astype(float)
+    rank = data["rank"].to_numpy().astype(float)
+    p = data[f"p_top_{k}"].to_numpy() if k is not None else np.zeros(data.height)
+    colours = np.where(p >= 0.9, "#009E73", np.where(p >= 0.5, "#E69F00", "#999999")) if k is not None \
+        else np.full(data.height, "#0072B2")
+    ax.hlines(y, low - 0.4, high + 0.4, colors=colours, linewidth=6, alpha=0.8)
+    ax.scatter(rank, y, color="black", s=16, zorder=3, label="published rank")
+    labels = [f"{pid}  p(top {k}) {pk:.2f}" if k is not None else str(pid)
+              for pid, pk in zip(data["person_id"].to_list(), p)]
+    ax.set_yticks(y, labels, fontsize=8)
+    if k is not None:
+        ax.axvline(k + 0.5, color="#555555", linestyle="--", linewidth=1)
+        from matplotlib.lines import Line2D
+
+        handles = [Line2D([], [], color=c, linewidth=6, label=t) for c, t in
+                   (("#009E73", f"in the top {k} in >= 90% of resamples"), ("#E69F00", "in 50-90%"),
+                    ("#999999", "in < 50%"))]
+        ax.legend(handles=[*handles, Line2D([], [], marker="o", color="black", linestyle="", label="published rank")],
+                  fontsize=7, frameon=False, loc="upper right")
+    ax.set_xlim(0.5, max(float(high.max()), k or 0) + 1.5)
+    ax.set_xlabel("rank (1 = top); bar: the rank's interval over resamples of the evidence")
+    ax.set_title(f"How sure are the top {data.height} ranks on {topic}?")
+    return ax

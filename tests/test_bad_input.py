@@ -371,3 +371,80 @@ def test_credentials_in_the_uri_are_never_printed(capsys, monkeypatch, uri, comm
 def test_mask_uri_keeps_only_scheme_host_port_and_path(uri):
     shown = mask_uri(uri)
     assert not any(s in shown for s in SECRETS) and "127.0.0.1:1" in shown
+
+
+# ------------------------------------------------------ every command over bad data
+#: Every command that reads a dataset folder, {ds} being it and {tmp} a fresh folder (erase rewrites
+#: the table files it finds without validating them, by design: it is tested in tests/test_erase.py).
+READERS = {
+    "validate": ["{ds}"],
+    "info": ["{ds}"],
+    "influence": ["{ds}", "--topics", "frogs"],
+    "communities": ["{ds}", "--topics", "frogs"],
+    "score": ["--source", "{ds}", "--write", "{tmp}/scores", "--score", "topic_influence"],
+    "loyal": ["--source", "{ds}", "--topic", "frogs", "--score", "topic_influence"],
+    "backtest": ["{ds}", "--cutoff", "2024-01-02", "--scorers", "random", "--out", "{tmp}/bt"],
+    "matrix": ["{ds}", "--topic", "frogs", "--score", "topic_influence"],
+    "segments": ["{ds}", "--topics", "frogs"],
+    "experts": ["{ds}", "--topic", "frogs"],
+    "acts": ["{ds}", "--topics", "frogs"],
+    "explain": ["{ds}", "a", "frogs"],
+}
+EVERY = ["Sign", "year 287000 (us)", "Transactions.csv", "broken link", "binary garbage", "padded person id"]
+
+
+@pytest.mark.parametrize("case", EVERY)
+@pytest.mark.parametrize("command", sorted(READERS))
+def test_every_command_refuses_bad_data_the_same_way(capsys, tmp_path, command, case):
+    change, words = {c: (f, w) for c, f, w in BAD}[case]
+    folder = base(tmp_path / "ds")
+    change(folder)
+    before = snapshot(folder)
+    argv = [command, *(a.format(ds=folder, tmp=tmp_path) for a in READERS[command])]
+    if command not in ("validate", "info"):
+        argv.append("--quiet")
+    code, out, err = run(capsys, *argv, "--json")
+    line = error_line(err)
+    assert code == EXIT_ERROR and words[0] in line, line
+    assert strict_json(out)["exit_code"] == EXIT_ERROR
+    assert snapshot(folder) == before
+
+
+# ------------------------------------------------------------- --lenient on batch jobs
+def with_a_stranger(folder: Path) -> Path:
+    """The base dataset plus one edge from a person who is not in the people table (row 5)."""
+    with open(folder / "edges.csv", "a") as fh:
+        fh.write("zz,a,follows,,1,1,\n")
+    return folder
+
+
+@pytest.mark.parametrize("command", [
+    ["score", "--source", "{ds}", "--write", "{tmp}/scores", "--score", "topic_influence"],
+    ["loyal", "--source", "{ds}", "--topic", "frogs", "--score", "topic_influence", "--min-loyalty", "0"],
+])
+def test_batch_jobs_take_lenient_and_account_for_every_rejected_row(capsys, tmp_path, command):
+    folder = with_a_stranger(base(tmp_path / "ds"))
+    before = snapshot(folder)
+    argv = [a.format(ds=folder, tmp=tmp_path) for a in command] + ["--quiet", "--json"]
+    code, out, err = run(capsys, *argv)
+    assert code == EXIT_ERROR and "'zz'" in error_line(err) and "rows 5" in error_line(err)
+    code, out, err = run(capsys, *argv, "--lenient", "--rejects", str(tmp_path / "rejects.csv"))
+    assert code == 0, err
+    assert "1 bad row(s)" in err and str(tmp_path / "rejects.csv") in err
+    rejects = pl.read_csv(tmp_path / "rejects.csv")
+    assert rejects.select("file", "row", "column").rows() == [(str(folder / "edges.csv"), 5, "src")]
+    if command[0] == "score":
+        assert strict_json(out)["rejected"] == 1
+    assert snapshot(folder) == before
+    code, out, err = run(capsys, *argv, "--lenient", "--rejects", str(folder / "edges.csv"))
+    assert code == EXIT_ERROR and "input file" in error_line(err) and snapshot(folder) == before
+
+
+def test_score_refuses_a_folder_it_cannot_write_before_scoring(capsys, tmp_path, monkeypatch):
+    import graphkit.scoring.influence as influence
+
+    monkeypatch.setattr(influence, "topic_influence", lambda *a, **k: pytest.fail("scored before checking --write"))
+    (tmp_path / "afile").write_text("mine")
+    code, _, err = run(capsys, "score", "--source", str(base(tmp_path / "ds")), "--write",
+                       str(tmp_path / "afile" / "scores"), "--quiet")
+    assert code == EXIT_ERROR and "afile is a file" in error_line(err) and (tmp_path / "afile").read_text() == "mine"

@@ -102,3 +102,11 @@ def test_traceback_on_request(monkeypatch, tmp_path):
     monkeypatch.setenv("GRAPHKIT_TRACEBACK", "1")
     with pytest.raises(KeyError):
         main(["info", str(tmp_path)])
+
+
+def test_bad_rows_hint_names_the_cli_flag_not_python(tmp_path, capsys):
+    (tmp_path / "people.csv").write_text("person_id,name\np1,A\np2,B\n")
+    (tmp_path / "edges.csv").write_text("src,dst,kind,weight\np1,p2,follows,abc\n")
+    code, out, err = run(capsys, "validate", str(tmp_path))
+    assert code == EXIT_ERROR
+    assert "--lenient" in err and "lenient=True" not in err

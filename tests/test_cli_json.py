@@ -182,3 +182,31 @@ def test_png_refuses_other_formats(data, tmp_path, capsys):
     assert main(["segments", str(data), "--png", str(tmp_path / "fig.jpg"), "--quiet"]) == 1
     assert "--png writes a PNG image" in capsys.readouterr().err
     assert not (tmp_path / "fig.jpg").exists()
+
+
+# ---------------------------------------------------------------- --uncertainty: how sure each rank is, in the JSON
+def test_uncertainty_columns_are_in_the_json(data, tmp_path, capsys):
+    columns = {"score_low", "score_high", "rank_low", "rank_high", "p_top_1", "p_top_10"}
+    loyal = ["loyal", "--source", str(data), "--topic", "lego", "--score", "topic_influence", "--min-loyalty", "0",
+             "--top-percentile", "100", "--json", "--quiet"]
+    assert main([*loyal, "--uncertainty", "30", "--seed", "3"]) == 0
+    rows = strict_json(capsys.readouterr().out)["rows"]
+    assert rows and all(columns <= set(r) for r in rows)
+    assert all(0 <= r["p_top_1"] <= 1 and r["rank_low"] <= r["rank"] + 30 for r in rows)
+    assert main([*loyal, "--uncertainty", "30", "--seed", "3"]) == 0
+    assert strict_json(capsys.readouterr().out)["rows"] == rows  # seeded: the same answer
+    assert main(loyal) == 0
+    assert not columns & set(strict_json(capsys.readouterr().out)["rows"][0])  # only when asked
+    folder = tmp_path / "scores"
+    assert main(["score", "--source", str(data), "--write", str(folder), "--score", "topic_influence",
+                 "--uncertainty", "20", "--json", "--quiet"]) == 0
+    summary = strict_json(capsys.readouterr().out)
+    assert set(summary["uncertainty"]["columns"]) == columns and summary["uncertainty"]["resamples"] == 20
+    assert {s["k"] for s in summary["uncertainty"]["stability"]} == {1, 10} and summary["rows"]["stability"] > 0
+    assert main(["loyal", "--source", str(data), "--scores", str(folder), "--topic", "lego", "--min-loyalty", "0",
+                 "--json", "--quiet"]) == 0
+    assert columns <= set(strict_json(capsys.readouterr().out)["rows"][0])  # the run's intervals pass through
+    assert main([*loyal, "--uncertainty", "1"]) == 1
+    assert "--uncertainty is a number of bootstrap resamples" in strict_json(capsys.readouterr().out)["error"]
+    assert main(["loyal", "--source", "neo4j", "--topic", "lego", "--uncertainty", "10", "--json"]) == 1
+    assert "graphkit score --uncertainty N" in strict_json(capsys.readouterr().out)["error"]

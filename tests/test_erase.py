@@ -143,8 +143,16 @@ def test_the_log_proves_the_erasure_without_the_id(stores):
         assert entry["erased"] == sorted([keyed_hash("lea"), keyed_hash("max")])
         assert entry["at"] == report.at and entry["graphkit_version"] == gk.__version__
     assert erasure_log(data)[0]["removed"] == report.removed[str(data)]
-    # the log outlives a rewrite of the dataset? no: it is in the folder, and only the key's holder reads it
     assert keyed_hash("lea", key="another key") not in erasure_log(data)[0]["erased"]
+
+
+def test_the_log_outlives_a_rewrite_of_the_dataset(stores):
+    data, _ = stores
+    erase(["lea"], data)
+    log = erasure_log(data)
+    write_dataset(example_market(), data)  # a fresh export written over it (she is back: erase again)
+    assert erasure_log(data) == log
+    assert erase(["lea"], data).removed[str(data)]["people"] == 1 and len(erasure_log(data)) == 2
 
 
 def test_no_key_no_erasure(stores, monkeypatch):
@@ -154,6 +162,19 @@ def test_no_key_no_erasure(stores, monkeypatch):
     with pytest.raises(GraphkitError, match=ERASURE_KEY_ENV):
         erase(["lea"], data, runs=scores)
     assert _files(data, scores) == files
+
+
+def test_a_linked_table_is_refused_not_skipped(stores, tmp_path):
+    """A table behind a link lives outside the folder the erasure swaps: refuse, change nothing."""
+    data, scores = stores
+    outside = tmp_path / "elsewhere.parquet"
+    (data / "transactions.parquet").rename(outside)
+    (data / "transactions.parquet").symlink_to(outside)
+    files = _files(data, scores)
+    before = outside.read_bytes()
+    with pytest.raises(GraphkitError, match="transactions.parquet is a link"):
+        erase(["lea"], data, runs=scores)
+    assert _files(data, scores) == files and outside.read_bytes() == before
 
 
 def test_hostile_ids_inject_nothing(stores):

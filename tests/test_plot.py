@@ -266,3 +266,21 @@ def test_behaviour_counts_are_jittered_only_a_little(ciao):
     assert np.abs(xy[:, 1] - t["adopters"].to_numpy()).max() <= 0.3
     assert len(np.unique(xy[:, 1])) > 100  # people with equal counts no longer sit on one point
     assert ax.get_xlabel().splitlines() == ["audience (followers)", "both counts jittered by up to 0.3"]
+
+
+def test_rank_intervals_figure_draws_one_bar_per_person(ciao, tmp_path):
+    from graphkit.scoring.registry import rank_uncertainty
+
+    u = rank_uncertainty(ciao, score="topic_influence", topics=["Books"], resamples=30, seed=0)
+    ax = plot.rank_intervals(u, "Books")
+    assert not_blank(rendered(ax, tmp_path / "ranks.png"))
+    assert len(ax.get_yticklabels()) == 20 and ax.get_yticklabels()[0].get_text().startswith("343  p(top 10)")
+    segments = ax.collections[0].get_segments()
+    assert len(segments) == 20 and len(ax.collections[1].get_offsets()) == 20  # 20 bars, 20 rank dots
+    top = u.table.filter(pl.col("topic") == "Books").sort("rank").head(20)
+    widths = sorted(s[1][0] - s[0][0] for s in segments)
+    assert widths == pytest.approx(sorted((top["rank_high"] - top["rank_low"]).cast(float).to_numpy() + 0.8))
+    with pytest.raises(GraphkitError, match="p_top_5"):
+        plot.rank_intervals(u, "Books", k=5)
+    with pytest.raises(GraphkitError, match="rank_low"):
+        plot.rank_intervals(topic_influence(ciao, topics=["Books"]), "Books")

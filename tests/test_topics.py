@@ -9,8 +9,10 @@ import polars as pl
 import pytest
 
 from graphkit import GraphkitError, TopicGraph
+from graphkit.model.graph import counted_in
 from graphkit.model.topics import (
     normalize_window,
+    open_end,
     restart_matrix,
     topic_activity,
     topic_layer,
@@ -132,3 +134,19 @@ def test_window_normalisation_and_errors():
 def test_structure_is_cached_per_window(g):
     assert topic_structure(g) is topic_structure(g)
     assert topic_structure(g, window=("2024-01-01", None)) is not topic_structure(g)
+
+
+def test_a_window_ending_after_the_data_shares_the_open_structure(g):
+    # every event dated (follows undated): ending after the last event counts exactly what an open window counts
+    end = datetime(2024, 2, 1, tzinfo=timezone.utc)
+    assert g.edges.filter(counted_in(None, end)).height == g.edges.height
+    assert (topic_activity(g, window=(None, end)) != topic_activity(g)).nnz == 0
+    assert open_end(g, end) is None
+    assert topic_structure(g, window=(None, end)) is topic_structure(g)
+    # ending inside the data, or with an undated event (it counts only without bounds), keeps the bound
+    assert open_end(g, datetime(2024, 1, 6, tzinfo=timezone.utc)) is not None
+    undated = _g([("bob", "ann", "follows", None, 1.0, 1, None), ("ann", "pan", "reviews", "cooking", 1.0, 1, None),
+                  ("bob", "pan", "reviews", "cooking", 1.0, 1, "2024-01-03")])
+    assert open_end(undated, end) == end
+    bounded, whole = topic_structure(undated, window=(None, end)), topic_structure(undated)
+    assert bounded is not whole and bounded.activity.sum() == 1 and whole.activity.sum() == 2

@@ -35,6 +35,7 @@ from graphkit.scoring.registry import DEFAULT_SCORE, SCORES
 
 NEO4J = "neo4j"
 BUNDLED = "bundled"
+_UNCERTAINTY_COLUMNS = ("score_low", "score_high", "rank_low", "rank_high")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -57,8 +58,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--damping-factor", type=float, default=0.85, help="PageRank damping factor (default 0.85)")
     p.add_argument("--as-of", help="loyalty reference date, ISO 8601 (default: the latest purchase)")
     p.add_argument("--window-days", type=float, help="loyalty window in days (default: all history)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the community detection (default 0)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the community detection and of the --uncertainty resamples (default 0)")
+    p.add_argument("--uncertainty", type=int, metavar="N",
+                   help="also say how sure each rank is: N bootstrap resamples of the evidence (e.g. 100) add "
+                        "score_low/score_high, rank_low/rank_high (90%% intervals), p_top_1, p_top_10 to the "
+                        "ranking, and a stability table (folder) -- written to Neo4j too")
     p.add_argument("--batch-size", type=int, default=5000, help="rows per Neo4j transaction (default 5000)")
+    p.add_argument("--neo4j-rows", type=influence_rows, default="nonzero", metavar="nonzero|all|PERCENT",
+                   help="with --write neo4j: the influence rows written: nonzero (default; most people score 0 on "
+                        "most topics), all, or a number P for the top P percent of each topic; the loyal query "
+                        "refuses a --top-percentile that needs rows left out")
     p.add_argument("--keep-runs", type=int, default=2, help="complete runs kept, the current one included (default 2)")
     p.add_argument("--wait", type=seconds, default=DEFAULT_WAIT, metavar="SECONDS",
                    help=f"how long to wait for another job writing the same folder or database before giving up "
@@ -67,6 +77,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="write into a non-empty folder graphkit did not make, deleting what is in it")
     p.add_argument("--no-load", action="store_true",
                    help="with --write neo4j and a dataset --source: do not (re)load the dataset into Neo4j first")
+    _add_lenient(p)
     p.add_argument("--json", action="store_true", help="print a one-line JSON summary on stdout")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(handler=_score)
@@ -89,14 +100,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--score", choices=SCORES, default=DEFAULT_SCORE,
                    help=f"ranking score when computed here (default {DEFAULT_SCORE}; where it cannot be computed, "
                         "topic_influence, said on stderr); with --scores or Neo4j the written run's score is used")
+    p.add_argument("--uncertainty", type=int, metavar="N",
+                   help="how sure each rank is: N bootstrap resamples (e.g. 100) add score_low/score_high, "
+                        "rank_low/rank_high (90%% intervals), p_top_1, p_top_10 (embedded; on Neo4j and with "
+                        "--scores they come from a run written with graphkit score --uncertainty N)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the --uncertainty resamples (default 0)")
     p.add_argument("--json", action="store_true",
                    help="print one JSON line: count, seconds, rows (with --out: where they were written)")
     p.add_argument("--out", metavar="FILE", help="write the rows to FILE (.parquet or .csv)")
+    _add_lenient(p)
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(handler=_loyal)
 
 
 # ------------------------------------------------------------------ helpers
+def _add_lenient(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lenient", action="store_true",
+                   help="leave bad rows of a dataset --source out (each written with its reason to --rejects) "
+                        "instead of failing; the count is reported")
+    p.add_argument("--rejects", metavar="FILE",
+                   help="where --lenient writes rejected rows (default SOURCE/rejects.csv)")
+
+
 def seconds(text: str) -> float:
     """An argparse type: a number of seconds >= 0.
 
@@ -112,6 +137,32 @@ def seconds(text: str) -> float:
     return value
 
 
+def check_uncertainty(args: argparse.Namespace) -> None:
+    """Refuse a bad ``--uncertainty`` or ``--seed`` before any work, naming the flag."""
+    if args.uncertainty is not None and args.uncertainty < 2:
+        raise GraphkitError(f"--uncertainty is a number of bootstrap resamples, at least 2 (100 is a good start); "
+                            f"got {args.uncertainty}")
+    if args.seed < 0:
+        raise GraphkitError(f"--seed must be a non-negative integer; got {args.seed}")
+
+
+def influence_rows(text: str) -> str | float:
+    """An argparse type: ``nonzero``, ``all`` or a percent in (0, 100].
+
+    >>> influence_rows("nonzero"), influence_rows("5")
+    ('nonzero', 5.0)
+    """
+    if text in ("nonzero", "all"):
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected nonzero, all or a percent, got {text!r}") from None
+    if not 0 < value <= 100:
+        raise argparse.ArgumentTypeError(f"expected a percent in (0, 100], got {text!r}")
+    return value
+
+
 def _store(batch_size: int = 5000, *, progress: bool = False, wait: float = DEFAULT_WAIT):
     from graphkit.io.neo4j import Neo4jStore
 
@@ -120,7 +171,13 @@ def _store(batch_size: int = 5000, *, progress: bool = False, wait: float = DEFA
     return store
 
 
-def _read_graph(source: str, *, quiet: bool):
+def _read_graph(source: str, *, quiet: bool, args: argparse.Namespace | None = None):
+    lenient = bool(getattr(args, "lenient", False))
+    rejects = getattr(args, "rejects", None)
+    if rejects and not lenient:
+        raise GraphkitError("--rejects is where --lenient writes rejected rows: add --lenient")
+    if lenient and source in (NEO4J, BUNDLED):
+        raise GraphkitError(f"--lenient is for a dataset folder --source, not {source!r} (already validated)")
     if source == NEO4J:
         with step("reading the graph from Neo4j", enabled=not quiet), _store() as store:
             return store.read()
@@ -131,7 +188,11 @@ def _read_graph(source: str, *, quiet: bool):
     from graphkit.io.files import read_dataset
 
     with step(f"reading {source}", enabled=not quiet):
-        return read_dataset(source)
+        graph = read_dataset(source, lenient=lenient, rejects_path=rejects)
+    if graph.rejects.height:
+        print(f"note: {graph.rejects.height} bad row(s) of {source} left out, written with their reasons to "
+              f"{rejects or f'{source}/rejects.csv'}", file=sys.stderr)
+    return graph
 
 
 def _communities(graph, topics, seed: int, influence) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -143,6 +204,24 @@ def _communities(graph, topics, seed: int, influence) -> tuple[pl.DataFrame, pl.
 
 
 # --------------------------------------------------------------------- score
+def _check_score_folder(folder: str, *, force: bool) -> None:
+    """Refuse, before any work, a --write folder graphkit may not or cannot write (it is checked again when written)."""
+    import os
+
+    from graphkit.errors import FolderNotOwnedError
+    from graphkit.io.ownership import writable_folder
+    from graphkit.io.score_folder import LOCK_NAME
+
+    target = writable_folder(folder, "scores", force=force, replaces=False, ignore=(LOCK_NAME,))
+    existing = target
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise FolderNotOwnedError(folder, f"cannot be created: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise FolderNotOwnedError(folder, f"cannot be written: no permission to write in {existing}")
+
+
 def _score(args: argparse.Namespace) -> int:
     from graphkit.io.neo4j import new_run_id
     from graphkit.marketing.loyalty import loyalty
@@ -151,16 +230,31 @@ def _score(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
     quiet = args.quiet
+    check_uncertainty(args)
     if args.force and args.write == NEO4J:
         raise GraphkitError("--force is for a score folder; on Neo4j graphkit writes only its own nodes")
+    if args.write != NEO4J:  # a folder that cannot be written fails now, not after the scoring
+        _check_score_folder(args.write, force=args.force)
     store = _store(args.batch_size, progress=not quiet, wait=args.wait) if args.write == NEO4J else None
     try:
-        graph = _read_graph(args.source, quiet=quiet)
+        graph = _read_graph(args.source, quiet=quiet, args=args)
         with step("topic influence", enabled=not quiet):
             result = topic_influence(graph, topics=args.topics, engine=args.engine, damping_factor=args.damping_factor)
         topics = sorted(result.table["topic"].unique().to_list())
         ranked = rank(graph, args.score, topics=topics, quiet=quiet)
         ranking = result.table if ranked.score == "topic_influence" else ranked.table  # the engine asked for
+        stability = None
+        if args.uncertainty is not None:
+            from graphkit.scoring.registry import rank_uncertainty
+
+            with step(f"{ranked.score.replace('_', ' ')}: {args.uncertainty} bootstrap resamples", enabled=not quiet):
+                if ranked.score == "topic_influence":  # the engine and damping factor asked for
+                    u = topic_influence(graph, topics=topics, engine=args.engine, damping_factor=args.damping_factor,
+                                        uncertainty=args.uncertainty, seed=args.seed)
+                else:
+                    u = rank_uncertainty(graph, score=ranked.score, topics=topics, resamples=args.uncertainty,
+                                         seed=args.seed)
+            ranking, stability = u.table, u.stability
         with step("topic communities", enabled=not quiet):
             communities, community_summary = _communities(graph, topics, args.seed, result)
         with step("loyalty", enabled=not quiet):
@@ -172,7 +266,8 @@ def _score(args: argparse.Namespace) -> int:
             "damping_factor": args.damping_factor,
             "influence": result.parameters, "iterations": result.iterations, "converged": result.converged,
             "as_of": args.as_of, "window_days": args.window_days, "seed": args.seed,
-            "communities": True,
+            "communities": True, "lenient": args.lenient, "rejected": graph.rejects.height,
+            "uncertainty": args.uncertainty,
         }
         from graphkit.io.lineage import input_fingerprints
 
@@ -184,11 +279,14 @@ def _score(args: argparse.Namespace) -> int:
                         store.load(graph)
                 with step(f"writing run {run_id} to Neo4j", enabled=not quiet):
                     report = store.write_scores(influence=ranking, communities=communities, loyalty=loyal,
-                                                run_id=run_id, parameters=parameters, keep_runs=args.keep_runs)
+                                                run_id=run_id, parameters=parameters, keep_runs=args.keep_runs,
+                                                influence_rows=args.neo4j_rows)
             rows = report.rows
         else:
             tables = {"influence": ranking, "loyalty": loyal, "communities": communities,
                       "community_summary": community_summary}
+            if stability is not None:
+                tables["stability"] = stability
             rows = {k: v.height for k, v in tables.items()}
             meta = {"run_id": run_id, "parameters": parameters, "graphkit_version": __version__, "rows": rows}
             with step(f"writing run {run_id} to {args.write}", enabled=not quiet):
@@ -201,7 +299,12 @@ def _score(args: argparse.Namespace) -> int:
             store.close()
     seconds = round(time.perf_counter() - start, 3)
     summary = {"run_id": run_id, "rows": rows, "rows_written": sum(rows.values()), "seconds": seconds,
-               "source": args.source, "write": args.write, "communities": True}
+               "source": args.source, "write": args.write, "communities": True, "rejected": graph.rejects.height}
+    if stability is not None:
+        summary["uncertainty"] = {"resamples": args.uncertainty, "seed": args.seed,
+                                  "columns": [c for c in ranking.columns if c in _UNCERTAINTY_COLUMNS
+                                              or c.startswith("p_top_")],
+                                  "stability": stability.to_dicts()}
     if args.json:
         print_json(summary, sort_keys=True)
     else:
@@ -233,6 +336,7 @@ def _loyal(args: argparse.Namespace) -> int:
     from graphkit.marketing.loyalty import influential_loyal_customers
 
     start = time.perf_counter()
+    check_uncertainty(args)
     if args.out:  # a bad path fails before the work, not after
         from graphkit.io.files import check_writable
 
@@ -240,16 +344,25 @@ def _loyal(args: argparse.Namespace) -> int:
     options = dict(top_percentile=args.top_percentile, min_loyalty=args.min_loyalty, as_of=args.as_of,
                    window_days=args.window_days, limit=args.limit)
     run_id = None
+    if args.uncertainty is not None and (args.source == NEO4J or args.scores):
+        where = "--source neo4j" if args.source == NEO4J else "--scores"
+        raise GraphkitError(f"--uncertainty computes the score here; with {where} the intervals come from the "
+                            "score run: write it with graphkit score --uncertainty N (they are then shown)")
     if args.source == NEO4J:
         if args.scores:
             raise GraphkitError("--scores is for a dataset folder; on Neo4j the query uses a score run (--run-id)")
+        if args.lenient or args.rejects:
+            raise GraphkitError("--lenient and --rejects are for a dataset folder --source; Neo4j holds a validated graph")
         with step("influential loyal customers in Neo4j", enabled=not args.quiet), _store() as store:
             run_id = args.run_id or store.current_run_id()
             rows = store.influential_loyal_customers(topics=args.topic, run_id=run_id, **options)
+            intervals = store.read_uncertainty(run_id=run_id)
+        if intervals is not None:  # the run says how sure each rank is: show it
+            rows = rows.join(intervals, on=["person_id", "topic"], how="left", maintain_order="left")
     else:
         if args.run_id:
             raise GraphkitError("--run-id is for --source neo4j; for a dataset folder pass --scores PATH")
-        graph = _read_graph(args.source, quiet=args.quiet)
+        graph = _read_graph(args.source, quiet=args.quiet, args=args)
         influence = None
         if args.scores:
             from graphkit.io.files import read_table
@@ -262,7 +375,15 @@ def _loyal(args: argparse.Namespace) -> int:
             from graphkit.marketing.loyalty import check_query_arguments
 
             topics = check_query_arguments(args.topic, args.top_percentile, args.min_loyalty, args.limit)
-            influence = rank(graph, args.score, topics=topics, quiet=args.quiet).table
+            ranked = rank(graph, args.score, topics=topics, quiet=args.quiet)
+            influence = ranked.table
+            if args.uncertainty is not None:
+                from graphkit.scoring.registry import rank_uncertainty
+
+                with step(f"{ranked.score.replace('_', ' ')}: {args.uncertainty} bootstrap resamples",
+                          enabled=not args.quiet):
+                    influence = rank_uncertainty(graph, score=ranked.score, topics=topics,
+                                                 resamples=args.uncertainty, seed=args.seed).table
         with step("influential loyal customers", enabled=not args.quiet):
             rows = influential_loyal_customers(graph, topics=args.topic, influence=influence, **options)
     seconds = round(time.perf_counter() - start, 3)
@@ -282,7 +403,8 @@ def _loyal(args: argparse.Namespace) -> int:
         with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=200, tbl_hide_dataframe_shape=True,
                        tbl_hide_column_data_types=True, fmt_str_lengths=30):
             shown = rows.with_columns(pl.col("fit", "score", "percentile", "credibility", "recency_days",
-                                             "loyalty_score").round(4))
+                                             "loyalty_score", *(c for c in ("score_low", "score_high")
+                                                                if c in rows.columns)).round(4))
             print(shown)
         print(f"{rows.height} influential loyal customer(s) on {', '.join(args.topic)}", file=sys.stderr)
     return 0

@@ -26,6 +26,8 @@ from typing import Any, TextIO
 
 import polars as pl
 
+from graphkit.errors import LENIENT_HINT
+
 #: Exit codes of the ``graphkit`` command (documented in the README).
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_UNAVAILABLE = 0, 1, 2, 3
 #: Another graphkit job holds the lock of the folder or database being written: retry later, or --wait longer.
@@ -121,6 +123,7 @@ def report_error(exc: BaseException, exit_code: int, *, json_mode: bool, message
     :func:`error_object` on stdout.
     """
     text = message if message is not None else one_line(exc, verbose=verbose)
+    text = text.replace(LENIENT_HINT, "run with --lenient (validate, score and loyal take it)")
     error_line(text)
     if json_mode:
         print_json(error_object(exc, exit_code, text))

@@ -34,6 +34,7 @@ from graphkit.scoring.reach import data_end
 BUILTIN_SCORERS: tuple[str, ...] = (
     "random", "audience", "active_audience", "pagerank", "topic_activity", "topic_influence", "potential_reach",
     "active_new_followers", "posts_x_active_new_followers", "activity_x_active_new_followers", "past_attributed",
+    "adoption_influence",
 )
 #: Every scorer is compared with audience size ...
 AUDIENCE = "audience"
@@ -81,6 +82,11 @@ def builtin_scorer(name: str, *, seed: int = 0, damping_factor: float = 0.85, ho
       cut-off (followers who took the topic up within ``exposure_window`` after
       the person's activity on it).
 
+    The topic-specific score built to beat them:
+
+    - ``adoption_influence``: :func:`graphkit.scoring.topical.adoption_influence`
+      (score column), learned with the same ``horizon`` and ``exposure_window``.
+
     >>> import polars as pl
     >>> from graphkit import TopicGraph
     >>> g = TopicGraph.from_tables(pl.DataFrame({"person_id": ["a", "b"]}),
@@ -124,6 +130,13 @@ def builtin_scorer(name: str, *, seed: int = 0, damping_factor: float = 0.85, ho
         def past(graph: TopicGraph, *, topics: Sequence[str]) -> pl.DataFrame:
             return baselines.past_attributed(graph, topics=topics, horizon=horizon, window=exposure_window)
         return past
+    if name == "adoption_influence":
+        def adoption(graph: TopicGraph, *, topics: Sequence[str]) -> pl.DataFrame:
+            from graphkit.scoring.topical import adoption_influence
+
+            return adoption_influence(graph, topics=list(topics), horizon=horizon, exposure_window=exposure_window,
+                                      seed=seed).table
+        return adoption
     if name in ("active_new_followers", "posts_x_active_new_followers", "activity_x_active_new_followers"):
         fn = getattr(baselines, name)
 

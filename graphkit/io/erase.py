@@ -51,6 +51,7 @@ from graphkit.errors import DataFileError, GraphkitError, StoreError
 from graphkit.io.files import FORMATS, LOCK_SUFFIX, read_table, write_table
 from graphkit.io.ownership import (
     DEFAULT_WAIT,
+    ERASURE_LOG,
     FolderLock,
     fsync_dir,
     link_tree,
@@ -59,7 +60,7 @@ from graphkit.io.ownership import (
     swap_in,
     write_text_durably,
 )
-from graphkit.io.score_folder import ERASURE_LOG, rewrite_runs
+from graphkit.io.score_folder import rewrite_runs
 from graphkit.model.erasure import check_person_ids, customers_of, erase_rows
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -213,8 +214,14 @@ def _check_dataset(source: str | os.PathLike) -> Path:
 
 
 def _table_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and not p.is_symlink()
-                  and p.suffix in (".parquet", ".csv") and not p.name.startswith("."))
+    tables = sorted(p for p in folder.iterdir() if p.suffix in (".parquet", ".csv") and not p.name.startswith("."))
+    # a linked table lives outside the folder the erasure swaps: skipping it would leave her data there
+    linked = [p.name for p in tables if p.is_symlink()]
+    if linked:
+        raise GraphkitError(f"{folder}: {', '.join(linked)} {'is a link' if len(linked) == 1 else 'are links'} to "
+                            f"files outside the dataset folder, which erasure cannot swap atomically; copy the "
+                            f"file(s) into the folder in place of the link(s) and run graphkit erase again")
+    return [p for p in tables if p.is_file()]
 
 
 def _erase_dataset(folder: Path, ids: list[str], stamp: dict[str, Any],

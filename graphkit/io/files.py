@@ -23,6 +23,7 @@ import csv
 import errno
 import io
 import os
+import shutil
 import stat
 import tempfile
 from pathlib import Path
@@ -32,6 +33,7 @@ import polars as pl
 from graphkit.errors import DataFileError, FolderNotOwnedError, GraphkitError, StoreError
 from graphkit.io.ownership import (
     DEFAULT_WAIT,
+    ERASURE_LOG,
     FolderLock,
     claim,
     fsync_dir,
@@ -372,6 +374,9 @@ def write_dataset(
                 for name, df in graph.tables().items():
                     if df.height or TABLES[name].min_rows:
                         write_table(df, tmp / f"{name}.{format}")
+                if (target / ERASURE_LOG).is_file():  # the proof of past erasures outlives a rewrite
+                    shutil.copy2(target / ERASURE_LOG, tmp / ERASURE_LOG)
+                    fsync_file(tmp / ERASURE_LOG)
                 os.chmod(tmp, 0o777 & ~_umask())
                 fsync_dir(tmp)
                 old = swap_in(tmp, target)

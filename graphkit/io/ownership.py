@@ -48,6 +48,8 @@ from graphkit.errors import FolderNotOwnedError, GraphkitError, WriterBusyError
 
 #: The marker file graphkit puts in every folder it owns.
 MARKER = ".graphkit"
+#: The erasure log a dataset or score folder keeps (one JSON object a line; see :mod:`graphkit.io.erase`).
+ERASURE_LOG = "erasures.jsonl"
 #: Seconds a writer waits for another writer's lock before it gives up (``--wait``).
 DEFAULT_WAIT = 10.0
 KINDS = ("dataset", "scores", "runs", "run")

@@ -47,6 +47,7 @@ import polars as pl
 from graphkit.errors import FolderNotOwnedError, GraphkitError, StoreError
 from graphkit.io.ownership import (
     DEFAULT_WAIT,
+    ERASURE_LOG,
     FolderLock,
     claim,
     fsync_dir,
@@ -278,8 +279,6 @@ def _delete(run: Path) -> None:
     fsync_dir(run.parent)
     remove_tree(gone)
 
-
-ERASURE_LOG = "erasures.jsonl"
 
 
 def rewrite_runs(

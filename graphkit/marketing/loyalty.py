@@ -245,6 +245,14 @@ def check_query_arguments(topics: str | Sequence[str], top_percentile: float, mi
     return topics
 
 
+def _uncertainty_present(influence: pl.DataFrame) -> list[str]:
+    """The bootstrap columns an influence table carries (``rank_uncertainty(...).table``), in order."""
+    base = ["score_low", "score_high", "rank_low", "rank_high"]
+    if not all(c in influence.columns for c in base):
+        return []
+    return base + [c for c in influence.columns if c.startswith("p_top_")]
+
+
 def _check_influence(influence: pl.DataFrame, topics: list[str]) -> pl.DataFrame:
     missing = [c for c in INFLUENCE_COLUMNS if c not in influence.columns]
     if missing:
@@ -253,7 +261,8 @@ def _check_influence(influence: pl.DataFrame, topics: list[str]) -> pl.DataFrame
             f"or a table with columns {list(INFLUENCE_COLUMNS)}"
         )
     try:
-        table = influence.select(pl.col(c).cast(t) for c, t in INFLUENCE_COLUMNS.items())
+        table = influence.select(*(pl.col(c).cast(t) for c, t in INFLUENCE_COLUMNS.items()),
+                                 *_uncertainty_present(influence))
     except Exception as exc:  # polars raises several types for impossible casts
         raise GraphkitError(f"the influence table has a column of the wrong type ({str(exc).splitlines()[0]}); "
                             f"expected {INFLUENCE_COLUMNS}") from None
@@ -274,6 +283,8 @@ def influential_loyal_customers(
     as_of: dt.datetime | dt.date | str | None = None,
     window_days: float | None = None,
     limit: int | None = None,
+    uncertainty: int | None = None,
+    seed: int = 0,
 ) -> pl.DataFrame:
     """Customers in the top influence percentile on a topic whose loyalty is at least a threshold.
 
@@ -292,6 +303,14 @@ def influential_loyal_customers(
     :data:`~graphkit.scoring.registry.DEFAULT_SCORE`; the choices and the
     fallback are in :mod:`graphkit.scoring.registry`).
     Returns :data:`RESULT_COLUMNS`, sorted by topic then ``loyal_rank``.
+
+    ``uncertainty=N`` (bootstrap resamples of the evidence, seeded by
+    ``seed``; see :func:`graphkit.scoring.registry.rank_uncertainty`) adds how
+    sure each influence rank is: ``score_low``, ``score_high``, ``rank_low``,
+    ``rank_high`` (90 % intervals over resamples), ``p_top_1`` and
+    ``p_top_10``. An ``influence`` table that already has these columns
+    (``rank_uncertainty(...).table``, or a score run written with
+    ``--uncertainty``) passes them through.
 
     >>> import polars as pl
     >>> from graphkit import TopicGraph
@@ -313,8 +332,12 @@ def influential_loyal_customers(
     if influence is None:
         for t in topic_list:
             graph.topic_of(t)  # unknown topics raise with the list of choices
-        influence = score_table(graph, score=score, topics=topic_list)
+        influence = score_table(graph, score=score, topics=topic_list, uncertainty=uncertainty, seed=seed)
+    elif uncertainty is not None and not _uncertainty_present(influence):
+        raise GraphkitError("uncertainty= needs the score computed here (influence=None), or an influence table "
+                            "with the bootstrap columns: pass rank_uncertainty(graph, ...).table")
     infl = _check_influence(influence, topic_list)
+    extra = _uncertainty_present(infl)
     loyal = loyalty(graph, as_of=as_of, window_days=window_days)
     customers = graph.people.filter(pl.col("customer_id").is_not_null()).select("person_id", "customer_id")
     out = (
@@ -328,4 +351,4 @@ def influential_loyal_customers(
     )
     if limit is not None:
         out = out.filter(pl.col("loyal_rank") <= limit)
-    return out.select(RESULT_COLUMNS)
+    return out.select(*RESULT_COLUMNS, *extra)

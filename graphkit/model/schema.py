@@ -316,29 +316,33 @@ def _parse_timestamps(s: pl.Series) -> pl.Series:
     return pl.Series(s.name, [None] * len(s), dtype=TIMESTAMP)
 
 
-def far_timestamps(s: pl.Series) -> tuple[pl.Series, pl.Series] | None:
-    """Rows of a date or datetime column outside years ``MIN_YEAR``..``MAX_YEAR``, and each row's year.
+def far_timestamps(s: pl.Series) -> pl.Series | None:
+    """Rows of a date or datetime column outside years ``MIN_YEAR``..``MAX_YEAR`` (None for other types).
 
     Computed on the stored integers, so that values no calendar can show
     (a year of 287,000, beyond the microsecond range) are found without
-    being converted. None for other column types (text is parsed, then checked).
+    being converted. Text is parsed first, then checked.
 
     >>> s = pl.Series([0, 9 * 10**18], dtype=pl.Int64).cast(pl.Datetime("us"))
-    >>> far, years = far_timestamps(s)
-    >>> far.to_list(), years.to_list()
+    >>> far_timestamps(s).to_list(), timestamp_years(s).to_list()
     ([False, True], ['a timestamp in year 1970', 'a timestamp in year 287168'])
     """
     if isinstance(s.dtype, pl.Datetime):
         per_second = _PER_SECOND[s.dtype.time_unit or "us"]
-        v = s.to_physical().cast(pl.Float64)
+        lo, hi = _LO_S * per_second, _HI_S * per_second
     elif s.dtype == pl.Date:
-        per_second, v = 1 / 86400, s.to_physical().cast(pl.Float64)
+        lo, hi = _LO_S // 86400, _HI_S // 86400
     else:
         return None
-    far = ((v < _LO_S * per_second) | (v >= _HI_S * per_second)).fill_null(False)
-    year = (pl.lit(1970.0) + pl.lit(v) / (per_second * 31_556_952)).floor().cast(pl.Int64)
-    years = pl.select(pl.lit("a timestamp in year ") + year.cast(pl.String)).to_series()
-    return far.alias(s.name), years.alias("found")
+    v = s.to_physical()
+    return ((v < lo) | (v >= hi)).fill_null(False).alias(s.name)
+
+
+def timestamp_years(s: pl.Series) -> pl.Series:
+    """Each value of a date or datetime column as 'a timestamp in year N', from its stored integer."""
+    per_second = _PER_SECOND[s.dtype.time_unit or "us"] if isinstance(s.dtype, pl.Datetime) else 1 / 86400
+    year = (pl.lit(1970.0) + pl.lit(s.to_physical().cast(pl.Float64)) / (per_second * 31_556_952)).floor()
+    return pl.select(pl.lit("a timestamp in year ") + year.cast(pl.Int64).cast(pl.String)).to_series().alias("found")
 
 
 def _cast(s: pl.Series, dtype: pl.DataType) -> pl.Series:
@@ -374,10 +378,10 @@ _NAMES = frozenset({"customer_id", "order_id", "topic"})
 #: Text columns whose values are free text, not ids or labels: spaces around them are allowed.
 _FREE_TEXT = frozenset({"name"})
 #: Labels: few distinct values in many rows, checked for spaces among the distinct values.
-_LABELS = frozenset({"topic", "channel", "brand", "kind"})
-#: Columns that must equal a key of another table: spaces there are found by the reference check
-#: (the keys themselves are refused with spaces), so the largest tables are not scanned twice.
-_REFERENCES = frozenset({("edges", "src"), ("edges", "dst"), ("transactions", "customer_id"),
+_LABELS = frozenset({"topic", "channel", "brand"})
+#: Columns whose values must equal a key of another table, or one of a fixed list (kind): spaces there are
+#: found by that check (the keys themselves are refused with spaces), so the largest tables are not scanned twice.
+_REFERENCES = frozenset({("edges", "src"), ("edges", "dst"), ("edges", "kind"), ("transactions", "customer_id"),
                          ("transactions", "item_id")})
 
 
@@ -505,12 +509,15 @@ def _validate_one(
             continue
         raw = given_raw = df[col.name]
         far = far_timestamps(raw) if col.dtype == TIMESTAMP else None
-        if far is not None and far[0].any():  # flagged here, then left out: no calendar can show them
-            chk.raw = chk.raw.with_columns(pl.when(~far[0]).then(pl.col(col.name)).alias(col.name))
-            chk.flag(far[0], col.name, f"a timestamp between the years {MIN_YEAR} and {MAX_YEAR}",
-                     ", ".join(far[1].filter(far[0]).head(3).to_list()) + (" ..." if far[0].sum() > 3 else ""),
-                     row_found=far[1])
-            raw = pl.select(pl.when(~far[0]).then(raw)).to_series().alias(col.name)
+        if far is not None and far.any():  # flagged here, then left out: no calendar can show them
+            years = timestamp_years(raw)
+            chk.raw = chk.raw.with_columns(pl.when(~far).then(pl.col(col.name)).alias(col.name))
+            chk.flag(far, col.name, f"a timestamp between the years {MIN_YEAR} and {MAX_YEAR}",
+                     ", ".join(years.filter(far).head(3).to_list()) + (" ..." if far.sum() > 3 else ""),
+                     row_found=years)
+            raw = pl.select(pl.when(~far).then(raw)).to_series().alias(col.name)
+        elif far is not None:
+            far = None
         cast = _cast(raw, col.dtype)
         if raw.dtype == pl.String and col.dtype != pl.String:
             given = raw.str.strip_chars().str.len_chars() > 0
@@ -522,15 +529,15 @@ def _validate_one(
             raw_null = given_raw.is_null()
         wrong = ~raw_null & cast.is_null()
         if far is not None:
-            wrong = wrong & ~far[0]  # already flagged
+            wrong = wrong & ~far  # already flagged
         chk.flag(wrong, col.name, _type_name(col.dtype),
                  lambda rows, c=col.name: f"{rows[c].dtype} values " + _values(c)(rows))
         if col.dtype == TIMESTAMP and raw.dtype == pl.String:  # text parsed into a year no timestamp may have
             parsed = far_timestamps(cast)
-            if parsed is not None:
-                chk.flag(parsed[0], col.name, f"a timestamp between the years {MIN_YEAR} and {MAX_YEAR}",
+            if parsed is not None and parsed.any():
+                chk.flag(parsed, col.name, f"a timestamp between the years {MIN_YEAR} and {MAX_YEAR}",
                          _values(col.name))
-                cast = pl.select(pl.when(~parsed[0]).then(cast)).to_series().alias(col.name)
+                cast = pl.select(pl.when(~parsed).then(cast)).to_series().alias(col.name)
         if col.nullable and col.name in _NAMES and raw.dtype == pl.String:  # null is fine, blank names nothing
             chk.flag(raw.str.strip_chars().str.len_chars() == 0, col.name,
                      "a non-blank value or null", _values(col.name))

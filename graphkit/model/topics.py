@@ -210,6 +210,7 @@ def topic_structure(graph: TopicGraph, *, window: Window | None = None) -> Topic
     ((7375, 28), 7375, 111781)
     """
     start, end = normalize_window(window)
+    end = open_end(graph, end)  # e.g. expected reach "as of the data's end" shares the job's structure
     key = ("topic_structure", start, end)
     if key in graph._views:
         return graph._views[key]
@@ -293,6 +294,29 @@ def topic_structure(graph: TopicGraph, *, window: Window | None = None) -> Topic
     )
     graph._views[key] = out
     return out
+
+
+def open_end(graph: TopicGraph, end: datetime | None) -> datetime | None:
+    """``None`` when a window ending at ``end`` counts exactly the acts and edges an open-ended one
+    counts, otherwise ``end``: ``end`` is after the latest dated edge and purchase, and no event
+    (an edge other than a follow) is undated. (Undated follows count whatever the end, see
+    :func:`graphkit.model.graph.counted_in`; an undated event counts only in a window without
+    bounds; purchases are always dated.) A score "as of the data's end" then shares the
+    structure of the whole data.
+
+    >>> from graphkit.io.datasets import load_ciao
+    >>> open_end(load_ciao(), datetime(2030, 1, 1, tzinfo=timezone.utc)) is None
+    True
+    """
+    if end is None:
+        return None
+    key = ("open_end", end)
+    if key not in graph._views:
+        e = graph.edges
+        dated = [t for t in (e["ts"].max(), graph.transactions["ts"].max()) if t is not None]
+        undated_events = e.select((pl.col("ts").is_null() & (pl.col("kind") != "follows")).sum()).item()
+        graph._views[key] = bool(dated) and max(dated) < end and undated_events == 0
+    return None if graph._views[key] else end
 
 
 def topic_activity(graph: TopicGraph, *, window: Window | None = None) -> sp.csr_array:

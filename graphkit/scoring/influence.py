@@ -24,6 +24,12 @@ from graphkit.model.topics import (
 )
 from graphkit.scoring.linalg import TopicSystem, solve_gds, solve_ppr
 from graphkit.scoring.results import InfluenceResult
+from graphkit.scoring.uncertainty import (
+    LEVEL,
+    TOP_K,
+    check_options,
+    influence_bootstrap,
+)
 
 #: Engines of :func:`topic_influence`.
 ENGINES: tuple[str, ...] = ("batched", "igraph")
@@ -44,6 +50,8 @@ def topic_influence(
     tol: float | None = None,
     window: Window | None = None,
     dtype: str = "float64",
+    uncertainty: int | None = None,
+    seed: int = 0,
 ) -> InfluenceResult:
     """Influence of every person on every topic: personalised PageRank per topic.
 
@@ -80,6 +88,14 @@ def topic_influence(
     window : ``(start, end)`` datetimes (either may be None): events count
         when ``start <= ts < end``.
     dtype : ``"float64"`` or ``"float32"`` for the batched solver's arithmetic.
+    uncertainty : a number of bootstrap resamples (e.g. 100): the table
+        gains ``score_low``, ``score_high``, ``rank_low``, ``rank_high``
+        (90 % intervals), ``p_top_1`` and ``p_top_10``, and the result's
+        ``stability`` the overlap of each topic's top 1 and top 10 between
+        resamples (:func:`graphkit.scoring.uncertainty.influence_bootstrap`:
+        the resamples are extra columns of the batched solver, whatever the
+        engine). Standard variant only.
+    seed : seed of those resamples (the same seed gives the same intervals).
 
     Notes
     -----
@@ -169,6 +185,10 @@ def topic_influence(
         raise GraphkitError(f"tol must be > 0; got {tol!r}")
     if dtype not in ("float64", "float32"):
         raise GraphkitError(f"dtype must be 'float64' or 'float32'; got {dtype!r}")
+    if uncertainty is not None:
+        check_options(uncertainty, LEVEL, TOP_K, seed)
+        if variant != "standard":
+            raise GraphkitError("uncertainty= is computed for variant='standard' only")
     started = time.perf_counter()
     start, end = normalize_window(window)
     structure = topic_structure(graph, window=(start, end))
@@ -189,6 +209,11 @@ def topic_influence(
     names = [structure.topics[t] for t in topic_idx]
     tie_rel = max(1e-9, 8 * float(np.finfo(dtype).eps))  # below solver accuracy: ties
     table = influence_table(graph, structure, topic_idx, scores, tie_rel=tie_rel)
+    stability = None
+    if uncertainty is not None:
+        u = influence_bootstrap(graph, structure, topic_idx, table, damping_factor=damping_factor,
+                                resamples=uncertainty, seed=seed)
+        table, stability = u.table, u.stability
     parameters = {
         "topics": names,
         "engine": engine,
@@ -199,6 +224,8 @@ def topic_influence(
         "window": (start, end),
         "dtype": dtype,
     }
+    if uncertainty is not None:
+        parameters["uncertainty"] = u.parameters
     return InfluenceResult(
         table=table,
         parameters=parameters,
@@ -206,6 +233,7 @@ def topic_influence(
         converged=converged,
         residuals={n: float(r) for n, r in zip(names, residuals)} if residuals is not None else {},
         seconds=time.perf_counter() - started,
+        stability=stability,
     )
 
 

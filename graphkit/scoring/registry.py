@@ -1,6 +1,6 @@
 """Ranking scores by name: the one place that decides the default, and what to do when it cannot be computed.
 
-Three scores rank people on a topic, with the same columns (``person_id``,
+Four scores rank people on a topic, with the same columns (``person_id``,
 ``topic``, ``score``, ``rank``, ``percentile``, ``audience``,
 ``active_audience``, ``credibility``):
 
@@ -17,7 +17,12 @@ Three scores rank people on a topic, with the same columns (``person_id``,
 - ``"potential_reach"``: followers new to the topic likely to take it up
   (:func:`graphkit.scoring.reach.potential_reach`): what would happen *if*
   the person talked about the topic -- it does not ask whether they do, so
-  it is never the default.
+  it is never the default;
+- ``"adoption_influence"``: followers expected to take the topic up after the
+  person's activity on it, learned from the attributed adoptions of the
+  years before (:func:`graphkit.scoring.topical.adoption_influence`); zero
+  for a person with no activity on the topic in the last year. Ahead of the
+  default on Ciao, level with it on CiaoDVD (``docs/backtest.md``).
 
 :data:`DEFAULT_SCORE` is ``"posts_x_active_new_followers"``, the strongest
 simple topic-specific baseline of the attributed-adoption backtest
@@ -48,15 +53,24 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import polars as pl
 
 from graphkit.errors import GraphkitError
 from graphkit.model.graph import TopicGraph
 from graphkit.model.topics import Window, normalize_window, topic_list, topic_structure
+from graphkit.scoring.uncertainty import (
+    LEVEL,
+    RESAMPLES,
+    TOP_K,
+    Uncertainty,
+    bootstrap,
+    check_options,
+    influence_bootstrap,
+)
 
-SCORES: tuple[str, ...] = ("posts_x_active_new_followers", "topic_influence", "potential_reach")
+SCORES: tuple[str, ...] = ("posts_x_active_new_followers", "topic_influence", "potential_reach", "adoption_influence")
 DEFAULT_SCORE = "posts_x_active_new_followers"
 #: What the default falls back to where it cannot be computed (it needs no dates).
 FALLBACK_SCORE = "topic_influence"
@@ -65,6 +79,7 @@ LABELS: dict[str, str] = {
     "posts_x_active_new_followers": "recent activity x active new followers",
     "topic_influence": "topic influence (PageRank)",
     "potential_reach": "potential reach",
+    "adoption_influence": "adoption influence",
 }
 
 
@@ -214,11 +229,24 @@ def _posts_x_active_new_followers(graph: TopicGraph, topics: list[str] | None,
         "now": now.isoformat(), "recent_days": RECENT.days}
 
 
+def _adoption_influence(graph: TopicGraph, topics: list[str] | None,
+                        window: Window | None) -> tuple[pl.DataFrame, dict[str, Any]]:
+    from graphkit.scoring.topical import adoption_influence
+
+    try:
+        r = adoption_influence(graph, topics=topics, window=window)
+    except GraphkitError as exc:  # topics were checked: what is left is the data (undated, too little history)
+        raise _CannotCompute(str(exc)) from None
+    return r.table, {"now": r.parameters["now"].isoformat(), "horizon_days": r.parameters["horizon_days"],
+                     "exposure_window_days": r.parameters["exposure_window_days"]}
+
+
 #: How each score of :data:`SCORES` is computed: (graph, topics, window) -> (table, parameters).
 _COMPUTE = {
     "posts_x_active_new_followers": _posts_x_active_new_followers,
     "topic_influence": _topic_influence,
     "potential_reach": _potential_reach,
+    "adoption_influence": _adoption_influence,
 }
 assert set(_COMPUTE) == set(SCORES) == set(LABELS), "every score needs a computation and a label"
 
@@ -229,14 +257,94 @@ def score_table(
     score: str = DEFAULT_SCORE,
     topics: Sequence[str] | None = None,
     window: Window | None = None,
+    uncertainty: int | None = None,
+    seed: int = 0,
 ) -> pl.DataFrame:
     """:func:`ranking`'s table; a fallback is announced with a :class:`FallbackWarning` (one line).
+
+    With ``uncertainty=N`` (bootstrap resamples, e.g. 100, seeded by ``seed``)
+    the table gains 90 % intervals on score and rank and ``p_top_1``,
+    ``p_top_10`` (see :func:`rank_uncertainty`, which also gives each
+    topic's stability).
 
     >>> from graphkit.marketing import example_market
     >>> score_table(example_market(), score="topic_influence", topics=["lego"]).sort("rank")["person_id"][0]
     'zoe'
     """
+    if uncertainty is not None:
+        return rank_uncertainty(graph, score=score, topics=topics, window=window, resamples=uncertainty,
+                                seed=seed).table
     r = ranking(graph, score=score, topics=topics, window=window)
     if r.note is not None:
         warnings.warn(r.note, FallbackWarning, stacklevel=2)
     return r.table
+
+
+def rank_uncertainty(
+    graph: TopicGraph,
+    *,
+    score: str | Callable[[TopicGraph], pl.DataFrame] = DEFAULT_SCORE,
+    topics: Sequence[str] | None = None,
+    window: Window | None = None,
+    resamples: int = RESAMPLES,
+    seed: int = 0,
+    level: float = LEVEL,
+    top_k: Sequence[int] = TOP_K,
+) -> Uncertainty:
+    """How sure each rank of ``score`` is: bootstrap intervals, ``p_top_<k>`` and each topic's stability.
+
+    ``score`` is a registered score name (default :data:`DEFAULT_SCORE`,
+    with its fallback, as :func:`ranking` computes it) or any function
+    ``graph -> table`` with ``person_id``, ``topic``, ``score``. Each of
+    ``resamples`` resamples (seeded by ``seed``) counts every contribution,
+    follow and purchase ``Poisson(1)`` times and scores again, as of the same
+    ``now`` (topic influence solves them as extra columns of its batched
+    solver). Returns an :class:`~graphkit.scoring.uncertainty.Uncertainty`:
+    ``table`` (the score table with ``score_low``, ``score_high``,
+    ``rank_low``, ``rank_high`` -- the central ``level`` range over resamples
+    -- and ``p_top_<k>`` for each k of ``top_k``) and ``stability`` (per
+    topic and k: the share of the top k two resamples share, and the share
+    of the published top k a resample keeps); ``parameters`` records the
+    score computed. See :mod:`graphkit.scoring.uncertainty`.
+
+    >>> from graphkit.io.datasets import load_ciao
+    >>> u = rank_uncertainty(load_ciao(), score="topic_influence", topics=["Books"], resamples=20)
+    >>> u.table.sort("rank").select("rank", "rank_low", "rank_high").row(0)[0]
+    1
+    >>> u.stability.columns
+    ['topic', 'k', 'resamples', 'expected_overlap', 'point_overlap']
+    """
+    ks = check_options(resamples, level, top_k, seed)
+    if callable(score):
+        chosen = list(topics) if topics is not None else None
+
+        def scorer(g: TopicGraph) -> pl.DataFrame:
+            t = score(g)
+            return t if chosen is None else t.filter(pl.col("topic").is_in(chosen))
+
+        return bootstrap(graph, scorer, resamples=resamples, seed=seed, level=level, top_k=ks)
+    r = ranking(graph, score=score, topics=topics, window=window)
+    if r.note is not None:
+        warnings.warn(r.note, FallbackWarning, stacklevel=2)
+    chosen = list(dict.fromkeys(r.table["topic"].to_list()))
+    if r.score == "topic_influence":
+        from graphkit.scoring.influence import topic_influence
+
+        res = topic_influence(graph, topics=chosen, window=window)
+        structure = topic_structure(graph, window=window)
+        topic_idx = [graph.topic_of(t) for t in res.parameters["topics"]]
+        u = influence_bootstrap(graph, structure, topic_idx, res.table, damping_factor=res.parameters["damping_factor"],
+                                resamples=resamples, seed=seed, level=level, top_k=ks)
+    else:
+        start, end = normalize_window(window)
+        if end is None and "now" in r.parameters:  # resamples are scored as of the same moment
+            from datetime import datetime
+
+            end = datetime.fromisoformat(r.parameters["now"])
+        used = r.score
+
+        def rescore(g: TopicGraph) -> pl.DataFrame:
+            return _compute(g, used, chosen, (start, end))[0]
+
+        u = bootstrap(graph, rescore, point=r.table, resamples=resamples, seed=seed, level=level, top_k=ks)
+    return Uncertainty(u.table, u.stability, {**u.parameters, **r.parameters}, u.seconds)

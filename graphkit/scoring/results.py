@@ -32,6 +32,8 @@ class InfluenceResult:
     topics; ``None`` when the engine does not report it, as igraph's PRPACK
     does not); ``converged`` is True when every topic reached ``tol``.
     ``residuals`` maps each topic to its last L1 change (empty when unknown).
+    ``stability`` (with ``uncertainty=``): per topic and k, how much of the
+    top k two bootstrap resamples share (see :mod:`graphkit.scoring.uncertainty`).
     """
 
     table: pl.DataFrame
@@ -41,6 +43,7 @@ class InfluenceResult:
     residuals: dict[str, float] = field(default_factory=dict)
     seconds: float | None = None
     version: str = __version__
+    stability: pl.DataFrame | None = None
 
     def top(self, topic: str, k: int = 10) -> pl.DataFrame:
         """The ``k`` best-ranked people on ``topic``.

@@ -9,10 +9,12 @@ import sys
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 from test_store import _counts, _shop
 
 from graphkit import write_dataset
 from graphkit.errors import StoreError
+from graphkit.marketing.loyalty import INFLUENCE_COLUMNS
 from graphkit.io.neo4j import Neo4jSettings, Neo4jStore, Neo4jUnavailableError
 
 
@@ -34,7 +36,8 @@ def test_score_to_neo4j_then_loyal_equals_the_embedded_job(sample_store, sample,
                       "--run-id", "cli-1", "--json"], bolt_env)
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
-    assert summary["run_id"] == "cli-1" and summary["rows"]["influence"] == 2 * sample.people.height
+    # only the nonzero influence rows go to Neo4j by default (--neo4j-rows)
+    assert summary["run_id"] == "cli-1" and 0 < summary["rows"]["influence"] < 2 * sample.people.height
     assert summary["rows"]["loyalty"] == sample.transactions["customer_id"].n_unique()
     assert summary["rows_written"] == sum(summary["rows"].values()) and summary["seconds"] > 0
     assert "topic influence" in done.stderr  # progress on stderr, stdout is the JSON line only
@@ -46,9 +49,16 @@ def test_score_to_neo4j_then_loyal_equals_the_embedded_job(sample_store, sample,
     files = _graphkit(["score", "--source", str(folder), "--write", str(tmp_path / "scores"), "--topics", *topics,
                        "--json", "--quiet"], bolt_env)
     assert files.returncode == 0, files.stderr
-    assert json.loads(files.stdout)["rows"]["influence"] == summary["rows"]["influence"]
+    assert json.loads(files.stdout)["rows"]["influence"] == 2 * sample.people.height  # a folder holds every row
     run_folder = tmp_path / "scores" / "runs" / (tmp_path / "scores" / "CURRENT").read_text().strip()
     assert {p.name for p in run_folder.iterdir()} >= {"influence.parquet", "loyalty.parquet", "run.json"}
+    everything = pl.read_parquet(run_folder / "influence.parquet")
+    nonzero = everything.filter(pl.col("score") > 0).select(pl.col(c).cast(t) for c, t in INFLUENCE_COLUMNS.items())
+    assert summary["rows"]["influence"] == nonzero.height
+    assert_frame_equal(sample_store.read_scores().sort("topic", "person_id"),
+                       nonzero.sort("topic", "person_id"), check_exact=True)
+    written = sample_store.runs()[-1].parameters["influence_rows"]
+    assert written["keep"] == "nonzero" and written["topics"]["DVDs"]["people"] == sample.people.height
 
     query = ["loyal", "--topic", "DVDs", "--topic", "Beauty", "--top-percentile", "20", "--min-loyalty", "0.5",
              "--json", "--quiet"]
@@ -58,6 +68,12 @@ def test_score_to_neo4j_then_loyal_equals_the_embedded_job(sample_store, sample,
     a, b = json.loads(in_neo4j.stdout), json.loads(embedded.stdout)
     assert a["run_id"] == "cli-1" and a["count"] == b["count"] > 0
     assert a["rows"] == b["rows"]
+
+    # a query that would need the zero rows left out is refused, naming the way out
+    everyone = _graphkit(["loyal", "--topic", "DVDs", "--top-percentile", "100", "--source", "neo4j", "--quiet"],
+                         bolt_env)
+    assert everyone.returncode == 1 and "--neo4j-rows all" in everyone.stderr
+    assert everyone.stderr.count("\n") == 1 and "Traceback" not in everyone.stderr
 
     out = _graphkit(["loyal", "--topic", "DVDs", "--source", "neo4j", "--out", str(tmp_path / "r.parquet"), "--quiet"],
                     bolt_env)
@@ -73,12 +89,23 @@ def test_score_from_a_folder_loads_it_into_neo4j(bolt_server, bolt_env, tmp_path
         store.clear()
     env = {**bolt_env, "NEO4J_DATABASE": scratch.database or ""}
     done = _graphkit(["score", "--source", str(folder), "--write", "neo4j", "--topics", "kitchen", "frogs",
-                      "--batch-size", "100", "--json"], env)
+                      "--batch-size", "100", "--neo4j-rows", "all", "--json"], env)
     assert done.returncode == 0, done.stderr
     with Neo4jStore(scratch) as store:
         assert _counts(store)["PURCHASED"] == shop.transactions.height
         assert store.read_scores()["topic"].unique().sort().to_list() == ["frogs", "kitchen"]
         assert store.current_run_id() == json.loads(done.stdout)["run_id"]
+    # by default only the nonzero rows are written; a topic without one is still a topic of the run
+    again = _graphkit(["score", "--source", str(folder), "--write", "neo4j", "--no-load", "--topics", "kitchen",
+                       "frogs", "--json", "--quiet"], env)
+    assert again.returncode == 0, again.stderr
+    with Neo4jStore(scratch) as store:
+        run = store.runs()[-1]
+        assert run.run_id == json.loads(again.stdout)["run_id"] and run.topics == ("frogs", "kitchen")
+        kept = run.parameters["influence_rows"]
+        assert kept["keep"] == "nonzero"
+        assert store.read_scores().height == sum(t["written"] for t in kept["topics"].values())
+        assert all(t["written"] == t["nonzero"] <= t["people"] for t in kept["topics"].values())
 
 
 def test_unreachable_server_is_one_line_and_exit_3(bolt_env):

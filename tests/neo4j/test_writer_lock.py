@@ -93,7 +93,7 @@ def test_a_second_job_gives_up_with_exit_4_or_waits_its_turn(sample_store, bolt_
 
 def test_two_score_jobs_at_once_take_turns_and_leave_one_whole_run(sample_store, bolt_env, folder, sample):
     score = ["score", "--source", str(folder), "--write", "neo4j", "--no-load", "--topics", "DVDs", "Beauty",
-             "--keep-runs", "1", "--wait", "600", "--batch-size", "300", "--json", "--quiet"]
+             "--keep-runs", "1", "--wait", "600", "--batch-size", "300", "--neo4j-rows", "all", "--json", "--quiet"]
     for trial in range(2):
         jobs = [_graphkit([*score, "--run-id", f"par-{trial}-{k}"], bolt_env) for k in range(2)]
         done = [j.communicate(timeout=900) for j in jobs]

@@ -251,6 +251,24 @@ SET s.score = r.score, s.rank = r.rank, s.percentile = r.percentile, s.audience 
     s.active_audience = r.active_audience, s.credibility = r.credibility
 RETURN count(*) AS n
 """
+#: Influence rows with how sure each rank is (bootstrap intervals; see graphkit.scoring.uncertainty).
+Q_WRITE_INFLUENCE_UNCERTAINTY = RUN_GUARD + """UNWIND $rows AS r
+MATCH (p:Person) WHERE p.person_id = r.person_id
+MATCH (t:Topic) WHERE t.name = r.topic
+MERGE (p)-[s:INFLUENCE {run_id: $run_id}]->(t)
+SET s.score = r.score, s.rank = r.rank, s.percentile = r.percentile, s.audience = r.audience,
+    s.active_audience = r.active_audience, s.credibility = r.credibility,
+    s.score_low = r.score_low, s.score_high = r.score_high, s.rank_low = r.rank_low, s.rank_high = r.rank_high,
+    s.p_top_1 = r.p_top_1, s.p_top_10 = r.p_top_10
+RETURN count(*) AS n
+"""
+#: The bootstrap columns :data:`Q_WRITE_INFLUENCE_UNCERTAINTY` writes, in order.
+UNCERTAINTY_PROPERTIES: tuple[str, ...] = ("score_low", "score_high", "rank_low", "rank_high", "p_top_1", "p_top_10")
+#: Read the bootstrap columns of a run's influence rows (null where the run has none).
+R_INFLUENCE_UNCERTAINTY = """MATCH (p:Person)-[s:INFLUENCE {run_id: $run_id}]->(t:Topic)
+RETURN p.person_id AS person_id, t.name AS topic, s.score_low AS score_low, s.score_high AS score_high,
+       s.rank_low AS rank_low, s.rank_high AS rank_high, s.p_top_1 AS p_top_1, s.p_top_10 AS p_top_10
+"""
 Q_WRITE_COMMUNITY = RUN_GUARD + """UNWIND $rows AS r
 MATCH (p:Person) WHERE p.person_id = r.person_id
 MATCH (t:Topic) WHERE t.name = r.topic

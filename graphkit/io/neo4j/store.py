@@ -129,6 +129,7 @@ from graphkit.io.neo4j.cypher import (
     Q_TOPICS,
     Q_WRITE_COMMUNITY,
     Q_WRITE_INFLUENCE,
+    Q_WRITE_INFLUENCE_UNCERTAINTY,
     Q_WRITE_LOYALTY,
     R_COMMUNITIES,
     R_COMMUNITIES_RUN,
@@ -143,10 +144,12 @@ from graphkit.io.neo4j.cypher import (
     R_PEOPLE,
     R_PURCHASES,
     R_RUN_OWNER,
+    R_INFLUENCE_UNCERTAINTY,
     R_RUN_ROWS,
     LOCK_NAME,
     SCHEMA_STATEMENTS,
     STATE_NAME,
+    UNCERTAINTY_PROPERTIES,
     delete_nodes_batch,
     identifier,
 )
@@ -703,6 +706,7 @@ class Neo4jStore:
         parameters: Mapping[str, Any] | None = None,
         keep_runs: int = 2,
         batch_size: int | None = None,
+        influence_rows: str | float = "all",
     ) -> WriteReport:
         """Write a score run; switch readers to it only once it is complete.
 
@@ -715,6 +719,17 @@ class Neo4jStore:
         runs left incomplete by killed writers before the write. The whole
         write holds the writer lock (see :meth:`writing`). A ``run_id`` that
         is already complete is refused: a run id names one write.
+
+        ``influence_rows`` says which influence rows are written: ``"all"``
+        (the default), ``"nonzero"`` (score > 0: on a large graph most people
+        score 0 on most topics), or a number *P*: the top *P* percent of each
+        topic (percentile above ``100 - P``). When rows are left out, the run
+        records, per topic, how many rows it scored, how many were nonzero and
+        written, and the highest percentile left out
+        (``parameters["influence_rows"]``);
+        :meth:`influential_loyal_customers` refuses a ``top_percentile``
+        that would need rows left out, and :meth:`read_scores` returns the
+        rows written.
         """
         from graphkit.version import __version__
 
@@ -724,17 +739,26 @@ class Neo4jStore:
         if not isinstance(run_id, str) or not run_id.strip():
             raise GraphkitError(f"run_id must be non-empty text, got {run_id!r}")
         infl = _check_columns(influence, INFLUENCE_COLUMNS, "influence")
+        if all(c in influence.columns for c in UNCERTAINTY_PROPERTIES):  # how sure each rank is: written too
+            infl = infl.hstack(influence.select(pl.col(c).cast(pl.Float64) if c.startswith(("score", "p_"))
+                                                else pl.col(c).cast(pl.Int64) for c in UNCERTAINTY_PROPERTIES))
         comm = _check_columns(communities, _COMMUNITY_SCHEMA, "communities") if communities is not None else None
         loyal = _check_columns(loyalty, _LOYALTY_SCHEMA, "loyalty") if loyalty is not None else None
-        params_json = json.dumps(dict(parameters or {}), sort_keys=True, default=str)
+        scored = sorted(set(infl["topic"].to_list()))  # the run's topics, whether or not a row of each is written
+        infl, written = select_influence_rows(infl, influence_rows)
+        recorded = dict(parameters or {})
+        if written["keep"] != "all":  # what was left out, for the flagship query's check
+            recorded["influence_rows"] = written
+        params_json = json.dumps(recorded, sort_keys=True, default=str)
         start = time.perf_counter()
         with self.writing():
-            rows = self._write_run(run_id, infl, comm, loyal, params_json, keep_runs, batch_size)
+            rows = self._write_run(run_id, infl, comm, loyal, params_json, keep_runs, batch_size, scored)
         return WriteReport(run_id=run_id, rows=rows, parameters=json.loads(params_json), version=__version__,
                            seconds=time.perf_counter() - start, batch_size=batch_size or self.batch_size)
 
     def _write_run(self, run_id: str, infl: pl.DataFrame, comm: pl.DataFrame | None, loyal: pl.DataFrame | None,
-                   params_json: str, keep_runs: int, batch_size: int | None) -> dict[str, int]:
+                   params_json: str, keep_runs: int, batch_size: int | None,
+                   scored: list[str] | None = None) -> dict[str, int]:
         """The run protocol, under the lock: clean up, refuse a complete run id, write, switch (fenced), prune."""
         from graphkit.version import __version__
 
@@ -748,11 +772,13 @@ class Neo4jStore:
                 self._purge_run(r.run_id, batch_size=batch_size)
         self._write(Q_RUN_START, {"run_id": run_id, "owner": self._lock_owner, "parameters": params_json,
                                   "version": __version__, "started": dt.datetime.now(dt.timezone.utc)})
-        topics = sorted(set(infl["topic"].to_list()) | (set(comm["topic"].to_list()) if comm is not None else set()))
+        scored = sorted((set(scored) if scored is not None else set(infl["topic"].to_list())))
+        topics = sorted(set(scored) | (set(comm["topic"].to_list()) if comm is not None else set()))
         run = {"run_id": run_id, "owner": self._lock_owner}
         try:
             self._write_rows(Q_TOPICS, [{"name": t} for t in topics], "topics")
-            rows = {"influence": self._write_rows(Q_WRITE_INFLUENCE, _records(infl), "influence", run,
+            q_influence = Q_WRITE_INFLUENCE_UNCERTAINTY if "p_top_1" in infl.columns else Q_WRITE_INFLUENCE
+            rows = {"influence": self._write_rows(q_influence, _records(infl), "influence", run,
                                                   batch_size=batch_size)}
             if comm is not None:
                 rows["communities"] = self._write_rows(Q_WRITE_COMMUNITY, _records(comm), "communities", run,
@@ -770,7 +796,7 @@ class Neo4jStore:
         switched = self._write(Q_SWITCH, {"run_id": run_id, "state": STATE_NAME, "lock": LOCK_NAME,
                                           "owner": self._lock_owner, "finished": dt.datetime.now(dt.timezone.utc),
                                           "rows": json.dumps(rows, sort_keys=True),
-                                          "topics": sorted(set(infl["topic"].to_list()))})
+                                          "topics": scored})
         if not switched:
             raise self._lost_lock_error(f"run {run_id!r} was not published; the next writer deletes its rows")
         self._prune(keep_runs, batch_size=batch_size)
@@ -833,6 +859,18 @@ class Neo4jStore:
         return pl.DataFrame(recs, schema=INFLUENCE_COLUMNS, orient="row").sort("topic", "rank", "person_id") \
             if recs else pl.DataFrame(schema=INFLUENCE_COLUMNS)
 
+    def read_uncertainty(self, *, run_id: str | None = None) -> pl.DataFrame | None:
+        """How sure each influence rank of a run is (``person_id``, ``topic`` and the bootstrap columns
+        :data:`~graphkit.io.neo4j.cypher.UNCERTAINTY_PROPERTIES`); None when the run was written without them."""
+        recs = self._read(R_INFLUENCE_UNCERTAINTY, {"run_id": self._resolve_run(run_id)})
+        schema = {"person_id": pl.String(), "topic": pl.String(), "score_low": pl.Float64(),
+                  "score_high": pl.Float64(), "rank_low": pl.UInt32(), "rank_high": pl.UInt32(),
+                  "p_top_1": pl.Float64(), "p_top_10": pl.Float64()}
+        table = pl.DataFrame(recs, schema=schema, orient="row") if recs else pl.DataFrame(schema=schema)
+        if table.height == 0 or table["p_top_1"].null_count() == table.height:
+            return None
+        return table.sort("topic", "person_id")
+
     def read_communities(self, *, run_id: str | None = None) -> pl.DataFrame:
         """Community membership rows of a run (default: the current run)."""
         recs = self._read(R_COMMUNITIES_RUN, {"run_id": self._resolve_run(run_id)})
@@ -876,6 +914,14 @@ class Neo4jStore:
         if absent:
             raise GraphkitError(f"score run {run!r} has no rows for topic(s) {absent}; compute influence on them "
                                 f"first (graphkit score --topics ...); its topics: {list(info.topics)}")
+        written = info.parameters.get("influence_rows") or {}
+        for t in topic_list:
+            floor = (written.get("topics") or {}).get(t, {}).get("left_out_percentile")
+            if floor is not None and 100.0 - top_percentile < floor:
+                raise GraphkitError(
+                    f"score run {run!r} wrote only the {written.get('keep')} influence rows of {t!r} (the rows it left "
+                    f"out reach percentile {floor:.6g}); top_percentile {top_percentile:g} needs some of them: use "
+                    f"top_percentile <= {100.0 - floor:.6g}, or rerun graphkit score --write neo4j --neo4j-rows all")
         if as_of is None:
             last = self._read(R_LAST_PURCHASE)
             if not last or last[0]["last"] is None:
@@ -896,6 +942,34 @@ class Neo4jStore:
 
 
 # ----------------------------------------------------------------- helpers
+def select_influence_rows(influence: pl.DataFrame, keep: str | float) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """The influence rows to write (``keep``: ``"all"``, ``"nonzero"`` or a top percent per topic) and,
+    per topic, what was scored, written and left out.
+
+    >>> t = pl.DataFrame({"person_id": ["a", "b", "c"], "topic": ["x"] * 3, "score": [0.7, 0.3, 0.0],
+    ...                   "percentile": [100.0, 66.7, 33.3]})
+    >>> rows, info = select_influence_rows(t, "nonzero")
+    >>> rows["person_id"].to_list(), info["topics"]["x"]
+    (['a', 'b'], {'people': 3, 'nonzero': 2, 'written': 2, 'left_out_percentile': 33.3})
+    """
+    if isinstance(keep, str) and keep in ("all", "nonzero"):
+        label = keep
+        chosen = pl.lit(True) if keep == "all" else pl.col("score") > 0
+    elif isinstance(keep, (int, float)) and not isinstance(keep, bool) and 0 < keep <= 100:
+        label = f"top {keep:g}%"
+        chosen = pl.col("percentile") > 100.0 - float(keep)
+    else:
+        raise GraphkitError(f"influence rows to write must be 'all', 'nonzero' or a top percent in (0, 100]; got {keep!r}")
+    flagged = influence.with_columns(__keep=chosen)
+    per_topic = flagged.group_by("topic").agg(
+        people=pl.len(), nonzero=(pl.col("score") > 0).sum(), written=pl.col("__keep").sum(),
+        left_out_percentile=pl.col("percentile").filter(~pl.col("__keep")).max(),
+    ).sort("topic")
+    topics = {r.pop("topic"): r for r in per_topic.to_dicts()}
+    rows = influence if label == "all" else flagged.filter("__keep").drop("__keep")
+    return rows, {"keep": label, "topics": topics}
+
+
 def new_run_id() -> str:
     """A fresh run id: UTC time plus a short unique suffix, e.g. ``20240101T120000Z-1a2b3c4d``.
 

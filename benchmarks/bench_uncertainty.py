@@ -1,0 +1,124 @@
+"""Cost of rank uncertainty: 100 bootstrap resamples of topic influence, batched vs a loop of re-scorings.
+
+    python benchmarks/bench_uncertainty.py                        # Ciao and 100k people (a few minutes)
+    python benchmarks/bench_uncertainty.py --sizes 20000 --naive 20
+
+For each dataset (bundled Ciao; synthetic graphs of ``--sizes`` people, ~10
+follows each, 16 topics) it times, in this process, on a fresh copy of the
+graph each time (nothing cached from an earlier run):
+
+* ``one scoring`` -- ``topic_influence(graph)``: structure, solve, table;
+* ``batched`` -- ``topic_influence(graph, uncertainty=R)``: the same plus R
+  resamples solved as extra columns of the batched solver, and the
+  summaries (intervals, p_top_k, stability);
+* ``naive loop`` -- the peer: :func:`graphkit.scoring.uncertainty.bootstrap`
+  with ``topic_influence`` as the score, i.e. R times: resample the edge
+  rows, build the structure, solve, and the same summaries. With ``--naive``
+  smaller than R it runs that many and scales the time to R (said in the
+  ``naive_runs`` column).
+
+Wall seconds (the machine is shared: the best of ``--repeat`` for the
+single scoring), CPU seconds of the process (all threads; steadier on a
+busy machine), the ratio of each to one scoring, and the peak increase of
+the resident set (kernel high-water mark). Results go to
+``benchmarks/results/bench_uncertainty.csv``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench_influence import PeakMemory  # noqa: E402
+
+from graphkit.io.datasets import load_ciao  # noqa: E402
+from graphkit.io.synthetic import generate  # noqa: E402
+from graphkit.model.graph import EDGE_INDEX, TopicGraph  # noqa: E402
+from graphkit.scoring.influence import topic_influence  # noqa: E402
+from graphkit.scoring.uncertainty import bootstrap  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def fresh(graph: TopicGraph) -> TopicGraph:
+    """The same tables with no cached views (structure, matrices): every run starts cold."""
+    g = TopicGraph(people=graph.people, edges=graph.edges, items=graph.items, communities=graph.communities,
+                   transactions=graph.transactions, handles=graph.handles, source=graph.source)
+    g._views[EDGE_INDEX] = graph.edge_index
+    return g
+
+
+def timed(fn):
+    with PeakMemory() as mem:
+        w, c = time.perf_counter(), time.process_time()
+        out = fn()
+        wall, cpu = time.perf_counter() - w, time.process_time() - c
+    return wall, cpu, mem.increase, out
+
+
+def run(name: str, graph: TopicGraph, resamples: int, naive: int, repeat: int) -> list[dict]:
+    topic_influence(fresh(graph), uncertainty=2)  # compile the kernels outside the timings
+    ones = [timed(lambda: topic_influence(fresh(graph))) for _ in range(repeat)]
+    one_wall, one_cpu, one_mem, _ = min(ones, key=lambda r: r[0])
+    one_cpu = min(r[1] for r in ones)
+    rows = [{"dataset": name, "people": graph.n_people, "method": "one scoring", "resamples": 0,
+             "seconds": one_wall, "cpu_seconds": one_cpu, "x_one_wall": 1.0, "x_one_cpu": 1.0,
+             "peak_mem_mb": one_mem / 2**20, "naive_runs": ""}]
+    wall, cpu, mem, res = timed(lambda: topic_influence(fresh(graph), uncertainty=resamples))
+    rows.append({"dataset": name, "people": graph.n_people, "method": "batched", "resamples": resamples,
+                 "seconds": wall, "cpu_seconds": cpu, "x_one_wall": wall / one_wall, "x_one_cpu": cpu / one_cpu,
+                 "peak_mem_mb": mem / 2**20, "naive_runs": ""})
+    sweeps = res.parameters["uncertainty"]["iterations"]
+    topics = res.parameters["topics"]
+    n = min(naive, resamples)
+    wall, cpu, mem, _ = timed(lambda: bootstrap(fresh(graph), lambda g: topic_influence(g, topics=topics).table,
+                                                resamples=n, seed=0))
+    scale = resamples / n
+    rows.append({"dataset": name, "people": graph.n_people, "method": "naive loop", "resamples": resamples,
+                 "seconds": wall * scale, "cpu_seconds": cpu * scale, "x_one_wall": wall * scale / one_wall,
+                 "x_one_cpu": cpu * scale / one_cpu, "peak_mem_mb": mem / 2**20,
+                 "naive_runs": n if n < resamples else ""})
+    print(f"{name}: {len(topics)} topics, resample sweeps up to {sweeps}", flush=True)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", type=int, nargs="*", default=[100_000], help="synthetic graph sizes (people)")
+    ap.add_argument("--resamples", type=int, default=100)
+    ap.add_argument("--naive", type=int, default=100, help="naive re-scorings actually run (scaled to --resamples)")
+    ap.add_argument("--repeat", type=int, default=3, help="runs of the single scoring (best kept)")
+    ap.add_argument("--no-ciao", action="store_true")
+    args = ap.parse_args(argv)
+    rows: list[dict] = []
+    if not args.no_ciao:
+        rows += run("ciao", load_ciao(), args.resamples, args.naive, args.repeat)
+    for size in args.sizes:
+        rows += run(f"synthetic-{size // 1000}k", generate(n_people=size, seed=0), args.resamples, args.naive,
+                    args.repeat)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / "bench_uncertainty.csv"
+    with open(out, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: (f"{v:.3g}" if isinstance(v, float) else v) for k, v in r.items()})
+    print(f"{'dataset':<16}{'method':<13}{'resamples':>10}{'wall s':>9}{'cpu s':>9}{'x one (wall)':>14}"
+          f"{'x one (cpu)':>13}{'peak MB':>9}")
+    for r in rows:
+        print(f"{r['dataset']:<16}{r['method']:<13}{r['resamples']:>10}{r['seconds']:>9.2f}{r['cpu_seconds']:>9.2f}"
+              f"{r['x_one_wall']:>14.1f}{r['x_one_cpu']:>13.1f}{r['peak_mem_mb']:>9.0f}"
+              + (f"   (scaled from {r['naive_runs']} runs)" if r["naive_runs"] else ""))
+    print(f"written: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
