@@ -87,10 +87,12 @@ def test_the_lego_seller_leads_on_lego_only(folder, capsys):
     assert top == {"lego": "ann", "cooking": "bob"}
 
 
-def test_follows_without_any_topic_are_refused_in_one_line(tmp_path, capsys):
-    people = pl.DataFrame({"person_id": ["a", "b"]})
-    edges = pl.DataFrame({"src": ["a"], "dst": ["b"], "kind": ["follows"]})
+@pytest.mark.parametrize("command", ["influence", "matrix", "segments", "acts"])
+def test_follows_without_any_topic_are_refused_in_one_line(command, tmp_path, capsys):
+    people = pl.DataFrame({"person_id": ["a", "b"], "customer_id": ["ca", "cb"]})
+    edges = pl.DataFrame({"src": ["a"], "dst": ["b"], "kind": ["follows"], "ts": ["2024-01-01"]})
     write_dataset(TopicGraph.from_tables(people, edges), tmp_path / "bare")
-    assert main(["influence", str(tmp_path / "bare"), "--quiet"]) == 1
+    assert main([command, str(tmp_path / "bare"), "--quiet"]) == 1
     err = capsys.readouterr().err.strip()
-    assert err.startswith("Error:") and "\n" not in err
+    assert err.startswith("Error:") and "\n" not in err and "internal error" not in err
+    assert "topic" in err

@@ -45,7 +45,11 @@ def structure(nb) -> list[list[tuple]]:
         outs = []
         for o in cell.outputs:
             if o.output_type == "stream":
-                outs.append(("stream", o.name, tuple(_words(o.text))))
+                # the kernel may deliver consecutive prints as one chunk or several: join them
+                if outs and outs[-1][:2] == ("stream", o.name):
+                    outs[-1] = ("stream", o.name, outs[-1][2] + tuple(_words(o.text)))
+                else:
+                    outs.append(("stream", o.name, tuple(_words(o.text))))
             elif o.output_type in ("execute_result", "display_data"):
                 data = o.get("data", {})
                 outs.append((o.output_type, tuple(sorted(data)), tuple(_words(data.get("text/plain", ""))

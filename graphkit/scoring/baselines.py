@@ -8,12 +8,14 @@ which in a backtest is the cut-off):
 - :func:`active_new_followers`: followers new to the topic (never active on
   it) who were active on anything in the year before ``now`` -- who could
   still take the topic up, and is around to do it;
-- :func:`posts_x_active_new_followers`: ``log1p(the person's contributions
-  on the topic in the year before now) x active new followers`` -- the
+- :func:`posts_x_active_new_followers`: ``log1p(the person's acts on the
+  topic -- contributions and purchases -- in the year before now) x active
+  new followers`` (the default ranking score, see
+  :mod:`graphkit.scoring.registry`) -- the
   strongest simple baseline measured on Ciao and CiaoDVD: zero for a person
   who has not talked about the topic lately, however large their audience;
-- :func:`activity_x_active_new_followers`: the person's contributions on
-  the topic (all before ``now``) x active new followers;
+- :func:`activity_x_active_new_followers`: the person's acts on the topic
+  (all before ``now``) x active new followers;
 - :func:`past_attributed`: how many of the person's followers took the topic
   up after the person was active on it, over the year before ``now``
   (:func:`graphkit.model.adoption.attributed_adoptions`).

@@ -36,8 +36,9 @@ where the data cannot support it) and, to explain it, its terms in
 :func:`graphkit.marketing.explain.explain`. Making it the default is then
 the one line :data:`DEFAULT_SCORE`.
 
-Where the default cannot be computed (no dated activity to tell what
-"lately" means), :func:`ranking` falls back to :data:`FALLBACK_SCORE` and
+Where the default cannot be computed (no dates to tell what "lately"
+means, or nobody active lately on the topics has a follower who could still
+take them up, so that every score would be 0), :func:`ranking` falls back to :data:`FALLBACK_SCORE` and
 says so: :attr:`Ranking.fallback` holds the reason, :attr:`Ranking.note` the
 one line the command line prints on stderr, and :attr:`Ranking.parameters`
 records it for the run.
@@ -214,6 +215,9 @@ def _posts_x_active_new_followers(graph: TopicGraph, topics: list[str] | None,
     if now is None:
         raise _CannotCompute("the data has no dates, and this score counts what happened in the year before now")
     chosen = list(graph.topics) if topics is None else topics
+    if not chosen:
+        raise GraphkitError("the data has no topic (no item, community or contribution names one), so there is "
+                            "nothing to rank people on; give items a topic or label contributions with one")
     idx = [graph.topic_of(t) for t in chosen]
     values = posts_x_active_new_followers_matrix(graph, now=now)[:, idx]
     if not values.any():
