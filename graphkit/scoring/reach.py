@@ -66,6 +66,7 @@ from graphkit.model.topics import (
     topic_activity,
     topic_structure,
 )
+from graphkit.scoring.results import top_rows
 from graphkit.version import __version__
 
 #: Features of the propensity model, in the order of its coefficients (after the intercept).
@@ -277,10 +278,7 @@ class ReachResult:
 
     def top(self, topic: str, k: int = 10) -> pl.DataFrame:
         """The ``k`` best-ranked people on ``topic``."""
-        rows = self.table.filter(pl.col("topic") == topic)
-        if rows.height == 0:
-            raise GraphkitError(f"topic {topic!r} is not in this result; it has {self.table['topic'].unique().sort().to_list()}")
-        return rows.sort("rank").head(k)
+        return top_rows(self.table, topic, k)
 
 
 def potential_reach(

@@ -54,10 +54,18 @@ class InfluenceResult:
         >>> r.top("x", 1)["person_id"].to_list()
         ['b']
         """
-        from graphkit.errors import GraphkitError
+        return top_rows(self.table, topic, k)
 
-        rows = self.table.filter(pl.col("topic") == topic)
-        if rows.height == 0:
-            topics = self.table["topic"].unique().sort().to_list()
-            raise GraphkitError(f"topic {topic!r} is not in this result; it has {topics}")
-        return rows.sort("rank").head(k)
+
+def top_rows(table: pl.DataFrame, topic: str, k: int = 10) -> pl.DataFrame:
+    """The ``k`` best-ranked rows of ``topic`` in a score table; a clear error naming the topics it has.
+
+    >>> top_rows(pl.DataFrame({"person_id": ["a", "b"], "topic": ["x", "x"], "rank": [2, 1]}), "x", 1)["person_id"].to_list()
+    ['b']
+    """
+    from graphkit.errors import GraphkitError
+
+    rows = table.filter(pl.col("topic") == topic)
+    if rows.height == 0:
+        raise GraphkitError(f"topic {topic!r} is not in this result; it has {table['topic'].unique().sort().to_list()}")
+    return rows.sort("rank").head(k)

@@ -60,8 +60,15 @@ from threadpoolctl import threadpool_limits
 from graphkit.errors import GraphkitError
 from graphkit.model.adoption import EXPOSURE_WINDOW, attributed_adoptions, follow_pairs
 from graphkit.model.graph import TopicGraph
-from graphkit.model.topics import Window, activity_events, first_adoptions, normalize_window, topic_structure
+from graphkit.model.topics import (
+    Window,
+    activity_events,
+    first_adoptions,
+    normalize_window,
+    topic_structure,
+)
 from graphkit.scoring.reach import data_end
+from graphkit.scoring.results import top_rows
 from graphkit.version import __version__
 
 #: How far back "recent" looks: a person with no act on the topic in this span before ``now`` scores 0 on it.
@@ -137,11 +144,7 @@ class AdoptionInfluenceResult:
 
     def top(self, topic: str, k: int = 10) -> pl.DataFrame:
         """The ``k`` best-ranked people on ``topic``."""
-        rows = self.table.filter(pl.col("topic") == topic)
-        if rows.height == 0:
-            raise GraphkitError(f"topic {topic!r} is not in this result; it has "
-                                f"{self.table['topic'].unique().sort().to_list()}")
-        return rows.sort("rank").head(k)
+        return top_rows(self.table, topic, k)
 
 
 def _matrix(graph: TopicGraph, frame: pl.DataFrame, value: str | None = None) -> np.ndarray:

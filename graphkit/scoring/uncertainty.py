@@ -86,6 +86,7 @@ import polars as pl
 from graphkit.errors import GraphkitError
 from graphkit.model.graph import EDGE_INDEX, TopicGraph
 from graphkit.model.topics import TopicStructure
+from graphkit.scoring.results import top_rows
 from graphkit.version import __version__
 
 #: Resamples when not given.
@@ -118,11 +119,7 @@ class Uncertainty:
 
     def top(self, topic: str, k: int = 10) -> pl.DataFrame:
         """The ``k`` best-ranked people on ``topic``, with their intervals."""
-        rows = self.table.filter(pl.col("topic") == topic)
-        if rows.height == 0:
-            raise GraphkitError(f"topic {topic!r} is not in this result; it has "
-                                f"{self.table['topic'].unique().sort().to_list()}")
-        return rows.sort("rank").head(k)
+        return top_rows(self.table, topic, k)
 
 
 def uncertainty_columns(top_k: Sequence[int] = TOP_K) -> list[str]:
@@ -289,7 +286,10 @@ def influence_draws(
 ) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], int]:
     """The resampled scores behind :func:`influence_bootstrap`: ``{topic: (rows of point, draws)}`` (the
     people live on the topic; everyone else scores 0) and the most sweeps a resample took."""
-    from graphkit.scoring.linalg import ResampleSystem, solve_ppr_resamples  # numba: loaded on first use
+    from graphkit.scoring.linalg import (  # numba: loaded on first use
+        ResampleSystem,
+        solve_ppr_resamples,
+    )
 
     topic_idx = list(topic_idx)
     n = graph.n_people
