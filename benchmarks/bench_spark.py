@@ -18,6 +18,10 @@ identical. On a shared 2-core machine Spark cannot be faster than one
 process using both cores; the table says by how much it is slower, and what
 partitions change.
 
+CPU seconds (``cpu_s``: user + system of the driver, the JVM and the Python
+workers during the run) are reported beside wall time: on a shared machine
+wall time depends on the other jobs, CPU time much less.
+
 Results: ``benchmarks/results/bench_spark.csv``.
 Run: ``python benchmarks/bench_spark.py [--sizes 100000 1000000] [--partitions 2 4 8]``
 """
@@ -60,6 +64,20 @@ def descendants_hwm(pid: int) -> tuple[int, list[int]]:
     return jvm, workers
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of this process, its finished children and its live descendants (JVM, workers)."""
+    import psutil
+
+    total = 0.0
+    for proc in [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]:
+        try:
+            t = proc.cpu_times()
+        except psutil.Error:
+            continue
+        total += t.user + t.system + t.children_user + t.children_system
+    return total
+
+
 def one(args: argparse.Namespace) -> None:
     """Run one configuration in this process; print one JSON line."""
     from graphkit.io.files import read_dataset
@@ -70,18 +88,20 @@ def one(args: argparse.Namespace) -> None:
     read_s = time.perf_counter() - t0
     row: dict = {"read_s": round(read_s, 2)}
     if args.engine == "local":
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), cpu_seconds(os.getpid())
         res = topic_influence(graph)
         row["seconds"] = time.perf_counter() - t0
+        row["cpu_s"] = round(cpu_seconds(os.getpid()) - c0, 1)
     else:
         from graphkit.io.spark import spark_session
 
         t0 = time.perf_counter()
         spark = spark_session("local[2]", partitions=args.partitions)
         row["session_s"] = round(time.perf_counter() - t0, 2)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), cpu_seconds(os.getpid())
         res = topic_influence(graph, engine="spark", strategy=args.strategy, partitions=args.partitions)
         row["seconds"] = time.perf_counter() - t0
+        row["cpu_s"] = round(cpu_seconds(os.getpid()) - c0, 1)  # driver, JVM and Python workers
         jvm, workers = descendants_hwm(os.getpid())
         row.update(jvm_peak_mb=round(jvm / 2**20), worker_peak_mb=round(max(workers, default=0) / 2**20),
                    workers=len(workers))

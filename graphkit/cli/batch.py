@@ -26,7 +26,7 @@ import time
 
 import polars as pl
 
-from graphkit.cli.common import add_score, add_spark_options, rank, spark_options
+from graphkit.cli.common import add_score, add_spark_options, rank, spark_options, spark_rank
 from graphkit.cli.output import print_json
 from graphkit.errors import GraphkitError
 from graphkit.io.ownership import DEFAULT_WAIT
@@ -109,6 +109,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "rank_low/rank_high (90%% intervals), p_top_1, p_top_10 (embedded; on Neo4j and with "
                         "--scores they come from a run written with graphkit score --uncertainty N)")
     p.add_argument("--seed", type=int, default=0, help="seed of the --uncertainty resamples (default 0)")
+    p.add_argument("--engine", choices=("batched", "spark"), default="batched",
+                   help="where a dataset folder's query runs: batched (this machine, default) or spark (the score, "
+                        "loyalty and the query in Spark SQL: the session of spark-submit, or local[2]; needs pip "
+                        "install 'graphkit[spark]')")
+    add_spark_options(p)
     p.add_argument("--json", action="store_true",
                    help="print one JSON line: count, seconds, rows (with --out: where they were written)")
     p.add_argument("--out", metavar="FILE", help="write the rows to FILE (.parquet or .csv)")
@@ -252,12 +257,24 @@ def _score(args: argparse.Namespace) -> int:
     store = _store(args.batch_size, progress=not quiet, wait=args.wait) if args.write == NEO4J else None
     try:
         options = spark_options(args)
+        frames = None
+        if args.engine == "spark":
+            from graphkit.scoring.spark_ranking import check_spark_score
+
+            check_spark_score(args.score)  # a score Spark does not compute is refused before any work
         graph = _read_graph(args.source, quiet=quiet, args=args)
         with step(f"topic influence ({args.engine} engine)", enabled=not quiet):
             result = topic_influence(graph, topics=args.topics, engine=args.engine, damping_factor=args.damping_factor,
                                      **options)
         topics = sorted(result.table["topic"].unique().to_list())
-        ranked = rank(graph, args.score, topics=topics, quiet=quiet)
+        if args.engine == "spark":  # the ranking score and loyalty in Spark SQL too
+            from graphkit.io.spark import graph_frames
+
+            frames = graph_frames(graph)
+            ranked = spark_rank(graph, args.score, topics=topics, influence=result, frames=frames, quiet=quiet,
+                                **options)
+        else:
+            ranked = rank(graph, args.score, topics=topics, quiet=quiet)
         ranking = result.table if ranked.score == "topic_influence" else ranked.table  # the engine asked for
         stability = None
         if args.uncertainty is not None:
@@ -273,8 +290,14 @@ def _score(args: argparse.Namespace) -> int:
             ranking, stability = u.table, u.stability
         with step("topic communities", enabled=not quiet):
             communities, community_summary = _communities(graph, topics, args.seed, result)
-        with step("loyalty", enabled=not quiet):
-            loyal = loyalty(graph, as_of=args.as_of, window_days=args.window_days)
+        with step("loyalty" + (" (Spark SQL)" if frames is not None else ""), enabled=not quiet):
+            if frames is not None:
+                from graphkit.marketing.spark import collect_loyalty, spark_loyalty
+
+                loyal = collect_loyalty(spark_loyalty(graph, as_of=args.as_of, window_days=args.window_days,
+                                                      frames=frames))
+            else:
+                loyal = loyalty(graph, as_of=args.as_of, window_days=args.window_days)
         run_id = args.run_id or new_run_id()
         parameters = {
             "source": args.source, "topics": topics, "score": ranked.score, "score_requested": args.score,
@@ -360,6 +383,18 @@ def _loyal(args: argparse.Namespace) -> int:
     options = dict(top_percentile=args.top_percentile, min_loyalty=args.min_loyalty, as_of=args.as_of,
                    window_days=args.window_days, limit=args.limit)
     run_id = None
+    spark_opts = spark_options(args)
+    if args.engine == "spark":
+        if args.source == NEO4J:
+            raise GraphkitError("--engine spark runs the query on a dataset folder; on --source neo4j it runs in "
+                                "Cypher (leave --engine out)")
+        if args.uncertainty is not None:
+            raise GraphkitError("--uncertainty resamples on this machine: leave --engine spark out, or write a run "
+                                "with graphkit score --uncertainty N and pass it with --scores")
+        if not args.scores:
+            from graphkit.scoring.spark_ranking import check_spark_score
+
+            check_spark_score(args.score)
     if args.uncertainty is not None and (args.source == NEO4J or args.scores):
         where = "--source neo4j" if args.source == NEO4J else "--scores"
         raise GraphkitError(f"--uncertainty computes the score here; with {where} the intervals come from the "
@@ -379,7 +414,7 @@ def _loyal(args: argparse.Namespace) -> int:
         if args.run_id:
             raise GraphkitError("--run-id is for --source neo4j; for a dataset folder pass --scores PATH")
         graph = _read_graph(args.source, quiet=args.quiet, args=args)
-        influence = None
+        influence = frames = None
         if args.scores:
             from graphkit.io.files import read_table
 
@@ -387,6 +422,18 @@ def _loyal(args: argparse.Namespace) -> int:
 
             influence = read_table(current_run(args.scores) / "influence.parquet")
             _check_scores_match(influence, graph, args)
+        elif args.engine == "spark":  # the score in Spark SQL, left there for the query
+            from graphkit.io.spark import graph_frames
+            from graphkit.marketing.loyalty import check_query_arguments
+            from graphkit.scoring.spark_ranking import spark_ranking
+
+            topics = check_query_arguments(args.topic, args.top_percentile, args.min_loyalty, args.limit)
+            frames = graph_frames(graph)
+            ranked_on_spark = spark_ranking(graph, score=args.score, topics=topics, frames=frames,
+                                            **spark_opts)
+            if ranked_on_spark.note is not None:
+                print(ranked_on_spark.note, file=sys.stderr)
+            influence = ranked_on_spark.table
         else:
             from graphkit.marketing.loyalty import check_query_arguments
 
@@ -400,8 +447,15 @@ def _loyal(args: argparse.Namespace) -> int:
                           enabled=not args.quiet):
                     influence = rank_uncertainty(graph, score=ranked.score, topics=topics,
                                                  resamples=args.uncertainty, seed=args.seed).table
-        with step("influential loyal customers", enabled=not args.quiet):
-            rows = influential_loyal_customers(graph, topics=args.topic, influence=influence, **options)
+        if args.engine == "spark":
+            from graphkit.marketing.spark import spark_influential_loyal_customers
+
+            with step("influential loyal customers (Spark SQL)", enabled=not args.quiet):
+                rows = spark_influential_loyal_customers(graph, topics=args.topic, influence=influence,
+                                                         frames=frames, **options)
+        else:
+            with step("influential loyal customers", enabled=not args.quiet):
+                rows = influential_loyal_customers(graph, topics=args.topic, influence=influence, **options)
     seconds = round(time.perf_counter() - start, 3)
     if args.out:
         from graphkit.io.files import write_table

@@ -68,6 +68,26 @@ def rank(graph: TopicGraph, score: str, *, topics: list[str] | None = None, wind
     return r
 
 
+def spark_rank(graph: TopicGraph, score: str, *, topics: list[str], influence: Any = None, frames: Any = None,
+               quiet: bool = False, **options: Any) -> Ranking:
+    """:func:`rank` on Spark (:func:`graphkit.scoring.spark_ranking.spark_ranking`), collected to this machine.
+
+    ``influence``: a topic-influence result already computed on Spark, used
+    as is when ``score`` is ``topic_influence`` (not computed twice).
+    """
+    from graphkit.scoring.spark_ranking import spark_ranking
+
+    if score == "topic_influence" and influence is not None:
+        return Ranking(table=influence.table, score=score, requested=score,
+                       parameters={"score": score, "score_requested": score, "score_fallback": None,
+                                   "engine": "spark"})
+    with step(f"{label(score)} (Spark SQL)", enabled=not quiet):
+        r = spark_ranking(graph, score=score, topics=topics, frames=frames, **options).collect()
+    if r.note is not None:
+        print(r.note, file=sys.stderr)
+    return r
+
+
 def dataset_name(args: argparse.Namespace) -> str:
     """The dataset the user named: PATH, or ``bundled`` for the deprecated ``--bundled`` flag."""
     if getattr(args, "bundled", False):

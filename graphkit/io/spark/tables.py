@@ -126,3 +126,21 @@ def read_graph(
             shown = f"Spark DataFrame {table!r}" if isinstance(source, Mapping) else table_paths(source)[table]
             raise DataFileError(shown, f"the {table} table is required ({where})")
     return TopicGraph.from_tables(**frames, lenient=lenient, files=files, source=where)
+
+
+#: The tables of a graph the Spark queries read (handles and communities play no part in them).
+QUERY_TABLES: tuple[str, ...] = ("people", "edges", "items", "transactions")
+
+
+def graph_frames(graph: TopicGraph, spark: SparkSession | None = None) -> dict[str, DataFrame]:
+    """A validated graph's tables as Spark DataFrames, each with its ``row`` (position in the graph's table).
+
+    ``row`` keeps the graph's order where an answer depends on it: people
+    in the graph's order, and sums over edges taken in the order the
+    embedded model takes them (so the floating-point result is the same).
+    Tables: :data:`QUERY_TABLES`.
+    """
+    spark = spark or spark_session()
+    tables = graph.tables()
+    return {name: to_spark(tables[name].with_row_index("row").with_columns(pl.col("row").cast(pl.Int64)), spark)
+            for name in QUERY_TABLES}
