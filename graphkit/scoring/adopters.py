@@ -242,7 +242,7 @@ def adopter_pagerank(
     ...     "src": ["f1", "f2", "f1", "f2", "frog", "f1", "f2"], "dst": ["frog", "frog", "celeb", "celeb", "x", "y", "y"],
     ...     "kind": ["follows"] * 4 + ["reviews"] * 3, "topic": [None] * 4 + ["frogs", "cooking", "cooking"],
     ...     "ts": [None] * 4 + ["2024-05-01", "2024-04-01", "2024-04-02"]})
-    >>> g = TopicGraph.from_tables(people, edges)
+    >>> g = TopicGraph.from_tables(people, edges, items=pl.DataFrame({"item_id": ["x", "y"], "topic": ["frogs", "cooking"]}))
     >>> r = adopter_pagerank(g, topics=["frogs"], propensity="active")
     >>> r.top("frogs", 2).select("person_id", "rank").rows()   # the celebrity never posted on frogs
     [('frog', 1), ('celeb', 2)]
@@ -270,14 +270,21 @@ def adopter_pagerank(
                             "now); this graph has no timestamps")
     walk = adopter_walk(graph, now, propensity=propensity, half_life_days=half_life_days,
                         outside_attention=outside_attention, horizon=horizon)
-    system = TopicSystem.build(walk.follows, walk.attention[:, topic_idx], restart=walk.restart[:, topic_idx],
-                               out=walk.out[:, topic_idx])
-    sol = solve_ppr(system, damping_factor=damping_factor, max_iter=int(max_iter), tol=float(tol))
-    scores = np.where(walk.gate[:, topic_idx], sol.scores, 0.0)
+    # a topic nobody could still adopt has no walk: everyone scores 0 on it
+    live = [k for k, t in enumerate(topic_idx) if walk.restart[:, t].sum() > 0]
+    cols = [topic_idx[k] for k in live]
+    scores = np.zeros((graph.n_people, len(topic_idx)))
+    iterations, converged = 0, True
+    if live:
+        system = TopicSystem.build(walk.follows, walk.attention[:, cols], restart=walk.restart[:, cols],
+                                   out=walk.out[:, cols])
+        sol = solve_ppr(system, damping_factor=damping_factor, max_iter=int(max_iter), tol=float(tol))
+        scores[:, live] = np.where(walk.gate[:, cols], sol.scores, 0.0)
+        iterations, converged = int(sol.iterations.max()), bool(sol.converged.all())
     structure = topic_structure(graph, window=(start, now))
     table = influence_table(graph, structure, topic_idx, scores, tie_rel=1e-9)
     params = dict(topics=chosen, window=(start, end), now=now, damping_factor=damping_factor,
                   half_life_days=half_life_days, outside_attention=outside_attention, propensity=propensity,
                   horizon_days=horizon.total_seconds() / 86400, max_iter=max_iter, tol=tol)
-    return AdopterPageRankResult(table=table, parameters=params, iterations=int(sol.iterations.max(initial=0)),
-                                 converged=bool(sol.converged.all()), seconds=time.perf_counter() - started)
+    return AdopterPageRankResult(table=table, parameters=params, iterations=iterations, converged=converged,
+                                 seconds=time.perf_counter() - started)
