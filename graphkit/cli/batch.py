@@ -26,7 +26,7 @@ import time
 
 import polars as pl
 
-from graphkit.cli.common import add_score, add_spark_options, rank, spark_options
+from graphkit.cli.common import add_score, add_spark_options, rank, seconds, spark_options
 from graphkit.cli.output import print_json
 from graphkit.errors import GraphkitError
 from graphkit.io.ownership import DEFAULT_WAIT
@@ -124,21 +124,6 @@ def _add_lenient(p: argparse.ArgumentParser) -> None:
                         "instead of failing; the count is reported")
     p.add_argument("--rejects", metavar="FILE",
                    help="where --lenient writes rejected rows (default SOURCE/rejects.csv)")
-
-
-def seconds(text: str) -> float:
-    """An argparse type: a number of seconds >= 0.
-
-    >>> seconds("2.5")
-    2.5
-    """
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a number of seconds >= 0, got {text!r}")
-    return value
 
 
 def check_uncertainty(args: argparse.Namespace) -> None:

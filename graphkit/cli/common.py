@@ -25,6 +25,8 @@ from typing import Any, Callable
 from graphkit.cli import UsageError
 from graphkit.cli.output import print_json
 from graphkit.errors import GraphkitError
+from graphkit.io.files import FORMATS
+from graphkit.io.ownership import DEFAULT_WAIT
 from graphkit.model.graph import TopicGraph
 from graphkit.progress import step
 from graphkit.scoring.registry import DEFAULT_SCORE, FALLBACK_SCORE, SCORES, Ranking, label, ranking
@@ -49,6 +51,33 @@ def add_output(p: argparse.ArgumentParser, *, quiet: bool = True) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout (an error object on failure)")
     if quiet:
         p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+
+
+def seconds(text: str) -> float:
+    """An argparse type: a number of seconds >= 0.
+
+    >>> seconds("2.5")
+    2.5
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds >= 0, got {text!r}")
+    return value
+
+
+def add_dataset_out(p: argparse.ArgumentParser, dest: str, *, what: str = "file format") -> None:
+    """The dataset folder a command writes (positional ``dest``) with ``--format``, ``--force`` and ``--wait``."""
+    p.add_argument(dest, metavar="OUT",
+                   help="dataset folder to write: a new or empty folder, or one graphkit wrote (replaced as a whole)")
+    p.add_argument("--format", choices=FORMATS, default="parquet", help=f"{what} (default parquet)")
+    p.add_argument("--force", action="store_true",
+                   help="replace OUT even if it is a non-empty folder graphkit did not make (deletes what is in it)")
+    p.add_argument("--wait", type=seconds, default=DEFAULT_WAIT, metavar="SECONDS",
+                   help=f"how long to wait for another job writing OUT before giving up with exit code 4 "
+                        f"(default {DEFAULT_WAIT:g})")
 
 
 def add_score(p: argparse.ArgumentParser, what: str = "ranking score") -> None:

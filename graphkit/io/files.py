@@ -40,8 +40,8 @@ from graphkit.io.ownership import (
     fsync_file,
     made_by_us,
     remove_tree,
+    replace_folder,
     restore_aside,
-    swap_in,
     writable_folder,
 )
 from graphkit.model.graph import TopicGraph
@@ -368,8 +368,7 @@ def write_dataset(
         with FolderLock(target.parent / f".{target.name}{LOCK_SUFFIX}", target=f"dataset folder {path}", wait=wait):
             writable_folder(target, "dataset", force=force)  # again, now that no other writer can change it
             _clean_leftovers(target)
-            tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-            try:
+            with replace_folder(target, prefix=f".{target.name}.tmp-", mode=0o777 & ~_umask()) as tmp:
                 claim(tmp, "dataset", target=target.name, format=format)  # first: a crash leaves a marked leftover
                 for name, df in graph.tables().items():
                     if df.height or TABLES[name].min_rows:
@@ -377,15 +376,6 @@ def write_dataset(
                 if (target / ERASURE_LOG).is_file():  # the proof of past erasures outlives a rewrite
                     shutil.copy2(target / ERASURE_LOG, tmp / ERASURE_LOG)
                     fsync_file(tmp / ERASURE_LOG)
-                os.chmod(tmp, 0o777 & ~_umask())
-                fsync_dir(tmp)
-                old = swap_in(tmp, target)
-            except BaseException:
-                remove_tree(tmp)
-                restore_aside(target)
-                raise
-            if old is not None:
-                remove_tree(old)
     except OSError as exc:
         raise StoreError(f"cannot write the dataset folder {path}: {exc.strerror or exc}") from None
     return target
