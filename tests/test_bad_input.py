@@ -139,6 +139,10 @@ BAD: list[tuple[str, Callable[[Path], None], tuple[str, ...]]] = [
      ("transactions.csv", "'order_id'", "rows 1")),
     ("Transactions.csv", rename("transactions.csv", "Transactions.csv"), ("Transactions.csv", "transactions.csv")),
     ("EDGES.CSV", rename("edges.csv", "EDGES.CSV"), ("EDGES.CSV", "edges.csv")),
+    ("edges.tsv", rename("edges.csv", "edges.tsv"), ("edges.tsv", "edges.parquet or edges.csv")),
+    ("transactions.txt", rename("transactions.csv", "transactions.txt"),  # optional: it was silently absent
+     ("transactions.txt", "transactions.parquet or transactions.csv")),
+    ("people.csv.gz", rename("people.csv", "people.csv.gz"), ("people.csv.gz", "people.parquet or people.csv")),
     ("broken link", link("items.csv", "nowhere.csv"), ("items.csv", "does not exist")),
     ("looping link", link("items.csv", "items.csv"), ("items.csv", "loops")),
     # --- crashes: timestamps no calendar holds, reserved names, garbage
@@ -230,6 +234,7 @@ OK: list[tuple[str, Callable[[Path], None]]] = [
     ("long field and a blank last cell", lambda d: (d / "items.csv").write_text(
         "item_id,topic,name\ni1,frogs," + "x" * 200_000 + "\ni2,frogs,\n")),
     ("utf-8 byte order mark", lambda d: (d / "people.csv").write_bytes(b"\xef\xbb\xbf" + (d / "people.csv").read_bytes())),
+    ("a backup beside the table", lambda d: (d / "edges.csv.bak").write_bytes((d / "edges.csv").read_bytes())),
 ]
 
 

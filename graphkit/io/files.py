@@ -64,8 +64,9 @@ def _find(folder: Path, table: str) -> Path | None:
 
     ``Transactions.csv`` is not ``transactions.csv``: left alone, the table
     would be silently absent, so a file named like a table in another case
-    (or with spaces around the name) is an error, as is a table file that is
-    a broken or looping symbolic link.
+    (or with spaces around the name) is an error, as is a table present only
+    in a format graphkit does not read (``edges.tsv``, ``people.csv.gz``) and
+    a table file that is a broken or looping symbolic link.
     """
     wanted = {f"{table}.{ext}" for ext in FORMATS}
     try:
@@ -79,6 +80,12 @@ def _find(folder: Path, table: str) -> Path | None:
                                                     f"{table}.parquet or {table}.csv (lower case): rename it")
     if len(found) > 1:
         raise DataFileError(str(folder), f"both {found[0].name} and {found[1].name} exist; keep one")
+    if not found:  # edges.tsv, transactions.txt, people.csv.gz: the table would be silently absent
+        other = [n for n in names if not n.startswith(".") and n.split(".", 1)[0].strip().lower() == table]
+        if other:
+            raise DataFileError(str(folder / other[0]), f"looks like the {table} table, but graphkit reads only "
+                                                         f"{table}.parquet or {table}.csv: save it in one of "
+                                                         "those formats under that name")
     return found[0] if found else None
 
 
