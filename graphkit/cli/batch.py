@@ -253,6 +253,10 @@ def _score(args: argparse.Namespace) -> int:
     try:
         options = spark_options(args)
         graph = _read_graph(args.source, quiet=quiet, args=args)
+        from graphkit.io.lineage import input_fingerprints
+
+        # lineage: what this run was made from (hashed now, while the graph is all memory holds)
+        inputs = input_fingerprints(graph)
         with step(f"topic influence ({args.engine} engine)", enabled=not quiet):
             result = topic_influence(graph, topics=args.topics, engine=args.engine, damping_factor=args.damping_factor,
                                      **options)
@@ -285,9 +289,7 @@ def _score(args: argparse.Namespace) -> int:
             "communities": True, "lenient": args.lenient, "rejected": graph.rejects.height,
             "uncertainty": args.uncertainty,
         }
-        from graphkit.io.lineage import input_fingerprints
-
-        parameters["inputs"] = input_fingerprints(graph)  # lineage: what this run was made from
+        parameters["inputs"] = inputs
         if store is not None:
             with store.writing():  # one lock for the load and the run: no other job changes the graph between
                 if args.source != NEO4J and not args.no_load:
