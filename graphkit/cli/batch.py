@@ -275,6 +275,8 @@ def _score(args: argparse.Namespace) -> int:
                     u = rank_uncertainty(graph, score=ranked.score, topics=topics, resamples=args.uncertainty,
                                          seed=args.seed)
             ranking, stability = u.table, u.stability
+        # the communities read only the topic structure: the edge tables the scores were built from go
+        graph.drop_views(keep=("topic_structure", "activity", "open_end"))
         with step("topic communities", enabled=not quiet):
             communities, community_summary = _communities(graph, topics, args.seed, result)
         with step("loyalty", enabled=not quiet):
