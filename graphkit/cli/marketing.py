@@ -229,6 +229,8 @@ def _explain(args: argparse.Namespace) -> int:
             why = "no attention on that topic reaches them"
         elif r.score == "posts_x_active_new_followers" and not ex.filter(pl.col("term") == "own activity")["weight"].sum():
             why = "they did not act on that topic in the year before the data's end"
+        elif r.score == "adoption_influence" and not ex.filter(pl.col("term") == "feature: acts_ever")["weight"].sum():
+            why = "they never acted on that topic before the data's end"
         else:
             why = "no follower of theirs who could still take the topic up counts"
         raise GraphkitError(f"{args.person!r} has no influence on {args.topic!r} (score 0 by {r.score}): {why}, so "
@@ -237,7 +239,7 @@ def _explain(args: argparse.Namespace) -> int:
     terms = ex.select("term", "giver", "via", "weight", "contribution", "share")
     written = _write(args, ex, lambda: plot.explanation(ex))
     text = (f"{label(r.score)} of {args.person} on {args.topic}: score {score:.6g}, made of:\n"
-            + _show(terms.with_columns(pl.col("share").round(4)), args.top + 2))
+            + _show(terms.with_columns(pl.col("share").round(4)), max(args.top + 2, terms.height)))
     answer(args, {"person_id": args.person, "topic": args.topic, "score_name": r.score,
                   "score_fallback": r.fallback, "score": score, "terms": terms, "written": written},
            _with_written(text, written))

@@ -89,7 +89,18 @@ FEATURES: tuple[str, ...] = (
     "converted_year",  # followers who took t up after the person's act on it, in the year before now
     "converted_ever",  # ... at any time before now
     "topic_spread",  # first adoptions of t in the year before now
+    "exposure_share",  # sum over active new followers f of 1 / (f's followees active on t in the 180 days before now)
+    "conversion_rate",  # converted_year / active_new_followers, shrunk toward the topic's pooled rate (not log1p)
 )
+
+#: Prior strength of ``conversion_rate`` (in active new followers).
+SHRINKAGE = 20.0
+#: The features the model uses (a subset of :data:`FEATURES`).
+USED: tuple[str, ...] = FEATURES
+#: Who is scored (and trained on): people with an act on the topic in the year before ("acts_year") or ever ("acts_ever").
+GATE = "acts_year"
+#: How many horizons before ``now`` the model is trained on.
+WINDOWS = 2
 
 
 #: The count model's settings (scikit-learn ``HistGradientBoostingRegressor``), chosen on one backtest cut-off
@@ -119,11 +130,12 @@ class AdoptionModel:
     deviance: float
     base_deviance: float
     estimator: Any = field(repr=False)
+    columns: tuple[int, ...] = field(default=(), repr=False)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Expected attributed adoptions of feature rows ``x`` (columns in :data:`FEATURES` order)."""
         with threadpool_limits(limits=1, user_api="openmp"):
-            return np.asarray(self.estimator.predict(x), dtype=np.float64) * _exposure(x)
+            return np.asarray(self.estimator.predict(x[:, self.columns]), dtype=np.float64) * _exposure(x)
 
 
 @dataclass(frozen=True)
@@ -200,16 +212,26 @@ def features(graph: TopicGraph, now: datetime, *, exposure_window: timedelta | N
     spread_t = np.zeros(n_topics)
     if spread.height:
         spread_t[[graph.topic_of(t) for t in spread["topic"]]] = spread["len"].to_numpy()
+    # p's share of its followers' exposure on t: each active new follower split among their followees active lately
+    exposers = np.asarray(follows @ (acts[180] > 0).astype(np.float64))
+    share = np.asarray(follows.T @ np.where(exposers > 0, new * active / np.maximum(exposers, 1.0), 0.0))
+    converted = _matrix(graph, conv_year)
+    gated = acts_year > 0
+    pooled = converted[gated].sum() / max(active_new[gated].sum(), 1.0) if gated.any() else 0.0
+    topic_conv = (converted * gated).sum(axis=0)
+    topic_exp = (active_new * gated).sum(axis=0)
+    topic_rate = np.where(topic_exp > 0, (topic_conv + SHRINKAGE * pooled) / (topic_exp + SHRINKAGE), pooled)
+    rate = (converted + SHRINKAGE * topic_rate) / (active_new + SHRINKAGE)
     cols = [acts[90], acts[180], acts_year, acts_ever, days, np.broadcast_to(all_year, (n, n_topics)),
             np.broadcast_to(topics_year, (n, n_topics)), new_followers, active_new,
-            np.broadcast_to(audience, (n, n_topics)), _matrix(graph, conv_year), _matrix(graph, conv_ever),
-            np.broadcast_to(spread_t, (n, n_topics))]
-    return np.log1p(np.stack(cols, axis=2))
+            np.broadcast_to(audience, (n, n_topics)), converted, _matrix(graph, conv_ever),
+            np.broadcast_to(spread_t, (n, n_topics)), share]
+    return np.concatenate([np.log1p(np.stack(cols, axis=2)), rate[:, :, None]], axis=2)
 
 
 def _gate(x: np.ndarray) -> np.ndarray:
     """n x T: who acted on the topic in the year before ``now`` (the only people scored above 0)."""
-    return x[:, :, FEATURES.index("acts_year")] > 0
+    return x[:, :, FEATURES.index(GATE)] > 0
 
 
 def _deviance(y: np.ndarray, mu: np.ndarray) -> float:
@@ -258,11 +280,12 @@ def fit_model(graph: TopicGraph, now: datetime, *, horizon: timedelta = RECENT,
     e = _exposure(x)
     # one thread: a few thousand rows fit in a second, and OpenMP threads on a busy machine wait on each other
     with threadpool_limits(limits=1, user_api="openmp"):
-        est = HistGradientBoostingRegressor(**options).fit(x, y / e, sample_weight=e)
-        mu = np.asarray(est.predict(x)) * e
+        columns = tuple(FEATURES.index(f) for f in USED)
+        est = HistGradientBoostingRegressor(**options).fit(x[:, columns], y / e, sample_weight=e)
+        mu = np.asarray(est.predict(x[:, columns])) * e
     return AdoptionModel(trained_at=trained_at, horizon=horizon, windows=windows, rows=len(y), adoptions=int(y.sum()),
                          deviance=_deviance(y, mu), base_deviance=_deviance(y, np.full(len(y), y.mean())),
-                         estimator=est)
+                         estimator=est, columns=columns)
 
 
 def adoption_influence(
@@ -305,7 +328,7 @@ def adoption_influence(
     now = data_end(graph) if end is None else end
     if now is None:
         raise GraphkitError("adoption influence needs dated contributions or purchases; this graph has no timestamps")
-    model = fit_model(graph, now, horizon=horizon, exposure_window=exposure_window, seed=seed)
+    model = fit_model(graph, now, horizon=horizon, exposure_window=exposure_window, seed=seed, windows=WINDOWS)
     x = features(graph, now, exposure_window=exposure_window)
     gate = _gate(x)
     score = np.zeros(gate.shape)
@@ -316,3 +339,53 @@ def adoption_influence(
                   exposure_window_days=None if exposure_window is None else exposure_window.total_seconds() / 86400,
                   seed=seed)
     return AdoptionInfluenceResult(table=table, model=model, parameters=params)
+
+
+@dataclass(frozen=True)
+class AdoptionTerms:
+    """What one person's adoption influence on one topic is made of: ``score = rate x (len(followers) + 1)``.
+
+    ``rate``: the model's expected adoptions per active follower new to the
+    topic; ``followers``: those followers (row indices of the graph's people,
+    sorted); ``features``: the model's inputs for this person and topic, as
+    counts (days for ``days_since_act``, a rate for ``conversion_rate``);
+    ``score``: the product. A person outside the gate (no act on the topic
+    before ``now``) has rate 0.
+    """
+
+    rate: float
+    followers: np.ndarray
+    features: dict[str, float]
+    score: float
+
+
+def adoption_terms(graph: TopicGraph, result: AdoptionInfluenceResult, person_id: str, topic: str) -> AdoptionTerms:
+    """The terms of ``person_id``'s adoption influence on ``topic`` in ``result`` (computed on ``graph``).
+
+    >>> from graphkit.marketing import example_market
+    >>> g = example_market()
+    >>> r = adoption_influence(g, topics=["cooking"])
+    >>> t = adoption_terms(g, r, "lea", "cooking")
+    >>> abs(t.score - r.table.filter(person_id="lea")["score"].item()) < 1e-9 * max(t.score, 1)
+    True
+    """
+    p = result.parameters
+    if topic not in p["topics"]:
+        raise GraphkitError(f"the adoption influence result has no topic {topic!r}; compute it with topics=[{topic!r}]")
+    j, t = int(graph.index_of([person_id])[0]), graph.topic_of(topic)
+    now = p["now"]
+    window = None if p["exposure_window_days"] is None else timedelta(days=p["exposure_window_days"])
+    x = features(graph, now, exposure_window=window)[j, t]
+    raw = {f: (float(v) if f == "conversion_rate" else float(np.expm1(v))) for f, v in zip(FEATURES, x)}
+    # the followers counted in the exposure: follow made before now, topic not adopted before now, active in the year
+    pairs = follow_pairs(graph, before=now).filter(pl.col("person_id") == person_id)
+    adopted = first_adoptions(graph).filter((pl.col("adopted_at") < now) & (pl.col("topic") == topic))
+    active = activity_events(graph).filter((pl.col("ts") < now) & (pl.col("ts") >= now - RECENT))["person_id"]
+    mine = pairs.filter(~pl.col("follower").is_in(adopted["person_id"].implode())
+                        & pl.col("follower").is_in(active.implode()))["follower"]
+    followers = np.sort(graph.index_of(mine)) if mine.len() else np.zeros(0, dtype=np.int64)
+    if len(followers) != round(raw["active_new_followers"]):
+        raise GraphkitError(f"{len(followers)} active new followers found but the model counted "
+                            f"{raw['active_new_followers']:.0f}; this is a bug in graphkit: please report it")
+    rate = float(result.model.predict(x[None, :])[0] / (len(followers) + 1.0)) if x[FEATURES.index(GATE)] > 0 else 0.0
+    return AdoptionTerms(rate=rate, followers=followers, features=raw, score=rate * (len(followers) + 1.0))
