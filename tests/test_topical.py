@@ -93,9 +93,9 @@ def test_a_celebrity_who_never_posts_on_the_topic_is_not_in_its_top(scored, worl
         assert "celeb" not in positive and positive, topic
 
 
-def test_only_people_active_on_the_topic_in_the_last_year_score_above_zero(scored, world):
+def test_only_people_who_acted_on_the_topic_score_above_zero(scored, world):
     x = features(world, scored.parameters["now"])
-    acted = x[:, :, FEATURES.index("acts_year")] > 0
+    acted = x[:, :, FEATURES.index("acts_ever")] > 0
     positive = np.zeros_like(acted)
     t = scored.table
     for row in t.filter(pl.col("score") > 0).iter_rows(named=True):

@@ -21,8 +21,8 @@ Four scores rank people on a topic, with the same columns (``person_id``,
 - ``"adoption_influence"``: followers expected to take the topic up after the
   person's activity on it, learned from the attributed adoptions of the
   years before (:func:`graphkit.scoring.topical.adoption_influence`); zero
-  for a person with no activity on the topic in the last year. Ahead of the
-  default on Ciao, level with it on CiaoDVD (``docs/backtest.md``).
+  for a person who never acted on the topic. Ahead of the default on Ciao,
+  level with it on CiaoDVD (``docs/backtest.md``).
 
 :data:`DEFAULT_SCORE` is ``"posts_x_active_new_followers"``, the strongest
 simple topic-specific baseline of the attributed-adoption backtest

@@ -7,17 +7,21 @@ adoption of *t* at *τ* counts for *p* when *p* was active on *t* in
 ``[τ − exposure_window, τ)``. Adoption influence predicts that count over
 the next ``horizon``, per person and topic:
 
-- **only people active on the topic**: a person with no act on *t*
-  (a contribution labelled *t* or a purchase of an item in *t*) in the year
-  before ``now`` scores 0 on *t*, however large their audience -- the frog
-  expert counts on frogs, not on cooking; a celebrity who never mentions *t*
-  is not in *t*'s top;
+- **only people who acted on the topic**: a person with no act on *t*
+  (a contribution labelled *t* or a purchase of an item in *t*) before
+  ``now`` scores 0 on *t*, however large their audience -- the frog expert
+  counts on frogs, not on cooking; a celebrity who never mentions *t* is not
+  in *t*'s top. Someone whose last act on *t* is older than a year is scored
+  too, usually low: the model learns how rarely such people's followers act;
 - **what the count depends on** (:data:`FEATURES`, all known before
   ``now``): how much and how lately *p* acted on *t* (will *p* still be
   talking about it?), how many of *p*'s followers are new to *t* and active
   (who could still take it up), how many of *p*'s followers took *t* up
   after *p* in the past year and before (*p*'s track record of
-  conversions), how broad *p*'s activity is, *p*'s audience, and how fast
+  conversions, also as a rate per follower shrunk toward the topic's rate),
+  *p*'s share of its followers' exposure to *t* (each follower new to *t*
+  split among the people they follow who acted on *t* lately: the credit
+  *p* can claim), how broad *p*'s activity is, *p*'s audience, and how fast
   *t* is spreading;
 - **learned from the same data, before ``now``**: features at ``now −
   horizon`` and ``now − 2 horizon``, labels = attributed adoptions in the
@@ -41,7 +45,7 @@ The table has the columns of every score (``person_id``, ``topic``,
 ['person_id', 'topic', 'score', 'rank', 'percentile', 'audience', 'active_audience', 'credibility']
 >>> r.model.rows > 0, r.model.deviance < r.model.base_deviance
 (True, True)
->>> top = r.top("Books", 5)   # everyone in the top acted on Books in the last year
+>>> top = r.top("Books", 5)   # everyone in the top acted on Books
 >>> bool((top["score"] > 0).all())
 True
 """
@@ -95,16 +99,13 @@ FEATURES: tuple[str, ...] = (
 
 #: Prior strength of ``conversion_rate`` (in active new followers).
 SHRINKAGE = 20.0
-#: The features the model uses (a subset of :data:`FEATURES`).
-USED: tuple[str, ...] = FEATURES
-#: Who is scored (and trained on): people with an act on the topic in the year before ("acts_year") or ever ("acts_ever").
-GATE = "acts_year"
-#: How many horizons before ``now`` the model is trained on.
-WINDOWS = 2
+#: Who is scored (and trained on): people with an act on the topic before ``now`` (``"acts_ever"``); chosen over
+#: the year before (``"acts_year"``) on the tuning cut-offs (``docs/backtest.md``).
+GATE = "acts_ever"
 
 
-#: The count model's settings (scikit-learn ``HistGradientBoostingRegressor``), chosen on one backtest cut-off
-#: (Ciao, 2008-11-14) among four; the other cut-offs and CiaoDVD were not used to choose (``docs/backtest.md``).
+#: The count model's settings (scikit-learn ``HistGradientBoostingRegressor``), chosen on two tuning cut-offs
+#: (Ciao 2008-11-14, CiaoDVD 2008-07-01) that are not among the reported CiaoDVD ones (``docs/backtest.md``).
 MODEL_PARAMS: dict[str, Any] = dict(loss="poisson", learning_rate=0.05, max_iter=100, max_leaf_nodes=7,
                                     min_samples_leaf=100, l2_regularization=1.0, early_stopping=False)
 
@@ -116,8 +117,8 @@ class AdoptionModel:
     ``trained_at``: when the latest training features were taken (one
     horizon before ``now``); labels are attributed adoptions in the horizon
     after each of the ``windows`` times features were taken.
-    ``rows`` / ``adoptions``: training pairs (person, topic with an act in
-    the year before the features) and the adoptions they were credited.
+    ``rows`` / ``adoptions``: training pairs (person, topic with an act
+    before the features were taken) and the adoptions they were credited.
     ``deviance``: mean Poisson deviance on those rows, beside
     ``base_deviance`` (predicting the mean for everyone).
     """
@@ -130,12 +131,11 @@ class AdoptionModel:
     deviance: float
     base_deviance: float
     estimator: Any = field(repr=False)
-    columns: tuple[int, ...] = field(default=(), repr=False)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Expected attributed adoptions of feature rows ``x`` (columns in :data:`FEATURES` order)."""
         with threadpool_limits(limits=1, user_api="openmp"):
-            return np.asarray(self.estimator.predict(x[:, self.columns]), dtype=np.float64) * _exposure(x)
+            return np.asarray(self.estimator.predict(x), dtype=np.float64) * _exposure(x)
 
 
 @dataclass(frozen=True)
@@ -145,7 +145,7 @@ class AdoptionInfluenceResult:
     ``table``: the score columns (see the module); ``score`` is the expected
     number of followers new to the topic who take it up within the horizon
     after the person's activity on it (0 for a person with no act on the
-    topic in the year before ``now``). ``model``: the fitted
+    topic before ``now``). ``model``: the fitted
     :class:`AdoptionModel`. ``parameters``: how it was called.
     """
 
@@ -230,7 +230,7 @@ def features(graph: TopicGraph, now: datetime, *, exposure_window: timedelta | N
 
 
 def _gate(x: np.ndarray) -> np.ndarray:
-    """n x T: who acted on the topic in the year before ``now`` (the only people scored above 0)."""
+    """n x T: who acted on the topic before ``now`` (the only people scored above 0), see :data:`GATE`."""
     return x[:, :, FEATURES.index(GATE)] > 0
 
 
@@ -256,8 +256,8 @@ def fit_model(graph: TopicGraph, now: datetime, *, horizon: timedelta = RECENT,
     such follower, so the expected count keeps growing with them beyond what
     training saw. ``windows``: how many horizons back are stacked (features
     at ``now − k·horizon``, labels in the horizon after, k = 1..windows).
-    Rows: people with an act on the topic in the year before the features
-    were taken. ``params`` override :data:`MODEL_PARAMS`.
+    Rows: people with an act on the topic before the features were taken
+    (:data:`GATE`). ``params`` override :data:`MODEL_PARAMS`.
     """
     from sklearn.ensemble import HistGradientBoostingRegressor
 
@@ -280,12 +280,11 @@ def fit_model(graph: TopicGraph, now: datetime, *, horizon: timedelta = RECENT,
     e = _exposure(x)
     # one thread: a few thousand rows fit in a second, and OpenMP threads on a busy machine wait on each other
     with threadpool_limits(limits=1, user_api="openmp"):
-        columns = tuple(FEATURES.index(f) for f in USED)
-        est = HistGradientBoostingRegressor(**options).fit(x[:, columns], y / e, sample_weight=e)
-        mu = np.asarray(est.predict(x[:, columns])) * e
+        est = HistGradientBoostingRegressor(**options).fit(x, y / e, sample_weight=e)
+        mu = np.asarray(est.predict(x)) * e
     return AdoptionModel(trained_at=trained_at, horizon=horizon, windows=windows, rows=len(y), adoptions=int(y.sum()),
                          deviance=_deviance(y, mu), base_deviance=_deviance(y, np.full(len(y), y.mean())),
-                         estimator=est, columns=columns)
+                         estimator=est)
 
 
 def adoption_influence(
@@ -328,7 +327,7 @@ def adoption_influence(
     now = data_end(graph) if end is None else end
     if now is None:
         raise GraphkitError("adoption influence needs dated contributions or purchases; this graph has no timestamps")
-    model = fit_model(graph, now, horizon=horizon, exposure_window=exposure_window, seed=seed, windows=WINDOWS)
+    model = fit_model(graph, now, horizon=horizon, exposure_window=exposure_window, seed=seed)
     x = features(graph, now, exposure_window=exposure_window)
     gate = _gate(x)
     score = np.zeros(gate.shape)
