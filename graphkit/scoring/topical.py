@@ -361,12 +361,13 @@ class AdoptionTerms:
 def adoption_terms(graph: TopicGraph, result: AdoptionInfluenceResult, person_id: str, topic: str) -> AdoptionTerms:
     """The terms of ``person_id``'s adoption influence on ``topic`` in ``result`` (computed on ``graph``).
 
-    >>> from graphkit.marketing import example_market
-    >>> g = example_market()
-    >>> r = adoption_influence(g, topics=["cooking"])
-    >>> t = adoption_terms(g, r, "lea", "cooking")
-    >>> abs(t.score - r.table.filter(person_id="lea")["score"].item()) < 1e-9 * max(t.score, 1)
-    True
+    >>> from graphkit.io.datasets import load_ciao
+    >>> g = load_ciao()
+    >>> r = adoption_influence(g, topics=["Books"])
+    >>> best = r.top("Books", 1).row(0, named=True)
+    >>> t = adoption_terms(g, r, best["person_id"], "Books")
+    >>> abs(t.score - best["score"]) < 1e-9 * t.score, len(t.followers) == round(t.features["active_new_followers"])
+    (True, True)
     """
     p = result.parameters
     if topic not in p["topics"]:
