@@ -28,7 +28,7 @@ from graphkit.cli.common import (
 from graphkit.errors import GraphkitError
 from graphkit.model.graph import TopicGraph
 from graphkit.progress import step
-from graphkit.scoring.registry import label
+from graphkit.scoring.registry import DEFAULT_SCORE, Ranking, label
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -221,8 +221,14 @@ def _explain(args: argparse.Namespace) -> int:
 
     g = _load(args)
     g.index_of([args.person])  # an unknown person fails before any work
-    r = rank(g, args.score, topics=[args.topic], quiet=args.quiet)
-    ex = explain(g, args.person, args.topic, score=r.score, top=args.top)
+    if args.score == "adoption_influence" and args.score != DEFAULT_SCORE:
+        # explain fits the model itself (ranking first would fit it twice); a score asked for by name never falls back
+        with step(label(args.score), enabled=not args.quiet):
+            ex = explain(g, args.person, args.topic, score=args.score, top=args.top)
+        r = Ranking(table=ex, score=args.score, requested=args.score)
+    else:
+        r = rank(g, args.score, topics=[args.topic], quiet=args.quiet)
+        ex = explain(g, args.person, args.topic, score=r.score, top=args.top)
     score = float(ex["contribution"].sum())
     if score == 0:  # the same answer with or without --png: nothing to explain is an error, not an empty table
         if r.score == "topic_influence":
