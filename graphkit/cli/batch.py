@@ -242,6 +242,10 @@ def _score(args: argparse.Namespace) -> int:
 
             check_spark_score(args.score)  # a score Spark does not compute is refused before any work
         graph = _read_graph(args.source, quiet=quiet, args=args)
+        from graphkit.io.lineage import input_fingerprints
+
+        # lineage: what this run was made from (hashed now, while the graph is all memory holds)
+        inputs = input_fingerprints(graph)
         with step(f"topic influence ({args.engine} engine)", enabled=not quiet):
             result = topic_influence(graph, topics=args.topics, engine=args.engine, damping_factor=args.damping_factor,
                                      **options)
@@ -267,6 +271,8 @@ def _score(args: argparse.Namespace) -> int:
                     u = rank_uncertainty(graph, score=ranked.score, topics=topics, resamples=args.uncertainty,
                                          seed=args.seed)
             ranking, stability = u.table, u.stability
+        # the communities read only the topic structure: the edge tables the scores were built from go
+        graph.drop_views(keep=("topic_structure", "activity", "open_end"))
         with step("topic communities", enabled=not quiet):
             communities, community_summary = _communities(graph, topics, args.seed, result)
         with step("loyalty" + (" (Spark SQL)" if frames is not None else ""), enabled=not quiet):
@@ -287,9 +293,7 @@ def _score(args: argparse.Namespace) -> int:
             "communities": True, "lenient": args.lenient, "rejected": graph.rejects.height,
             "uncertainty": args.uncertainty,
         }
-        from graphkit.io.lineage import input_fingerprints
-
-        parameters["inputs"] = input_fingerprints(graph)  # lineage: what this run was made from
+        parameters["inputs"] = inputs
         if store is not None:
             with store.writing():  # one lock for the load and the run: no other job changes the graph between
                 if args.source != NEO4J and not args.no_load:
