@@ -100,8 +100,12 @@ import polars as pl
 
 from graphkit.errors import GraphkitError, MissingDependencyError, StoreError, WriterBusyError
 from graphkit.io.neo4j.cypher import (
+    COMMUNITY_SUMMARY_PROPERTIES,
     EDGE_TYPES,
     ERASED_TABLES,
+    INFLUENCE_ROW_PROPERTIES,
+    LOCK_NAME,
+    LOYALTY_ROW_PROPERTIES,
     Q_COMMUNITIES,
     Q_CUSTOMER_LABEL,
     Q_CUTS,
@@ -109,9 +113,11 @@ from graphkit.io.neo4j.cypher import (
     Q_EDGES,
     Q_ERASE_HANDLES,
     Q_ERASE_PEOPLE,
+    Q_ERASE_RUN_ROWS,
     Q_ERASURE_LOG,
     Q_HANDLES,
     Q_INFLUENTIAL_LOYAL,
+    Q_INFLUENTIAL_LOYAL_RUN,
     Q_ITEMS,
     Q_LOCK_RELEASE,
     Q_LOCK_RENEW,
@@ -119,7 +125,7 @@ from graphkit.io.neo4j.cypher import (
     Q_PEOPLE,
     Q_PING,
     Q_PURCHASES,
-    Q_PURGE,
+    Q_PURGE_LEGACY,
     Q_RUN_ROWS,
     Q_RUN_START,
     Q_RUN_UNPUBLISH,
@@ -127,37 +133,41 @@ from graphkit.io.neo4j.cypher import (
     Q_STATE,
     Q_SWITCH,
     Q_TOPICS,
-    Q_WRITE_COMMUNITY,
-    Q_WRITE_INFLUENCE,
-    Q_WRITE_INFLUENCE_UNCERTAINTY,
-    Q_WRITE_LOYALTY,
     R_COMMUNITIES,
     R_COMMUNITIES_RUN,
+    R_COMMUNITY_SUMMARY,
     R_EDGES,
     R_ERASE_COUNTS,
+    R_ERASE_RUN_ROWS,
     R_ERASURES,
     R_HANDLES,
     R_INFLUENCE,
+    R_INFLUENCE_UNCERTAINTY,
     R_ITEMS,
+    R_KNOWN_PEOPLE,
     R_LAST_PURCHASE,
     R_LOYALTY,
     R_PEOPLE,
     R_PURCHASES,
     R_RUN_OWNER,
-    R_INFLUENCE_UNCERTAINTY,
     R_RUN_ROWS,
-    LOCK_NAME,
+    R_TOPIC_SUMMARY,
+    RUN_ROW_LABELS,
     SCHEMA_STATEMENTS,
     STATE_NAME,
+    TOPIC_SUMMARY_PROPERTIES,
     UNCERTAINTY_PROPERTIES,
+    create_rows,
     delete_nodes_batch,
     identifier,
+    purge_rows,
 )
 from graphkit.io.ownership import BUSY_HINT, DEFAULT_WAIT, check_wait, holder_text
 from graphkit.marketing.loyalty import (
     INFLUENCE_COLUMNS,
     LOYALTY_COLUMNS,
     RESULT_COLUMNS,
+    check_window,
     resolve_as_of,
 )
 from graphkit.model.graph import TopicGraph
@@ -356,6 +366,17 @@ _LOYALTY_SCHEMA: dict[str, pl.DataType] = {
     "m_score": pl.Int8(), "loyalty_score": pl.Float64(),
 }
 _COMMUNITY_SCHEMA: dict[str, pl.DataType] = {"person_id": pl.String(), "topic": pl.String(), "community": pl.Int64()}
+_COMMUNITY_SUMMARY_SCHEMA: dict[str, pl.DataType] = {
+    "topic": pl.String(), "community": pl.Int64(), "size": pl.Int64(), "top_influencers": pl.List(pl.String()),
+    "customers": pl.Int64(), "customer_share": pl.Float64(), "brand_community": pl.String(),
+    "brand_overlap": pl.Int64(), "brand_jaccard": pl.Float64(), "brand_share": pl.Float64(),
+    "modularity_contribution": pl.Float64(),
+}
+_TOPIC_SUMMARY_SCHEMA: dict[str, pl.DataType] = {
+    "topic": pl.String(), "people": pl.Int64(), "nonzero": pl.Int64(), "written": pl.Int64(),
+    "left_out_percentile": pl.Float64(), "top_score": pl.Float64(), "members": pl.Int64(),
+    "members_written": pl.Int64(), "communities": pl.Int64(),
+}
 
 
 # ------------------------------------------------------------------- store
@@ -707,29 +728,45 @@ class Neo4jStore:
         keep_runs: int = 2,
         batch_size: int | None = None,
         influence_rows: str | float = "all",
+        community_summary: pl.DataFrame | None = None,
+        loyalty_as_of: dt.datetime | dt.date | str | None = None,
+        loyalty_window_days: float | None = None,
+        check_people: bool = True,
     ) -> WriteReport:
         """Write a score run; switch readers to it only once it is complete.
 
         ``influence`` has the columns of ``topic_influence(...).table``;
         ``communities`` has ``person_id, topic, community``; ``loyalty`` the
-        columns of :func:`graphkit.marketing.loyalty.loyalty`. ``parameters`` (how the
-        scores were made) are stored as JSON on the run with the graphkit
-        version. ``keep_runs`` complete runs are kept (the current one and
-        the ones before it); older runs are deleted after the switch, and
+        columns of :func:`graphkit.marketing.loyalty.loyalty`;
+        ``community_summary`` the summary of
+        :func:`graphkit.scoring.community.topic_communities`. ``parameters``
+        (how the scores were made) are stored as JSON on the run with the
+        graphkit version. ``keep_runs`` complete runs are kept (the current one
+        and the ones before it); older runs are deleted after the switch, and
         runs left incomplete by killed writers before the write. The whole
         write holds the writer lock (see :meth:`writing`). A ``run_id`` that
         is already complete is refused: a run id names one write.
 
-        ``influence_rows`` says which influence rows are written: ``"all"``
-        (the default), ``"nonzero"`` (score > 0: on a large graph most people
-        score 0 on most topics), or a number *P*: the top *P* percent of each
-        topic (percentile above ``100 - P``). When rows are left out, the run
-        records, per topic, how many rows it scored, how many were nonzero and
-        written, and the highest percentile left out
-        (``parameters["influence_rows"]``);
-        :meth:`influential_loyal_customers` refuses a ``top_percentile``
-        that would need rows left out, and :meth:`read_scores` returns the
-        rows written.
+        What is written (see ``docs/neo4j.md``): one ``(:InfluenceRow)`` per
+        influence row kept, carrying the person's ``community`` on that topic;
+        one ``(:LoyaltyRow)`` per customer; one ``(:TopicSummary)`` per topic
+        (people scored, nonzero, written, the highest percentile left out, the
+        top score, community members); one ``(:CommunitySummary)`` per
+        community. ``influence_rows`` says which influence rows are kept:
+        ``"all"`` (the default), ``"nonzero"`` (score > 0: on a large graph
+        most people score 0 on most topics), or a number *P*: the top *P*
+        percent of each topic (percentile above ``100 - P``). Community
+        membership is written for the people whose row is kept. When rows are
+        left out the run also records, per topic, what was left out
+        (``parameters["influence_rows"]``); :meth:`influential_loyal_customers`
+        refuses a ``top_percentile`` that would need rows left out.
+
+        ``loyalty_as_of`` (and ``loyalty_window_days``) say which date (and
+        window) ``loyalty`` was computed for: the flagship query then reads
+        that loyalty instead of recomputing it from every purchase when asked
+        for the same date and window. ``check_people`` checks first that every
+        person of the rows is in the database (skip it only right after
+        loading the same graph under the same lock, as ``graphkit score`` does).
         """
         from graphkit.version import __version__
 
@@ -744,21 +781,46 @@ class Neo4jStore:
                                                 else pl.col(c).cast(pl.Int64) for c in UNCERTAINTY_PROPERTIES))
         comm = _check_columns(communities, _COMMUNITY_SCHEMA, "communities") if communities is not None else None
         loyal = _check_columns(loyalty, _LOYALTY_SCHEMA, "loyalty") if loyalty is not None else None
+        summary = (_check_columns(community_summary, _COMMUNITY_SUMMARY_SCHEMA, "community summary")
+                   if community_summary is not None else None)
         scored = sorted(set(infl["topic"].to_list()))  # the run's topics, whether or not a row of each is written
         infl, written = select_influence_rows(infl, influence_rows)
+        infl, topic_rows = _with_communities(infl, comm, written)
         recorded = dict(parameters or {})
         if written["keep"] != "all":  # what was left out, for the flagship query's check
             recorded["influence_rows"] = written
+        if loyal is not None and loyalty_as_of is not None:
+            check_window(loyalty_window_days)
+            recorded["loyalty_as_of"] = resolve_as_of(None, loyalty_as_of).isoformat()
+            recorded["loyalty_window_days"] = loyalty_window_days
         params_json = json.dumps(recorded, sort_keys=True, default=str)
         start = time.perf_counter()
         with self.writing():
-            rows = self._write_run(run_id, infl, comm, loyal, params_json, keep_runs, batch_size, scored)
+            if check_people:
+                self._check_people(infl["person_id"], loyal["person_id"] if loyal is not None else None)
+            rows = self._write_run(run_id, infl, comm is not None, loyal, summary, topic_rows, params_json,
+                                   keep_runs, batch_size, scored)
         return WriteReport(run_id=run_id, rows=rows, parameters=json.loads(params_json), version=__version__,
                            seconds=time.perf_counter() - start, batch_size=batch_size or self.batch_size)
 
-    def _write_run(self, run_id: str, infl: pl.DataFrame, comm: pl.DataFrame | None, loyal: pl.DataFrame | None,
-                   params_json: str, keep_runs: int, batch_size: int | None,
-                   scored: list[str] | None = None) -> dict[str, int]:
+    def _check_people(self, *columns: pl.Series | None) -> None:
+        """Refuse rows of people who are not in the database (one look-up per distinct person)."""
+        ids = pl.concat([c.drop_nulls() for c in columns if c is not None]).unique().sort()
+        missing: list[str] = []
+        with self._errors(), self._session() as s:
+            for part in _chunks(ids.to_list(), 20_000):
+                found = set(s.execute_read(_fetch, R_KNOWN_PEOPLE, {"ids": part})[0]["found"] or [])
+                missing += [i for i in part if i not in found]
+        if missing:
+            raise StoreError(
+                f"score rows of {len(missing)} of {ids.len()} people found no matching node (e.g. {missing[:3]}: an "
+                f"id that is not in the database); load the graph first with graphkit score --source PATH "
+                f"--write neo4j or Neo4jStore.load"
+            )
+
+    def _write_run(self, run_id: str, infl: pl.DataFrame, with_communities: bool, loyal: pl.DataFrame | None,
+                   summary: pl.DataFrame | None, topic_rows: pl.DataFrame, params_json: str, keep_runs: int,
+                   batch_size: int | None, scored: list[str]) -> dict[str, int]:
         """The run protocol, under the lock: clean up, refuse a complete run id, write, switch (fenced), prune."""
         from graphkit.version import __version__
 
@@ -772,22 +834,26 @@ class Neo4jStore:
                 self._purge_run(r.run_id, batch_size=batch_size)
         self._write(Q_RUN_START, {"run_id": run_id, "owner": self._lock_owner, "parameters": params_json,
                                   "version": __version__, "started": dt.datetime.now(dt.timezone.utc)})
-        scored = sorted((set(scored) if scored is not None else set(infl["topic"].to_list())))
-        topics = sorted(set(scored) | (set(comm["topic"].to_list()) if comm is not None else set()))
-        run = {"run_id": run_id, "owner": self._lock_owner}
+        scored = sorted(set(scored) | set(topic_rows["topic"].to_list()))
+        writer = _RunWriter(self, run_id, batch_size or self.batch_size)
         try:
-            self._write_rows(Q_TOPICS, [{"name": t} for t in topics], "topics")
-            q_influence = Q_WRITE_INFLUENCE_UNCERTAINTY if "p_top_1" in infl.columns else Q_WRITE_INFLUENCE
-            rows = {"influence": self._write_rows(q_influence, _records(infl), "influence", run,
-                                                  batch_size=batch_size)}
-            if comm is not None:
-                rows["communities"] = self._write_rows(Q_WRITE_COMMUNITY, _records(comm), "communities", run,
-                                                       batch_size=batch_size)
+            self._write_rows(Q_TOPICS, [{"name": t} for t in scored], "topics")
+            writer.write("TopicSummary", TOPIC_SUMMARY_PROPERTIES, topic_rows, "topic summaries")
+            rows = {"influence": 0}
+            properties = INFLUENCE_ROW_PROPERTIES + tuple(c for c in UNCERTAINTY_PROPERTIES if c in infl.columns)
+            for (topic,), part in infl.group_by("topic", maintain_order=True):
+                rows["influence"] += writer.write("InfluenceRow", properties, part, f"influence {topic}",
+                                                  per_batch={"topic": topic})
+            if with_communities:
+                rows["communities"] = infl["community"].is_not_null().sum()
             if loyal is not None:
-                rows["loyalty"] = self._write_rows(Q_WRITE_LOYALTY, _records(loyal.drop("person_id")), "loyalty",
-                                                   run, batch_size=batch_size)
+                rows["loyalty"] = writer.write("LoyaltyRow", LOYALTY_ROW_PROPERTIES, loyal, "loyalty")
+            if summary is not None:
+                rows["community_summary"] = writer.write("CommunitySummary", COMMUNITY_SUMMARY_PROPERTIES, summary,
+                                                         "community summaries")
+            rows["topic_summary"] = topic_rows.height
         except StoreError:
-            # a batch that wrote nothing because this writer no longer owns the run: say so, not "load the graph"
+            # a batch that wrote nothing because this writer no longer owns the run: say so
             state = self._read(R_RUN_OWNER, {"run_id": run_id})
             if self._lock_lost.is_set() or not state or state[0]["owner"] != self._lock_owner \
                     or state[0]["status"] != "writing":
@@ -805,7 +871,7 @@ class Neo4jStore:
     def _purge_run(self, run_id: str, *, batch_size: int | None = None) -> None:
         """Un-publish a run (status ``deleting``), then delete its rows in batches, then its node."""
         self._write(Q_RUN_UNPUBLISH, {"run_id": run_id, "state": STATE_NAME})
-        for query in Q_PURGE.values():  # delete in batches until a batch finds nothing left
+        for query in (*map(purge_rows, RUN_ROW_LABELS), *Q_PURGE_LEGACY):  # in batches until none is left
             deleted = True
             while deleted:
                 deleted = self._write(query, {"run_id": run_id, "limit": batch_size or self.batch_size})
@@ -877,6 +943,19 @@ class Neo4jStore:
         return pl.DataFrame(recs, schema=_COMMUNITY_SCHEMA, orient="row").sort("topic", "community", "person_id") \
             if recs else pl.DataFrame(schema=_COMMUNITY_SCHEMA)
 
+    def read_topic_summary(self, *, run_id: str | None = None) -> pl.DataFrame:
+        """Per topic of a run (default: the current run): people scored, nonzero, rows written, the highest
+        percentile left out, the top score, community members and those written, communities."""
+        recs = self._read(R_TOPIC_SUMMARY, {"run_id": self._resolve_run(run_id)})
+        return (pl.DataFrame(recs, schema=_TOPIC_SUMMARY_SCHEMA, orient="row") if recs
+                else pl.DataFrame(schema=_TOPIC_SUMMARY_SCHEMA)).sort("topic")
+
+    def read_community_summary(self, *, run_id: str | None = None) -> pl.DataFrame:
+        """The communities of a run (default: the current run), like ``topic_communities(...).summary``."""
+        recs = self._read(R_COMMUNITY_SUMMARY, {"run_id": self._resolve_run(run_id)})
+        return (pl.DataFrame(recs, schema=_COMMUNITY_SUMMARY_SCHEMA, orient="row") if recs
+                else pl.DataFrame(schema=_COMMUNITY_SUMMARY_SCHEMA)).sort("topic", "community")
+
     def read_loyalty(self, *, run_id: str | None = None) -> pl.DataFrame:
         """Loyalty rows of a run (default: the current run), like :func:`graphkit.marketing.loyalty.loyalty`."""
         recs = self._read(R_LOYALTY, {"run_id": self._resolve_run(run_id)})
@@ -922,6 +1001,14 @@ class Neo4jStore:
                     f"score run {run!r} wrote only the {written.get('keep')} influence rows of {t!r} (the rows it left "
                     f"out reach percentile {floor:.6g}); top_percentile {top_percentile:g} needs some of them: use "
                     f"top_percentile <= {100.0 - floor:.6g}, or rerun graphkit score --write neo4j --neo4j-rows all")
+        recorded = info.parameters.get("loyalty_as_of")
+        if recorded is not None and window_days == info.parameters.get("loyalty_window_days") and (
+                as_of is None or resolve_as_of(None, as_of) == dt.datetime.fromisoformat(recorded)):
+            # the loyalty the run wrote, computed for this date and window: no purchase needs reading
+            params = {"run_id": run, "topics": topic_list, "cut": 100.0 - top_percentile,
+                      "min_loyalty": float(min_loyalty)}
+            recs = self._read(Q_INFLUENTIAL_LOYAL_RUN, params)
+            return _ranked(recs, limit)
         if as_of is None:
             last = self._read(R_LAST_PURCHASE)
             if not last or last[0]["last"] is None:
@@ -970,6 +1057,87 @@ def select_influence_rows(influence: pl.DataFrame, keep: str | float) -> tuple[p
     return rows, {"keep": label, "topics": topics}
 
 
+
+def _with_communities(infl: pl.DataFrame, comm: pl.DataFrame | None,
+                      written: dict[str, Any]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The kept influence rows with each person's ``community`` on the topic (null without one), sorted by
+    topic then rank, and one summary row per topic (:data:`~graphkit.io.neo4j.cypher.TOPIC_SUMMARY_PROPERTIES`).
+
+    Membership goes with the kept rows: with every row kept, a membership without an influence row is refused
+    (it would be lost).
+
+    >>> infl = pl.DataFrame({"person_id": ["a", "b"], "topic": ["x", "x"], "score": [0.6, 0.0], "rank": [1, 2]})
+    >>> comm = pl.DataFrame({"person_id": ["a", "b"], "topic": ["x", "x"], "community": [0, 1]})
+    >>> rows, topics = _with_communities(infl.head(1), comm, {"keep": "nonzero", "topics": {"x": {
+    ...     "people": 2, "nonzero": 1, "written": 1, "left_out_percentile": 50.0}}})
+    >>> rows["community"].to_list(), topics.select("members", "members_written", "communities").row(0)
+    ([0], (2, 1, 2))
+    """
+    keys = ["person_id", "topic"]
+    if comm is None:
+        out = infl.with_columns(community=pl.lit(None, dtype=pl.Int64))
+    else:
+        twice = comm.filter(pl.struct(keys).is_duplicated())
+        if twice.height:
+            raise GraphkitError(f"the communities table has {twice.height} rows that repeat a (person_id, topic), "
+                                f"e.g. {twice.select(keys).row(0)}: one community per person and topic")
+        out = infl.join(comm, on=keys, how="left", maintain_order="left")
+        if written["keep"] == "all":
+            lost = comm.join(infl, on=keys, how="anti")
+            if lost.height:
+                raise GraphkitError(f"{lost.height} community rows have no influence row (e.g. "
+                                    f"{lost.select(keys).row(0)}): communities must be of the people and topics scored")
+    out = out.sort("topic", "rank", "person_id")
+    per_topic = pl.DataFrame([{"topic": t, **v} for t, v in written["topics"].items()],
+                             schema={k: _TOPIC_SUMMARY_SCHEMA[k] for k in
+                                     ("topic", "people", "nonzero", "written", "left_out_percentile")})
+    top = out.group_by("topic").agg(top_score=pl.col("score").max())
+    members = (comm.group_by("topic").agg(members=pl.len(), communities=pl.col("community").n_unique())
+               if comm is not None else pl.DataFrame(schema={"topic": pl.String(), "members": pl.Int64(),
+                                                             "communities": pl.Int64()}))
+    kept = out.group_by("topic").agg(members_written=pl.col("community").is_not_null().sum())
+    topics = per_topic.join(top, on="topic", how="full", coalesce=True)
+    for extra in (members, kept):
+        topics = topics.join(extra, on="topic", how="full", coalesce=True)
+    topics = topics.select(pl.col(c).cast(t) for c, t in _TOPIC_SUMMARY_SCHEMA.items()).sort("topic")
+    if comm is None:
+        topics = topics.with_columns(pl.lit(None, dtype=pl.Int64).alias(c)
+                                     for c in ("members", "members_written", "communities"))
+    return out, topics
+
+
+class _RunWriter:
+    """Creates a run's row nodes in numbered, guarded batches of lists of values (see ``cypher.RUN_GUARD``)."""
+
+    def __init__(self, store: Neo4jStore, run_id: str, size: int) -> None:
+        self.store, self.run_id, self.size, self.batch = store, run_id, size, 0
+
+    def write(self, label: str, properties: Sequence[str], table: pl.DataFrame, what: str,
+              per_batch: Mapping[str, Any] | None = None) -> int:
+        """Every row of ``table`` as a ``label`` node; returns the rows written."""
+        store = self.store
+        query = create_rows(label, properties, per_batch=tuple(per_batch or ()))
+        table = table.select(properties)
+        params = {"run_id": self.run_id, "owner": store._lock_owner, **(per_batch or {})}
+        starts = range(0, table.height, self.size)
+        written = 0
+        with store._errors(), store._session() as s:
+            for offset in track(starts, what, total=len(starts), enabled=store.progress and len(starts) > 1):
+                batch = [list(r) for r in table.slice(offset, self.size).rows()]
+                n = s.execute_write(_count_rows, query, {**params, "rows": batch, "batch": self.batch})
+                if n == 0:  # not written now: written before (a retry after a lost commit reply), or not ours
+                    state = s.execute_read(_fetch, R_RUN_OWNER, {"run_id": self.run_id})
+                    if not state or state[0]["owner"] != store._lock_owner or state[0]["status"] != "writing" \
+                            or state[0]["batches"] != self.batch + 1:
+                        raise store._lost_lock_error(f"run {self.run_id!r} was not published")
+                    n = len(batch)
+                elif n != len(batch):
+                    raise StoreError(f"{what}: {n} of {len(batch)} rows of a batch were written")
+                self.batch += 1
+                written += n
+        return written
+
+
 def new_run_id() -> str:
     """A fresh run id: UTC time plus a short unique suffix, e.g. ``20240101T120000Z-1a2b3c4d``.
 
@@ -1000,6 +1168,15 @@ def _erase(tx: "neo4j.ManagedTransaction", params: dict, note: dict) -> dict[str
         elif table == "handles":
             continue  # counted as the Handle nodes deleted
         counts[table] = counts.get(table, 0) + int(r["n"])
+    for query in R_ERASE_RUN_ROWS:  # the person's rows in every score run
+        for r in tx.run(query, params):
+            if r["run_id"] is not None and r["n"]:
+                per_run.setdefault(r["run_id"], {})[r["table"]] = per_run.get(r["run_id"], {}).get(r["table"], 0) + \
+                    int(r["n"])
+                key = f"{r['run_id']}/{r['table']}"
+                counts[key] = counts.get(key, 0) + int(r["n"])
+    for query in Q_ERASE_RUN_ROWS:
+        tx.run(query, params).consume()
     handles = _count_rows(tx, Q_ERASE_HANDLES, params)
     people = _count_rows(tx, Q_ERASE_PEOPLE, params)
     if people:
@@ -1022,6 +1199,18 @@ def _erase(tx: "neo4j.ManagedTransaction", params: dict, note: dict) -> dict[str
                                "removed": json.dumps(counts, sort_keys=True),
                                "version": note.get("graphkit_version")}).consume()
     return dict(sorted(counts.items()))
+
+
+def _ranked(records: list[dict], limit: int | None) -> pl.DataFrame:
+    """Flagship rows ranked within each topic by fit, then score, then person_id (``loyal_rank``), as
+    :func:`graphkit.marketing.loyalty.influential_loyal_customers` ranks them."""
+    schema = {k: v for k, v in _RESULT_SCHEMA.items() if k != "loyal_rank"}
+    table = pl.DataFrame(records, schema=schema, orient="row") if records else pl.DataFrame(schema=schema)
+    out = table.sort(["topic", "fit", "score", "person_id"], descending=[False, True, True, False]).with_columns(
+        pl.int_range(1, pl.len() + 1, dtype=pl.UInt32).over("topic").alias("loyal_rank"))
+    if limit is not None:
+        out = out.filter(pl.col("loyal_rank") <= limit)
+    return out.select(RESULT_COLUMNS)
 
 
 def _influential_loyal(tx: "neo4j.ManagedTransaction", params: dict) -> list[dict]:
