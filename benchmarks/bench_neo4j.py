@@ -69,11 +69,15 @@ def _capped(graph, rel_rows: int):
 
 def _naive(store: Neo4jStore, rows: list[dict], run_id: str) -> float:
     """One row per managed transaction, same Cypher as the batched path; returns seconds."""
+    from graphkit.io.neo4j.cypher import INFLUENCE_ROW_PROPERTIES, create_rows
+
+    query = create_rows("InfluenceRow", INFLUENCE_ROW_PROPERTIES, per_batch=("topic",))
     start = time.perf_counter()
     with store._session() as s:
-        for r in rows:
-            n = s.execute_write(gneo4j._count_rows, gneo4j.Q_WRITE_INFLUENCE,
-                                {"rows": [r], "run_id": run_id, "owner": "bench"})
+        for i, r in enumerate(rows):
+            values = [r.get(p) for p in INFLUENCE_ROW_PROPERTIES]
+            n = s.execute_write(gneo4j._count_rows, query, {"rows": [values], "run_id": run_id, "owner": "bench",
+                                                            "topic": r["topic"], "batch": i})
             assert n == 1
     return time.perf_counter() - start
 
@@ -182,7 +186,6 @@ def writeback_child(args) -> int:
     import graphkit.io.neo4j as gk_neo4j
     from graphkit import TopicGraph
     from graphkit.io.score_folder import current_run
-    from graphkit.model.schema import TABLES
     from arcadedb import USER, ArcadeDBServer
 
     dataset, runs = Path(args.dataset), Path(args.runs)
@@ -213,8 +216,13 @@ def writeback_child(args) -> int:
             kwargs = dict(influence=tables["influence"], communities=tables.get("communities"),
                           loyalty=tables.get("loyalty"), run_id="bench", parameters=meta.get("parameters"),
                           influence_rows=args.rows if args.rows in ("all", "nonzero") else float(args.rows))
-            if "community_summary" in accepted:
+            if "community_summary" in accepted:  # what graphkit score passes (see graphkit.cli.batch)
                 kwargs["community_summary"] = tables.get("community_summary")
+                tx = dataset / "transactions.parquet"
+                if tx.exists() and meta.get("parameters", {}).get("as_of") is None:
+                    kwargs["loyalty_as_of"] = pl.scan_parquet(tx).select(pl.col("ts").max()).collect().item()
+                    kwargs["loyalty_window_days"] = meta.get("parameters", {}).get("window_days")
+                kwargs["check_people"] = False  # loaded just before, as graphkit score does under its lock
             if "batch_size" in accepted and args.batch:
                 kwargs["batch_size"] = args.batch
             peak, stop = [_rss_mb()], threading.Event()
@@ -273,7 +281,7 @@ def writeback(args, out: list[dict]) -> None:
             max_rows = args.before_max_rows if label != "after" else 0
             if max_rows:
                 cmd += ["--max-rows", str(max_rows)]
-            done = subprocess.run(cmd, capture_output=True, text=True)
+            done = subprocess.run(cmd, capture_output=True, text=True, check=False)
             if done.returncode != 0:
                 print(f"{dataset}: {label} failed:\n{done.stderr[-3000:]}", flush=True)
                 continue
@@ -282,6 +290,8 @@ def writeback(args, out: list[dict]) -> None:
             note = f" (first {max_rows:,} rows of each table)" if max_rows else ""
             print(f"{name:<22} {label:<16} {r['total']:>13,} {r['seconds']:>8.1f} {r['rows_per_s']:>9,.0f} "
                   f"{r['client_peak_mb']:>9,.0f} MB {r['client_cpu_s']:>10.1f} {r['server_cpu_s']:>10.1f}{note}",
+                  flush=True)
+            print(f"{'':<22} {'':<16} rows by table: {r['rows']}; setup (load the people) {r['setup_seconds']:.0f} s",
                   flush=True)
             out.append(dict(dataset=name, backend="arcadedb 26.10.2 (Bolt)", what=f"write-back run ({args.rows})",
                             method=label + note, batch_size=None, rows=r["total"], seconds=r["seconds"],

@@ -84,9 +84,7 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
     "CREATE CONSTRAINT graphkit_state IF NOT EXISTS FOR (n:GraphkitState) REQUIRE n.name IS UNIQUE",
     "CREATE CONSTRAINT graphkit_lock IF NOT EXISTS FOR (n:GraphkitLock) REQUIRE n.name IS UNIQUE",
     "CREATE INDEX graphkit_item_topic IF NOT EXISTS FOR (n:Item) ON (n.topic)",
-    # a run's rows are looked up by person (erasure, a person's scores, the flagship's join), never by a
-    # low-cardinality key: an index on run_id or topic costs more to keep than a scan of the label saves
-    "CREATE INDEX graphkit_influence_person IF NOT EXISTS FOR (n:InfluenceRow) ON (n.person_id)",
+    # the flagship joins a run's influence rows to its loyalty rows on person_id (see RUN_GUARD below)
     "CREATE INDEX graphkit_loyalty_person IF NOT EXISTS FOR (n:LoyaltyRow) ON (n.person_id)",
 )
 
@@ -239,16 +237,13 @@ RETURN r.run_id AS run_id, r.status AS status, r.parameters AS parameters, r.gra
        r.started AS started, r.finished AS finished, r.rows AS rows, r.topics AS topics
 ORDER BY r.started, r.run_id
 """
-# --- a run's rows: one node per row, created (never merged) with no relationship, in batches of lists.
-# The layout is chosen for the write: a relationship costs two lookups and the MERGE of one a scan of the
-# node's relationships, a map per row costs its keys in every row; a node made from a list of values costs
-# the values only. Rows join people on person_id (indexed) and runs on run_id.
+# --- a run's rows: one node per row, created (never merged) with no relationship, from a batch of columns.
+# The layout is chosen for the write: a relationship costs two look-ups (and the MERGE of one a scan of
+# the node's relationships), a map per row repeats its keys in every row, an index costs as much as the
+# row itself; a node made from columns of values costs the values only. Rows join people on person_id
+# and runs on run_id, by a scan of their label: a run's rows are read whole or by topic, a person's rows
+# only to erase them. LoyaltyRow (one per customer) is indexed on person_id for the flagship's join.
 #
-# Every batch first writes to the run's node, and only while the run is being written by this writer
-# ($owner, its lock token) and only as batch number $batch: a writer that lost the lock (paused past its
-# lease) writes nothing more, a batch in flight conflicts with the next writer's un-publishing of the run
-# (Neo4j: it waits for the batch's lock; ArcadeDB: the batch fails and is retried), and a batch the
-# driver retries after its commit was lost on the way back writes nothing the second time.
 RUN_GUARD = """
 MATCH (run:ScoreRun) WHERE run.run_id = $run_id AND run.owner = $owner AND run.status = 'writing'
   AND coalesce(run.batches, 0) = $batch
@@ -281,18 +276,20 @@ RUN_ROW_LABELS: tuple[str, ...] = ("InfluenceRow", "LoyaltyRow", "TopicSummary",
 
 
 def create_rows(label: str, properties: Sequence[str], *, per_batch: Sequence[str] = ()) -> str:
-    """The guarded statement that creates one ``label`` node per row of ``$rows`` (lists of values).
+    """The guarded statement that creates one ``label`` node per row of ``$c``, a map of columns.
 
-    Value ``i`` of a row goes to ``properties[i]``; ``per_batch`` properties
-    come from the parameter of the same name, and ``run_id`` from ``$run_id``.
+    ``$c.<property>`` holds the values of ``properties``, one list each, all
+    of the same length; ``per_batch`` properties come from the parameter of
+    the same name, and ``run_id`` from ``$run_id``.
 
-    >>> q = create_rows("LoyaltyRow", ("customer_id",))
-    >>> "CREATE (:LoyaltyRow {run_id: $run_id, customer_id: r[0]})" in q
+    >>> q = create_rows("LoyaltyRow", ("customer_id", "frequency"))
+    >>> "CREATE (:LoyaltyRow {run_id: $run_id, customer_id: $c.customer_id[i], frequency: $c.frequency[i]})" in q
     True
     """
     fields = ["run_id: $run_id", *(f"{identifier(p)}: ${identifier(p)}" for p in per_batch),
-              *(f"{identifier(p)}: r[{i}]" for i, p in enumerate(properties))]
-    return RUN_GUARD + f"UNWIND $rows AS r\nCREATE (:{identifier(label)} {{{', '.join(fields)}}})\nRETURN count(*) AS n\n"
+              *(f"{identifier(p)}: $c.{identifier(p)}[i]" for p in properties)]
+    return RUN_GUARD + (f"UNWIND range(0, size($c.{identifier(properties[0])}) - 1) AS i\n"
+                        f"CREATE (:{identifier(label)} {{{', '.join(fields)}}})\nRETURN count(*) AS n\n")
 
 
 #: Person ids (``$ids``) that are in the database: rows are written only for people loaded before.
@@ -378,40 +375,30 @@ WITH cid, last, frequency, monetary,
           ELSE toFloat(r_score + f_score + m_score - 3) / 12.0 END AS loyalty_score
 WHERE loyalty_score >= $min_loyalty
 MATCH (c:Customer) WHERE c.customer_id = cid
-MATCH (s:InfluenceRow) WHERE s.person_id = c.person_id
-  AND s.run_id = $run_id AND s.topic IN $topics AND s.percentile > $cut
-WITH s.topic AS topic, c.person_id AS person_id, cid, last, frequency, monetary, loyalty_score, s,
-     s.percentile / 100.0 * loyalty_score AS fit
-ORDER BY topic, fit DESC, s.score DESC, person_id
-WITH topic, collect({person_id: person_id, customer_id: cid, fit: fit, score: s.score, rank: s.rank,
-                     percentile: s.percentile, audience: s.audience, active_audience: s.active_audience,
-                     credibility: s.credibility, last: last, frequency: frequency, monetary: monetary,
-                     loyalty_score: loyalty_score}) AS hits
-UNWIND range(0, size(hits) - 1) AS i
-WITH topic, i + 1 AS loyal_rank, hits[i] AS h
-WHERE $limit IS NULL OR loyal_rank <= $limit
-WITH topic, loyal_rank, h, h.last AS last
-RETURN topic, loyal_rank, h.person_id AS person_id, h.customer_id AS customer_id, h.fit AS fit, h.score AS score,
-       h.rank AS rank, h.percentile AS percentile, h.audience AS audience, h.active_audience AS active_audience,
-       h.credibility AS credibility,
-       toFloat($as_of_us - {epoch_last}) / 86400000000.0 AS recency_days,
-       h.frequency AS frequency, h.monetary AS monetary, h.loyalty_score AS loyalty_score
+RETURN c.person_id AS person_id, cid AS customer_id, frequency, monetary, loyalty_score,
+       toFloat($as_of_us - {epoch_last}) / 86400000000.0 AS recency_days
 """.replace("{epoch_last}", epoch_us_cypher("last"))
 
 # The flagship query over the loyalty the run wrote (its rows were computed by graphkit.marketing.loyalty
 # from the same transactions, as of the date recorded on the run): used when the query asks for that date
-# and window. No purchase is read: the customers at the loyalty threshold, then their rows on the topics
-# (by person_id, indexed). Ranked as above, the rank taken in Python (ArcadeDB's collect-and-unwind of
-# Q_INFLUENTIAL_LOYAL costs more than the query).
+# and window. No purchase is read: the run's rows of the topics above the percentile cut, then each
+# one's loyalty row (by person_id, indexed). They are ranked in Python (ArcadeDB's collect-and-unwind
+# costs more than the query).
 Q_INFLUENTIAL_LOYAL_RUN = """
-MATCH (l:LoyaltyRow) WHERE l.run_id = $run_id AND l.loyalty_score >= $min_loyalty AND l.person_id IS NOT NULL
-MATCH (s:InfluenceRow) WHERE s.person_id = l.person_id
-  AND s.run_id = $run_id AND s.topic IN $topics AND s.percentile > $cut
+MATCH (s:InfluenceRow) WHERE s.run_id = $run_id AND s.topic IN $topics AND s.percentile > $cut
+MATCH (l:LoyaltyRow) WHERE l.person_id = s.person_id AND l.run_id = $run_id AND l.loyalty_score >= $min_loyalty
 RETURN s.topic AS topic, l.person_id AS person_id, l.customer_id AS customer_id,
        s.percentile / 100.0 * l.loyalty_score AS fit, s.score AS score, s.rank AS rank, s.percentile AS percentile,
        s.audience AS audience, s.active_audience AS active_audience, s.credibility AS credibility,
        l.recency_days AS recency_days, l.frequency AS frequency, l.monetary AS monetary,
        l.loyalty_score AS loyalty_score
+"""
+#: The run's influence rows of the topics above the percentile cut (the flagship over PURCHASED joins them
+#: to the loyalty it computes, in Python: a look-up per customer would scan the rows once per customer).
+R_INFLUENCE_ABOVE = """
+MATCH (s:InfluenceRow) WHERE s.run_id = $run_id AND s.topic IN $topics AND s.percentile > $cut
+RETURN s.topic AS topic, s.person_id AS person_id, s.score AS score, s.rank AS rank, s.percentile AS percentile,
+       s.audience AS audience, s.active_audience AS active_audience, s.credibility AS credibility
 """
 
 # --- erasure: a person and everything about her, in ONE write transaction (see Neo4jStore.erase_people).
@@ -432,15 +419,15 @@ RETURN count(*) AS n
 Q_ERASE_PEOPLE = "MATCH (p:Person) WHERE p.person_id IN $ids DETACH DELETE p RETURN count(*) AS n"
 #: A person's rows in every run: (run, table, rows), then their deletion (one statement per label).
 R_ERASE_RUN_ROWS: tuple[str, ...] = (
-    "UNWIND $ids AS id MATCH (s:InfluenceRow) WHERE s.person_id = id "
+    "MATCH (s:InfluenceRow) WHERE s.person_id IN $ids "
     "RETURN s.run_id AS run_id, 'influence' AS table, count(*) AS n",
-    "UNWIND $ids AS id MATCH (s:InfluenceRow) WHERE s.person_id = id AND s.community IS NOT NULL "
+    "MATCH (s:InfluenceRow) WHERE s.person_id IN $ids AND s.community IS NOT NULL "
     "RETURN s.run_id AS run_id, 'communities' AS table, count(*) AS n",
     "UNWIND $ids AS id MATCH (s:LoyaltyRow) WHERE s.person_id = id "
     "RETURN s.run_id AS run_id, 'loyalty' AS table, count(*) AS n",
 )
 Q_ERASE_RUN_ROWS: tuple[str, ...] = (
-    "UNWIND $ids AS id MATCH (s:InfluenceRow) WHERE s.person_id = id DELETE s RETURN count(*) AS n",
+    "MATCH (s:InfluenceRow) WHERE s.person_id IN $ids DELETE s RETURN count(*) AS n",
     "UNWIND $ids AS id MATCH (s:LoyaltyRow) WHERE s.person_id = id DELETE s RETURN count(*) AS n",
 )
 R_RUN_ROWS = "MATCH (r:ScoreRun) WHERE r.run_id IN $runs RETURN r.run_id AS run_id, r.rows AS rows"

@@ -96,6 +96,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 
+import numpy as np
 import polars as pl
 
 from graphkit.errors import GraphkitError, MissingDependencyError, StoreError, WriterBusyError
@@ -142,6 +143,7 @@ from graphkit.io.neo4j.cypher import (
     R_ERASURES,
     R_HANDLES,
     R_INFLUENCE,
+    R_INFLUENCE_ABOVE,
     R_INFLUENCE_UNCERTAINTY,
     R_ITEMS,
     R_KNOWN_PEOPLE,
@@ -1008,7 +1010,9 @@ class Neo4jStore:
             params = {"run_id": run, "topics": topic_list, "cut": 100.0 - top_percentile,
                       "min_loyalty": float(min_loyalty)}
             recs = self._read(Q_INFLUENTIAL_LOYAL_RUN, params)
-            return _ranked(recs, limit)
+            schema = {k: v for k, v in _RESULT_SCHEMA.items() if k != "loyal_rank"}
+            return _ranked(pl.DataFrame(recs, schema=schema, orient="row") if recs else pl.DataFrame(schema=schema),
+                           limit)
         if as_of is None:
             last = self._read(R_LAST_PURCHASE)
             if not last or last[0]["last"] is None:
@@ -1022,10 +1026,16 @@ class Neo4jStore:
             "cut": 100.0 - top_percentile, "topics": topic_list, "limit": limit, "run_id": run,
         }
         with self._errors(), self._session() as session:
-            recs = session.execute_read(_influential_loyal, params)
-        if not recs:
-            return pl.DataFrame(schema=_RESULT_SCHEMA).select(RESULT_COLUMNS)
-        return pl.DataFrame(recs, schema=_RESULT_SCHEMA, orient="row").select(RESULT_COLUMNS).sort("topic", "loyal_rank")
+            loyal, rows = session.execute_read(_influential_loyal, params)
+        schema = {k: v for k, v in _RESULT_SCHEMA.items() if k in INFLUENCE_COLUMNS}
+        influence = pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
+        schema = {k: v for k, v in _RESULT_SCHEMA.items()
+                  if k in ("person_id", "customer_id", "recency_days", "frequency", "monetary", "loyalty_score")}
+        customers = pl.DataFrame(loyal, schema=schema, orient="row") if loyal else pl.DataFrame(schema=schema)
+        joined = influence.join(customers, on="person_id", how="inner")
+        # a true division, as the embedded query does (polars would multiply by the reciprocal)
+        fit = np.divide(joined["percentile"].to_numpy(), 100.0) * joined["loyalty_score"].to_numpy()
+        return _ranked(joined.with_columns(fit=pl.Series(fit, dtype=pl.Float64)), limit)
 
 
 # ----------------------------------------------------------------- helpers
@@ -1107,7 +1117,7 @@ def _with_communities(infl: pl.DataFrame, comm: pl.DataFrame | None,
 
 
 class _RunWriter:
-    """Creates a run's row nodes in numbered, guarded batches of lists of values (see ``cypher.RUN_GUARD``)."""
+    """Creates a run's row nodes in numbered, guarded batches of columns (see ``cypher.RUN_GUARD``)."""
 
     def __init__(self, store: Neo4jStore, run_id: str, size: int) -> None:
         self.store, self.run_id, self.size, self.batch = store, run_id, size, 0
@@ -1123,16 +1133,17 @@ class _RunWriter:
         written = 0
         with store._errors(), store._session() as s:
             for offset in track(starts, what, total=len(starts), enabled=store.progress and len(starts) > 1):
-                batch = [list(r) for r in table.slice(offset, self.size).rows()]
-                n = s.execute_write(_count_rows, query, {**params, "rows": batch, "batch": self.batch})
+                part = table.slice(offset, self.size)
+                columns = {c: part[c].to_list() for c in properties}
+                n = s.execute_write(_count_rows, query, {**params, "c": columns, "batch": self.batch})
                 if n == 0:  # not written now: written before (a retry after a lost commit reply), or not ours
                     state = s.execute_read(_fetch, R_RUN_OWNER, {"run_id": self.run_id})
                     if not state or state[0]["owner"] != store._lock_owner or state[0]["status"] != "writing" \
                             or state[0]["batches"] != self.batch + 1:
                         raise store._lost_lock_error(f"run {self.run_id!r} was not published")
-                    n = len(batch)
-                elif n != len(batch):
-                    raise StoreError(f"{what}: {n} of {len(batch)} rows of a batch were written")
+                    n = part.height
+                elif n != part.height:
+                    raise StoreError(f"{what}: {n} of {part.height} rows of a batch were written")
                 self.batch += 1
                 written += n
         return written
@@ -1201,11 +1212,9 @@ def _erase(tx: "neo4j.ManagedTransaction", params: dict, note: dict) -> dict[str
     return dict(sorted(counts.items()))
 
 
-def _ranked(records: list[dict], limit: int | None) -> pl.DataFrame:
+def _ranked(table: pl.DataFrame, limit: int | None) -> pl.DataFrame:
     """Flagship rows ranked within each topic by fit, then score, then person_id (``loyal_rank``), as
     :func:`graphkit.marketing.loyalty.influential_loyal_customers` ranks them."""
-    schema = {k: v for k, v in _RESULT_SCHEMA.items() if k != "loyal_rank"}
-    table = pl.DataFrame(records, schema=schema, orient="row") if records else pl.DataFrame(schema=schema)
     out = table.sort(["topic", "fit", "score", "person_id"], descending=[False, True, True, False]).with_columns(
         pl.int_range(1, pl.len() + 1, dtype=pl.UInt32).over("topic").alias("loyal_rank"))
     if limit is not None:
@@ -1213,14 +1222,16 @@ def _ranked(records: list[dict], limit: int | None) -> pl.DataFrame:
     return out.select(RESULT_COLUMNS)
 
 
-def _influential_loyal(tx: "neo4j.ManagedTransaction", params: dict) -> list[dict]:
-    """The cut points, then the query, in one read transaction (a consistent view where the server gives one)."""
+def _influential_loyal(tx: "neo4j.ManagedTransaction", params: dict) -> tuple[list[dict], list[dict]]:
+    """In one read transaction (a consistent view where the server gives one): the quintile cut points,
+    the loyalty of the customers at the threshold, and the run's influence rows above the percentile cut."""
     cuts = {}
     for name, value in (("rcut", "last"), ("fcut", "frequency"), ("mcut", "monetary")):
         record = tx.run(Q_CUTS.format(value=identifier(value)), params).single()
         cuts[name] = list(record["cuts"]) if record is not None else []
     cuts["rcut"] = [_utc(v) for v in cuts["rcut"]]  # ArcadeDB returns stored datetimes without their zone
-    return [r.data() for r in tx.run(Q_INFLUENTIAL_LOYAL, {**params, **cuts})]
+    loyal = [r.data() for r in tx.run(Q_INFLUENTIAL_LOYAL, {**params, **cuts})]
+    return loyal, [r.data() for r in tx.run(R_INFLUENCE_ABOVE, params)]
 
 
 def _columns(table: str) -> list[str]:
