@@ -658,7 +658,7 @@ class Neo4jStore:
 
         Returns the nodes deleted. The lock node itself stays (released).
         """
-        labels = ("Person", "Item", "Community", "Topic", "Handle", "ScoreRun", "GraphkitState")
+        labels = ("Person", "Item", "Community", "Topic", "Handle", *RUN_ROW_LABELS, "ScoreRun", "GraphkitState")
         deleted = 0
         with self.writing():
             for label in labels:
