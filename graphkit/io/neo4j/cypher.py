@@ -381,20 +381,16 @@ RETURN c.person_id AS person_id, cid AS customer_id, frequency, monetary, loyalt
 
 # The flagship query over the loyalty the run wrote (its rows were computed by graphkit.marketing.loyalty
 # from the same transactions, as of the date recorded on the run): used when the query asks for that date
-# and window. No purchase is read: the run's rows of the topics above the percentile cut, then each
-# one's loyalty row (by person_id, indexed). They are ranked in Python (ArcadeDB's collect-and-unwind
-# costs more than the query).
-Q_INFLUENTIAL_LOYAL_RUN = """
-MATCH (s:InfluenceRow) WHERE s.run_id = $run_id AND s.topic IN $topics AND s.percentile > $cut
-MATCH (l:LoyaltyRow) WHERE l.person_id = s.person_id AND l.run_id = $run_id AND l.loyalty_score >= $min_loyalty
-RETURN s.topic AS topic, l.person_id AS person_id, l.customer_id AS customer_id,
-       s.percentile / 100.0 * l.loyalty_score AS fit, s.score AS score, s.rank AS rank, s.percentile AS percentile,
-       s.audience AS audience, s.active_audience AS active_audience, s.credibility AS credibility,
-       l.recency_days AS recency_days, l.frequency AS frequency, l.monetary AS monetary,
-       l.loyalty_score AS loyalty_score
+# and window. No purchase is read: the run's loyalty rows at the threshold and its influence rows of the
+# topics above the percentile cut (R_INFLUENCE_ABOVE), joined on person_id and ranked in Python. (A
+# look-up of each influence row's loyalty row by its index cost 0.2 ms a row on ArcadeDB: 1-3 s on Ciao.)
+R_LOYALTY_AT_LEAST = """
+MATCH (l:LoyaltyRow) WHERE l.run_id = $run_id AND l.loyalty_score >= $min_loyalty
+RETURN l.person_id AS person_id, l.customer_id AS customer_id, l.recency_days AS recency_days,
+       l.frequency AS frequency, l.monetary AS monetary, l.loyalty_score AS loyalty_score
 """
-#: The run's influence rows of the topics above the percentile cut (the flagship over PURCHASED joins them
-#: to the loyalty it computes, in Python: a look-up per customer would scan the rows once per customer).
+#: The run's influence rows of the topics above the percentile cut, for the flagship to join with loyalty
+#: (in Python: the rows have no index, so a look-up per customer would scan them once per customer).
 R_INFLUENCE_ABOVE = """
 MATCH (s:InfluenceRow) WHERE s.run_id = $run_id AND s.topic IN $topics AND s.percentile > $cut
 RETURN s.topic AS topic, s.person_id AS person_id, s.score AS score, s.rank AS rank, s.percentile AS percentile,

@@ -118,7 +118,6 @@ from graphkit.io.neo4j.cypher import (
     Q_ERASURE_LOG,
     Q_HANDLES,
     Q_INFLUENTIAL_LOYAL,
-    Q_INFLUENTIAL_LOYAL_RUN,
     Q_ITEMS,
     Q_LOCK_RELEASE,
     Q_LOCK_RENEW,
@@ -149,6 +148,7 @@ from graphkit.io.neo4j.cypher import (
     R_KNOWN_PEOPLE,
     R_LAST_PURCHASE,
     R_LOYALTY,
+    R_LOYALTY_AT_LEAST,
     R_PEOPLE,
     R_PURCHASES,
     R_RUN_OWNER,
@@ -906,19 +906,20 @@ class Neo4jStore:
             ))
         return out
 
-    def _resolve_run(self, run_id: str | None) -> str:
-        """``run_id`` if it names a complete run (readers never see a partial one), else the current run."""
-        if run_id is not None:
-            status = {r.run_id: r.status for r in self.runs()}.get(run_id)
-            if status != "complete":
-                state = "there is no such run" if status is None else f"it is {status}"
-                raise StoreError(f"no complete score run {run_id!r} in Neo4j ({state}); complete runs: "
-                                 f"{[r.run_id for r in self.runs() if r.status == 'complete']}")
-            return run_id
-        current = self.current_run_id()
-        if current is None:
-            raise StoreError("no complete score run in Neo4j yet; write one with graphkit score --write neo4j")
-        return current
+    def _resolve_run(self, run_id: str | None, runs: Mapping[str, RunInfo] | None = None) -> str:
+        """``run_id`` if it names a complete run (readers never see a partial one), else the current run
+        (``runs``: the runs already read, by id)."""
+        runs = {r.run_id: r for r in self.runs()} if runs is None else runs
+        if run_id is None:
+            run_id = self.current_run_id()
+            if run_id is None:
+                raise StoreError("no complete score run in Neo4j yet; write one with graphkit score --write neo4j")
+        status = runs[run_id].status if run_id in runs else None
+        if status != "complete":
+            state = "there is no such run" if status is None else f"it is {status}"
+            raise StoreError(f"no complete score run {run_id!r} in Neo4j ({state}); complete runs: "
+                             f"{[r.run_id for r in runs.values() if r.status == 'complete']}")
+        return run_id
 
     def read_scores(self, *, run_id: str | None = None, topics: Sequence[str] | None = None) -> pl.DataFrame:
         """Influence rows of a run (default: the current run), sorted by topic then rank."""
@@ -987,10 +988,9 @@ class Neo4jStore:
 
         topic_list = check_query_arguments(topics, top_percentile, min_loyalty, limit)
         check_window(window_days)
-        run = self._resolve_run(run_id)
-        info = {r.run_id: r for r in self.runs()}.get(run)
-        if info is None or info.status != "complete":
-            raise StoreError(f"no complete score run {run!r} in Neo4j; runs: {[r.run_id for r in self.runs()]}")
+        runs = {r.run_id: r for r in self.runs()}
+        run = self._resolve_run(run_id, runs)
+        info = runs[run]
         absent = [t for t in topic_list if t not in info.topics]
         if absent:
             raise GraphkitError(f"score run {run!r} has no rows for topic(s) {absent}; compute influence on them "
@@ -1009,10 +1009,9 @@ class Neo4jStore:
             # the loyalty the run wrote, computed for this date and window: no purchase needs reading
             params = {"run_id": run, "topics": topic_list, "cut": 100.0 - top_percentile,
                       "min_loyalty": float(min_loyalty)}
-            recs = self._read(Q_INFLUENTIAL_LOYAL_RUN, params)
-            schema = {k: v for k, v in _RESULT_SCHEMA.items() if k != "loyal_rank"}
-            return _ranked(pl.DataFrame(recs, schema=schema, orient="row") if recs else pl.DataFrame(schema=schema),
-                           limit)
+            with self._errors(), self._session() as session:
+                loyal, rows = session.execute_read(_run_loyal, params)
+            return _joined(loyal, rows, limit)
         if as_of is None:
             last = self._read(R_LAST_PURCHASE)
             if not last or last[0]["last"] is None:
@@ -1027,15 +1026,7 @@ class Neo4jStore:
         }
         with self._errors(), self._session() as session:
             loyal, rows = session.execute_read(_influential_loyal, params)
-        schema = {k: v for k, v in _RESULT_SCHEMA.items() if k in INFLUENCE_COLUMNS}
-        influence = pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
-        schema = {k: v for k, v in _RESULT_SCHEMA.items()
-                  if k in ("person_id", "customer_id", "recency_days", "frequency", "monetary", "loyalty_score")}
-        customers = pl.DataFrame(loyal, schema=schema, orient="row") if loyal else pl.DataFrame(schema=schema)
-        joined = influence.join(customers, on="person_id", how="inner")
-        # a true division, as the embedded query does (polars would multiply by the reciprocal)
-        fit = np.divide(joined["percentile"].to_numpy(), 100.0) * joined["loyalty_score"].to_numpy()
-        return _ranked(joined.with_columns(fit=pl.Series(fit, dtype=pl.Float64)), limit)
+        return _joined(loyal, rows, limit)
 
 
 # ----------------------------------------------------------------- helpers
@@ -1210,6 +1201,25 @@ def _erase(tx: "neo4j.ManagedTransaction", params: dict, note: dict) -> dict[str
                                "removed": json.dumps(counts, sort_keys=True),
                                "version": note.get("graphkit_version")}).consume()
     return dict(sorted(counts.items()))
+
+
+def _joined(loyal: list[dict], rows: list[dict], limit: int | None) -> pl.DataFrame:
+    """The flagship's answer from the customers at the loyalty threshold and the influence rows above the
+    percentile cut: joined on person_id, ``fit`` computed, ranked."""
+    schema = {k: v for k, v in _RESULT_SCHEMA.items() if k in INFLUENCE_COLUMNS}
+    influence = pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
+    schema = {k: v for k, v in _RESULT_SCHEMA.items()
+              if k in ("person_id", "customer_id", "recency_days", "frequency", "monetary", "loyalty_score")}
+    customers = pl.DataFrame(loyal, schema=schema, orient="row") if loyal else pl.DataFrame(schema=schema)
+    joined = influence.join(customers, on="person_id", how="inner")
+    # a true division, as the embedded query does (polars would multiply by the reciprocal)
+    fit = np.divide(joined["percentile"].to_numpy(), 100.0) * joined["loyalty_score"].to_numpy()
+    return _ranked(joined.with_columns(fit=pl.Series(fit, dtype=pl.Float64)), limit)
+
+
+def _run_loyal(tx: "neo4j.ManagedTransaction", params: dict) -> tuple[list[dict], list[dict]]:
+    """In one read transaction: the run's loyalty rows at the threshold and its influence rows above the cut."""
+    return [r.data() for r in tx.run(R_LOYALTY_AT_LEAST, params)], [r.data() for r in tx.run(R_INFLUENCE_ABOVE, params)]
 
 
 def _ranked(table: pl.DataFrame, limit: int | None) -> pl.DataFrame:
