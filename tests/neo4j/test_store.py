@@ -255,7 +255,7 @@ def test_topic_and_community_summaries_are_written_with_the_run(scratch_store):
     assert_frame_equal(scratch_store.read_communities(),
                        communities.join(kept.select("person_id", "topic"), on=["person_id", "topic"])
                        .sort("topic", "community", "person_id"))
-    with pytest.raises(GraphkitError, match=f"{len(topics)} community rows have no influence row"):
+    with pytest.raises(GraphkitError, match=r"1 community rows have no influence row \(e.g. \(.p\d+., "):
         scratch_store.write_scores(influence=influence.filter(pl.col("rank") > 1), communities=communities,
                                    run_id="lost")
     scratch_store.clear()  # clear() deletes every run's rows with the runs
