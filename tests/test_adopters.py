@@ -14,7 +14,7 @@ from graphkit import TopicGraph
 from graphkit.errors import GraphkitError
 from graphkit.evidence.scorers import BUILTIN_SCORERS, builtin_scorer
 from graphkit.scoring import registry
-from graphkit.scoring.adopters import adopter_pagerank, adopter_walk
+from graphkit.scoring.adopters import adopter_pagerank, adopter_terms, adopter_walk
 from graphkit.scoring.influence import topic_influence
 from graphkit.scoring.reach import data_end
 
@@ -189,3 +189,20 @@ def test_clear_errors(g):
     with pytest.raises(GraphkitError, match="nothing to learn"):
         adopter_pagerank(quiet)
     assert adopter_pagerank(quiet, propensity="active").table.height == quiet.n_people * len(quiet.topics)
+
+
+@pytest.mark.parametrize("propensity", ["learned", "active"])
+def test_terms_add_up_to_the_score(g, propensity):
+    table = adopter_pagerank(g, propensity=propensity).table
+    for person, topic in (("frogx", "frogs"), ("sat", "frogs"), ("cook", "cooking"), ("mktx", "marketing")):
+        ex = adopter_terms(g, person, topic, top=3, propensity=propensity)
+        score = _score(table, person, topic)
+        assert ex["contribution"].sum() == pytest.approx(score, rel=1e-8, abs=1e-15)
+        if score > 0:
+            assert ex["share"].sum() == pytest.approx(1.0)
+            assert ex["contribution"].head(-1).is_sorted(descending=True)
+    ex = adopter_terms(g, "frogx", "frogs", top=3, propensity=propensity)
+    assert ex["term"].to_list() == ["possible adopter"] * 3 + ["other followers"]
+    assert set(ex["giver"].drop_nulls()) <= {f"frogx_f{i}" for i in range(10)}
+    silent = adopter_terms(g, "celeb", "frogs", propensity=propensity)  # nothing to explain
+    assert silent["contribution"].sum() == 0.0 and silent["share"].null_count() == silent.height

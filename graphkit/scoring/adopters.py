@@ -198,6 +198,22 @@ def adopter_walk(graph: TopicGraph, now: datetime, *, propensity: str = "learned
     return AdopterWalk(now=now, follows=positive, attention=attention, out=out, restart=restart, gate=gate)
 
 
+def _stationary(walk: AdopterWalk, topic_idx: list[int], damping_factor: float, max_iter: int,
+                tol: float) -> tuple[np.ndarray, int, bool]:
+    """(n x len(topic_idx) stationary mass of everyone, before the gate; iterations; converged)."""
+    # a topic nobody could still adopt has no walk: everyone scores 0 on it
+    live = [k for k, t in enumerate(topic_idx) if walk.restart[:, t].sum() > 0]
+    cols = [topic_idx[k] for k in live]
+    mass = np.zeros((walk.restart.shape[0], len(topic_idx)))
+    if not live:
+        return mass, 0, True
+    system = TopicSystem.build(walk.follows, walk.attention[:, cols], restart=walk.restart[:, cols],
+                               out=walk.out[:, cols])
+    sol = solve_ppr(system, damping_factor=damping_factor, max_iter=int(max_iter), tol=float(tol))
+    mass[:, live] = sol.scores
+    return mass, int(sol.iterations.max()), bool(sol.converged.all())
+
+
 def adopter_pagerank(
     graph: TopicGraph,
     *,
@@ -270,17 +286,8 @@ def adopter_pagerank(
                             "now); this graph has no timestamps")
     walk = adopter_walk(graph, now, propensity=propensity, half_life_days=half_life_days,
                         outside_attention=outside_attention, horizon=horizon)
-    # a topic nobody could still adopt has no walk: everyone scores 0 on it
-    live = [k for k, t in enumerate(topic_idx) if walk.restart[:, t].sum() > 0]
-    cols = [topic_idx[k] for k in live]
-    scores = np.zeros((graph.n_people, len(topic_idx)))
-    iterations, converged = 0, True
-    if live:
-        system = TopicSystem.build(walk.follows, walk.attention[:, cols], restart=walk.restart[:, cols],
-                                   out=walk.out[:, cols])
-        sol = solve_ppr(system, damping_factor=damping_factor, max_iter=int(max_iter), tol=float(tol))
-        scores[:, live] = np.where(walk.gate[:, cols], sol.scores, 0.0)
-        iterations, converged = int(sol.iterations.max()), bool(sol.converged.all())
+    mass, iterations, converged = _stationary(walk, topic_idx, damping_factor, max_iter, tol)
+    scores = np.where(walk.gate[:, topic_idx], mass, 0.0)
     structure = topic_structure(graph, window=(start, now))
     table = influence_table(graph, structure, topic_idx, scores, tie_rel=1e-9)
     params = dict(topics=chosen, window=(start, end), now=now, damping_factor=damping_factor,
@@ -288,3 +295,74 @@ def adopter_pagerank(
                   horizon_days=horizon.total_seconds() / 86400, max_iter=max_iter, tol=tol)
     return AdopterPageRankResult(table=table, parameters=params, iterations=iterations, converged=converged,
                                  seconds=time.perf_counter() - started)
+
+
+def adopter_terms(
+    graph: TopicGraph,
+    person_id: str,
+    topic: str,
+    *,
+    top: int = 10,
+    window: Window | None = None,
+    **options: Any,
+) -> pl.DataFrame:
+    """The terms of ``person_id``'s adopter PageRank on ``topic``: whose walks bring the mass, largest first.
+
+    A person active on the topic gets no restart (they adopted it already),
+    so at the walk's fixed point their score is exactly the sum, over the
+    people *f* who follow them, of ``d * mass[f] * attention / out[f]``: the
+    share of *f*'s stationary mass (``giver_score``; for a possible adopter,
+    mostly their restart) that *f*'s attention passes to the person
+    (``weight`` = the person's recent activity on the topic x credibility;
+    ``out[f]`` = all of *f*'s attention on it). Rows: the ``top`` followers
+    (``term = "possible adopter"`` for one new to the topic,
+    ``"adopter"`` for one who passes on mass that reached them), then one
+    ``"other followers"`` row for the rest. Columns ``person_id``, ``topic``,
+    ``term``, ``giver``, ``weight``, ``giver_score``, ``contribution``,
+    ``share`` (of the score; null when the score is 0: nothing to explain).
+    ``window`` and ``options`` (``damping_factor``, ``half_life_days``,
+    ``outside_attention``, ``propensity``, ``horizon``) as for
+    :func:`adopter_pagerank`.
+
+    >>> from graphkit.io.datasets import load_ciao
+    >>> ex = adopter_terms(load_ciao(), "90", "Books", top=3)
+    >>> ex["term"].to_list(), round(float(ex["share"].sum()), 6)
+    (['possible adopter', 'possible adopter', 'possible adopter', 'other followers'], 1.0)
+    """
+    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
+        raise GraphkitError(f"top must be a positive integer; got {top!r}")
+    t = graph.topic_of(topic)
+    j = int(graph.index_of([person_id])[0])
+    r = adopter_pagerank(graph, topics=[topic], window=window, **options)
+    p = r.parameters
+    walk = adopter_walk(graph, p["now"], propensity=p["propensity"], half_life_days=p["half_life_days"],
+                        outside_attention=p["outside_attention"], horizon=timedelta(days=p["horizon_days"]))
+    mass = _stationary(walk, [t], p["damping_factor"], p["max_iter"], p["tol"])[0][:, 0]
+    score = float(r.table.filter(pl.col("person_id") == person_id)["score"].item())
+    followers = walk.follows[:, [j]].tocoo().row.astype(np.int64)
+    weight = float(walk.attention[j, t])
+    contrib = (p["damping_factor"] * mass[followers] * weight / walk.out[followers, t]
+               if score > 0 else np.zeros(len(followers)))
+    order = np.lexsort((followers, -contrib))
+    followers, contrib = followers[order], contrib[order]
+    kept, rest = slice(0, top), slice(top, None)
+    ids = graph.people["person_id"].to_numpy()
+    new = walk.restart[followers[kept], t] > 0
+    terms = pl.DataFrame({
+        "term": np.where(new, "possible adopter", "adopter").tolist(),
+        "giver": ids[followers[kept]].tolist(),
+        "weight": np.full(len(contrib[kept]), weight),
+        "giver_score": mass[followers[kept]],
+        "contribution": contrib[kept],
+    }, schema={"term": pl.String, "giver": pl.String, "weight": pl.Float64, "giver_score": pl.Float64,
+               "contribution": pl.Float64})
+    if len(contrib[rest]):
+        terms = pl.concat([terms, pl.DataFrame({
+            "term": ["other followers"], "giver": [None], "weight": [weight], "giver_score": [None],
+            "contribution": [float(contrib[rest].sum())]}, schema=terms.schema)])
+    if score > 0 and not np.isclose(float(contrib.sum()), score, rtol=1e-6, atol=1e-12):
+        raise GraphkitError(f"adopter PageRank terms of {person_id!r} on {topic!r} add up to {contrib.sum():.6g}, "
+                            f"not its score {score:.6g}; the walk did not converge (raise max_iter)")
+    share = pl.col("contribution") / score if score > 0 else pl.lit(None, dtype=pl.Float64)
+    return terms.select(pl.lit(person_id).alias("person_id"), pl.lit(topic).alias("topic"), pl.all(),
+                        share.alias("share"))
