@@ -40,10 +40,14 @@ The walk is solved by graphkit's batched topic engine
 (:class:`graphkit.scoring.linalg.TopicSystem`, :func:`graphkit.scoring.linalg.solve_ppr`):
 every topic at once, one sparse system, deterministic.
 
-Settings (``damping_factor`` 0.85, ``half_life_days`` 45, ``outside_attention``
-100, the learned propensity) were chosen on one backtest cut-off, Ciao
-2008-11-14, among about thirty variants; the other cut-offs and CiaoDVD were
-not used to choose (``docs/backtest.md``).
+The recency half-life is **estimated from the data before** ``now``
+(:func:`estimate_half_life`): the delays between a followee taking a topic
+up and a follower taking it up after them, fitted as an exponential observed
+below one year -- on Ciao about 130 days, on CiaoDVD about 280-300. The
+other settings (``damping_factor`` 0.85, ``outside_attention`` 100, the
+learned propensity) were chosen on one backtest cut-off, Ciao 2008-11-14,
+among about thirty variants; the other cut-offs and CiaoDVD were not used to
+choose (``docs/backtest.md``).
 
 >>> from graphkit.io.datasets import load_ciao
 >>> r = adopter_pagerank(load_ciao(), topics=["Books"])
@@ -217,12 +221,12 @@ def estimate_half_life(graph: TopicGraph, now: datetime, *, max_delay: timedelta
               .select(((pl.col("tf") - pl.col("tv")).dt.total_seconds() / 86400.0).alias("d"))
               .filter((pl.col("d") > 0) & (pl.col("d") < limit))["d"].to_numpy())
     if len(delays) < MIN_PROPAGATIONS:
-        return HalfLife(DEFAULT_HALF_LIFE_DAYS, "default", int(len(delays)),
+        return HalfLife(DEFAULT_HALF_LIFE_DAYS, "default", len(delays),
                         float(delays.mean()) if len(delays) else None,
                         float(np.median(delays)) if len(delays) else None)
     rate = _truncated_exponential_rate(float(delays.mean()), limit)
     days = min(np.log(2.0) / rate, 10 * 365.0) if rate > 0 else 10 * 365.0
-    return HalfLife(float(days), "estimated", int(len(delays)), float(delays.mean()), float(np.median(delays)))
+    return HalfLife(float(days), "estimated", len(delays), float(delays.mean()), float(np.median(delays)))
 
 
 def resolve_half_life(graph: TopicGraph, now: datetime, half_life_days: float | str) -> HalfLife:
@@ -355,7 +359,9 @@ def adopter_pagerank(
     ``audience``, ``active_audience`` and ``credibility`` count events in
     ``[start, end)``. ``damping_factor``: probability of following attention
     rather than restarting. ``half_life_days``: how fast a followee's past
-    acts on the topic fade from their weight. ``outside_attention``: the
+    acts on the topic fade from their weight, in days, or ``"estimated"``
+    (:func:`estimate_half_life`; ``parameters["half_life"]`` says how it was
+    found). ``outside_attention``: the
     attention a person pays outside the topic's active people, in units of
     one recent act (it passes nothing). ``propensity``: ``"learned"`` (a
     logistic model learned one ``horizon`` earlier; raises when that horizon
