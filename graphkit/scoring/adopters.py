@@ -219,7 +219,7 @@ def estimate_half_life(graph: TopicGraph, now: datetime, *, max_delay: timedelta
     pairs = pl.DataFrame({"f": ids.gather(follows["src_idx"]), "v": ids.gather(follows["dst_idx"])})
     delays = (mine.join(pairs, on="f").join(theirs, on=["v", "topic"])
               .select(((pl.col("tf") - pl.col("tv")).dt.total_seconds() / 86400.0).alias("d"))
-              .filter((pl.col("d") > 0) & (pl.col("d") < limit))["d"].to_numpy())
+              .filter((pl.col("d") > 0) & (pl.col("d") < limit))["d"].sort().to_numpy())  # sorted: sums in one order
     if len(delays) < MIN_PROPAGATIONS:
         return HalfLife(DEFAULT_HALF_LIFE_DAYS, "default", len(delays),
                         float(delays.mean()) if len(delays) else None,
