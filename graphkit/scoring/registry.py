@@ -21,8 +21,8 @@ Five scores rank people on a topic, with the same columns (``person_id``,
 - ``"adoption_influence"``: followers expected to take the topic up after the
   person's activity on it, learned from the attributed adoptions of the
   years before (:func:`graphkit.scoring.topical.adoption_influence`); zero
-  for a person with no activity on the topic in the last year. Ahead of the
-  default on Ciao, level with it on CiaoDVD (``docs/backtest.md``);
+  for a person who never acted on the topic. Ahead of the default on Ciao,
+  level with it on CiaoDVD (``docs/backtest.md``);
 - ``"adopter_pagerank"``: personalised PageRank per topic restarted at the
   people who could still take the topic up (weighted by their learned
   propensity), walking along their follows to followees active on it lately
