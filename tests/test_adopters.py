@@ -304,3 +304,26 @@ def test_half_life_default_given_and_errors(g):
         with pytest.raises(GraphkitError, match="half_life_days"):
             adopter_pagerank(g, half_life_days=bad)
     assert registry.ranking(g, score="adopter_pagerank").parameters["half_life"] == "default"
+
+
+def test_explain_gives_the_terms_of_adopter_pagerank(g, tmp_path, capsys):
+    import json
+
+    from graphkit.cli import main
+    from graphkit.io.files import write_dataset
+    from graphkit.marketing.explain import explain
+
+    score = _score(adopter_pagerank(g).table, "frogx", "frogs")
+    ex = explain(g, "frogx", "frogs", score="adopter_pagerank", top=3)
+    assert set(ex["score_name"]) == {"adopter_pagerank"} and score > 0
+    assert ex["contribution"].sum() == pytest.approx(score, rel=1e-8)
+    assert ex["term"].to_list() == ["possible adopter"] * 3 + ["other followers"]
+    assert set(ex.filter(pl.col("giver").is_not_null())["via"]) == {"follows"}
+    write_dataset(g, tmp_path / "w")
+    assert main(["explain", str(tmp_path / "w"), "frogx", "frogs", "--score", "adopter_pagerank", "--json",
+                 "--quiet"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["score_name"] == "adopter_pagerank" and out["score"] == pytest.approx(score, rel=1e-8)
+    assert main(["explain", str(tmp_path / "w"), "celeb", "frogs", "--score", "adopter_pagerank", "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Error:") and "did not act on that topic" in err and "Traceback" not in err
