@@ -371,7 +371,7 @@ def summarise(
     for ti, (topic, all_rows) in enumerate(blocks.items()):
         rows, draws = per_topic.get(topic, (np.zeros(0, np.int64), np.zeros((0, 0))))
         valid = ~np.isnan(draws).all(axis=0) if draws.size else np.zeros(draws.shape[1] if draws.ndim == 2 else 0, bool)
-        s = np.nan_to_num(draws[:, valid], nan=0.0) if draws.size else np.zeros((len(rows), 0))
+        s = (draws if valid.all() else draws[:, valid]) if draws.size else np.zeros((len(rows), 0))
         b = s.shape[1]
         if b == 0:
             missing[all_rows] = True
@@ -381,9 +381,9 @@ def summarise(
         m = len(rows)
         ranks_t = np.empty((b, m), dtype=np.int32)
         n_pos = np.zeros(b, dtype=np.int64)
-        s = np.ascontiguousarray(s)
+        s = np.asarray(s, dtype=np.float64)
         if m:
-            rank_columns(np.ascontiguousarray(s.T), int(seed), ti, float(tie_rel), ranks_t, n_pos)
+            rank_columns(s, int(seed), ti, float(tie_rel), ranks_t, n_pos)
         zero_rank = n_pos + 1  # everyone not listed scores 0
         others = np.setdiff1d(all_rows, rows, assume_unique=True)
         ks = np.asarray(top_k, dtype=np.int64)
@@ -430,12 +430,12 @@ def resample_ranks(draws: np.ndarray, *, seed: int = 0, topic: int = 0, tie_rel:
     """
     from graphkit.scoring.linalg import rank_columns
 
-    d = np.ascontiguousarray(np.nan_to_num(np.asarray(draws, dtype=np.float64), nan=0.0))
+    d = np.asarray(draws, dtype=np.float64)
     m, b = d.shape
     ranks_t = np.empty((b, m), dtype=np.int32)
     n_pos = np.zeros(b, dtype=np.int64)
     if m:
-        rank_columns(np.ascontiguousarray(d.T), int(seed), int(topic), float(tie_rel), ranks_t, n_pos)
+        rank_columns(d, int(seed), int(topic), float(tie_rel), ranks_t, n_pos)
     return ranks_t.T.astype(np.int64)
 
 
