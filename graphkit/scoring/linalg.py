@@ -497,30 +497,58 @@ def _poisson(seed, stream, b, key, lam):  # pragma: no cover
 
 #: Cumulative Poisson(1) probabilities of 0..9 (the rest: 10, probability below 1e-7).
 _POISSON1_CDF = np.cumsum([np.exp(-1.0) / np.prod(np.arange(1, k + 1)) for k in range(10)])
+#: The Poisson(1) count of each 16-bit uniform (inversion at the middle of its slot).
+_POISSON1_TABLE = np.searchsorted(_POISSON1_CDF, (np.arange(65536) + 0.5) / 65536).astype(np.uint8)
 
 
 @njit(parallel=True, cache=True)
-def _draw_counts(seed, stream, bs, n, cdf, out):  # pragma: no cover
-    # out[e, c] = Poisson(1) count of unit e in resample bs[c] (bs < 0: the data itself, count 1)
+def _draw_counts(seed, stream, bs, n, table, out):  # pragma: no cover
+    # out[e, c] = Poisson(1) count of unit e in resample bs[c] (bs < 0: the data itself, count 1).
+    # One hash of (seed, stream, resample // 4, e) gives the draws of four resamples (16 bits each,
+    # turned into a count by the table of Poisson(1) inversion: the probabilities of the counts are
+    # within 2e-5 of Poisson(1)'s), each still a function of its own resample only, whatever the chunking.
     bases = np.empty(len(bs), dtype=np.uint64)
     for c in range(len(bs)):
-        bases[c] = _base(seed, stream, max(bs[c], 0))
+        bases[c] = _base(seed, stream, max(bs[c], 0) // 4)
     for e in prange(n):
+        h = np.uint64(0)
+        group = -1
         for c in range(len(bs)):
             if bs[c] < 0:
                 out[e, c] = 1
                 continue
-            u = _uniform_at(bases[c], e, 0)
-            k = 0
-            while k < len(cdf) and u > cdf[k]:
-                k += 1
-            out[e, c] = k
+            if bs[c] // 4 != group:
+                group = bs[c] // 4
+                h = _mix(bases[c] ^ (np.uint64(e) * np.uint64(0xAEF17502108EF2D9)))
+            out[e, c] = table[(h >> np.uint64(16 * (bs[c] % 4))) & np.uint64(0xFFFF)]
+
+
+#: Streams of the rows of a graph's tables (:func:`poisson1_counts`): edges, transactions.
+STREAM_EDGES, STREAM_TRANSACTIONS = 4, 5
+
+
+def poisson1_counts(seed: int, stream: int, resample: int, n: int) -> np.ndarray:
+    """``Poisson(1)`` counts of ``n`` rows in resample ``resample`` of ``seed`` (uint8), from the counter-based draws.
+
+    Row ``e``'s count depends only on (seed, stream, resample, e): the same
+    whatever else is drawn, so that a resampled graph and a closed-form
+    resample of a score see the same counts.
+
+    >>> c = poisson1_counts(0, STREAM_EDGES, 3, 100_000)
+    >>> c.dtype.name, round(float(c.mean()), 1), bool((c == poisson1_counts(0, STREAM_EDGES, 3, 100_000)).all())
+    ('uint8', 1.0, True)
+    """
+    out = np.empty((int(n), 1), dtype=np.uint8)
+    if n:
+        _draw_counts(np.uint64(seed), int(stream), np.array([int(resample)], dtype=np.int64), int(n), _POISSON1_TABLE,
+                     out)
+    return out[:, 0]
 
 
 @njit(parallel=True, cache=True)
-def _draw_activity(seed, bs, cell_topic, cell_person, cell_count, n_people, state_cell, act, active):  # pragma: no cover
+def _draw_activity(seed, bs, cell_topic, cell_person, cell_count, n_people, state_cell, table, act, active):  # pragma: no cover
     # Every (person, topic) cell of activity is redrawn Poisson(count): the sum of one Poisson(1)
-    # draw per contribution. act[s, c] is the draw of state s's cell; active[p, c] says whether
+    # draw per contribution (so drawn, by table, for whole counts up to 16; by inversion above). act[s, c] is the draw of state s's cell; active[p, c] says whether
     # person p has any contribution left in resample c (all topics, not only the solved ones).
     n_cells = len(cell_count)
     drawn = np.empty((n_cells, len(bs)), dtype=np.float32)
@@ -529,8 +557,31 @@ def _draw_activity(seed, bs, cell_topic, cell_person, cell_count, n_people, stat
         bases[c] = _base(seed, _STREAM_ACTIVITY, max(bs[c], 0))
     for q in prange(n_cells):
         key = cell_topic[q] * n_people + cell_person[q]
+        lam = cell_count[q]
+        p0 = np.exp(-lam)
+        h = np.uint64(0)
         for c in range(len(bs)):
-            drawn[q, c] = cell_count[q] if bs[c] < 0 else _poisson_at(bases[c], key, cell_count[q])
+            if bs[c] < 0:
+                drawn[q, c] = lam
+            elif lam <= 16.0 and lam == np.floor(lam):  # a sum of lam Poisson(1) counts, four per hash
+                t = 0
+                for j in range(int(lam)):
+                    if j % 4 == 0:
+                        h = _mix(bases[c] ^ (np.uint64(key) * np.uint64(0xAEF17502108EF2D9) + np.uint64(8 + j // 4)))
+                    t += table[(h >> np.uint64(16 * (j % 4))) & np.uint64(0xFFFF)]
+                drawn[q, c] = t
+            elif lam < 30.0:  # inversion, as _poisson_at, with exp(-lam) once per cell
+                u = _uniform_at(bases[c], key, 0)
+                p = p0
+                f = p
+                k = 0
+                while u > f and k < 200:
+                    k += 1
+                    p *= lam / k
+                    f += p
+                drawn[q, c] = k
+            else:
+                drawn[q, c] = _poisson_at(bases[c], key, lam)
     for c in prange(len(bs)):
         for q in range(n_cells):
             if drawn[q, c] > 0:
@@ -982,12 +1033,12 @@ def solve_ppr_resamples(
         m = len(bs)
         cnt_g = np.empty((system.n_general, m), dtype=np.uint8)
         cnt_t = np.empty((system.n_topical, m), dtype=np.uint8)
-        _draw_counts(np.uint64(seed), _STREAM_GENERAL, bs, system.n_general, _POISSON1_CDF, cnt_g)
-        _draw_counts(np.uint64(seed), _STREAM_TOPICAL, bs, system.n_topical, _POISSON1_CDF, cnt_t)
+        _draw_counts(np.uint64(seed), _STREAM_GENERAL, bs, system.n_general, _POISSON1_TABLE, cnt_g)
+        _draw_counts(np.uint64(seed), _STREAM_TOPICAL, bs, system.n_topical, _POISSON1_TABLE, cnt_t)
         act = np.empty((n_states, m), dtype=np.float32)
         active = np.zeros((system.n_people, m), dtype=np.bool_)
         _draw_activity(np.uint64(seed), bs, system.cell_topic, system.cell_person, system.cell_count,
-                       system.n_people, system.cell, act, active)
+                       system.n_people, system.cell, _POISSON1_TABLE, act, active)
         x = np.empty((n_states, m))
         iterations = np.zeros(k, dtype=np.int64)
         totals = np.zeros((k, m))
