@@ -2,7 +2,8 @@
 
 For each dataset and cut-off T0 it runs :func:`graphkit.evidence.backtest.backtest`
 with every built-in scorer side by side, in one run: graphkit's scores
-(``adoption_influence``, ``potential_reach``, ``topic_influence``), the simple
+(``adopter_pagerank``, ``adoption_influence``, ``potential_reach``,
+``topic_influence``), the simple
 topic-gated baselines (``posts_x_active_new_followers``, the one to beat;
 ``active_new_followers``, ``activity_x_active_new_followers``,
 ``past_attributed``) and the peers (``audience``, ``active_audience``, global
@@ -64,8 +65,8 @@ CUTOFFS = {
     "ciaodvd": ["2009-01-01", "2010-01-01", "2011-01-01"],
 }
 #: The scorers drawn in the cut-off figure (the others are in the CSV and the per-dataset figures).
-MAIN = ("adoption_influence", "posts_x_active_new_followers", "past_attributed", "potential_reach",
-        "topic_influence", "audience")
+MAIN = ("adopter_pagerank", "adoption_influence", "posts_x_active_new_followers", "past_attributed",
+        "potential_reach", "topic_influence", "audience")
 
 
 def load(name: str):
@@ -131,7 +132,7 @@ def plot_cutoffs(table: pl.DataFrame, path: Path) -> None:
                 x = [cuts.index(c) + (i - len(MAIN) / 2) * 0.06 for c in rows["cutoff"]]
                 ax.errorbar(x, rows["value"], yerr=[rows["value"] - rows["low"], rows["high"] - rows["value"]],
                             marker="o", capsize=3, label=scorer, color=colors[i],
-                            lw=2.2 if scorer in ("adoption_influence", "posts_x_active_new_followers") else 1)
+                            lw=2.2 if scorer in ("adopter_pagerank", "posts_x_active_new_followers") else 1)
             ax.set_xticks(range(len(cuts)), [f"{c:%Y-%m-%d}" for c in cuts])
             ax.set_title(f"{ds}: {metric}@{k}")
             ax.grid(alpha=0.3)

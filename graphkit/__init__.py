@@ -51,6 +51,7 @@ _LAZY: dict[str, str] = {
     "topic_influence": "graphkit.scoring.influence",
     "potential_reach": "graphkit.scoring.reach",
     "adoption_influence": "graphkit.scoring.topical",
+    "adopter_pagerank": "graphkit.scoring.adopters",
     "topic_communities": "graphkit.scoring.community",
     "score_table": "graphkit.scoring.registry",
     "ranking": "graphkit.scoring.registry",
@@ -133,4 +134,5 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from graphkit.scoring.influence import topic_influence
     from graphkit.scoring.reach import potential_reach
     from graphkit.scoring.topical import adoption_influence
+    from graphkit.scoring.adopters import adopter_pagerank
     from graphkit.scoring.registry import DEFAULT_SCORE, SCORES, rank_uncertainty, ranking, score_table

@@ -583,6 +583,7 @@ def explanation(table: pl.DataFrame, *, ax: Any = None) -> "Axes":
              "Pass the table of explain(...).")
     if table.height == 0 or table["share"].is_null().all():
         raise GraphkitError("this person scores 0 on the topic: nothing to explain")
+    table = table.filter(~pl.col("term").str.starts_with("feature: "))  # a model's inputs: values, not shares
     ax = _axes(ax)
     y = np.arange(table.height)[::-1]
     colours = {"attention": "#0072B2", "other attention": "#56B4E9", "own activity": "#E69F00",

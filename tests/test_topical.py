@@ -93,9 +93,9 @@ def test_a_celebrity_who_never_posts_on_the_topic_is_not_in_its_top(scored, worl
         assert "celeb" not in positive and positive, topic
 
 
-def test_only_people_active_on_the_topic_in_the_last_year_score_above_zero(scored, world):
+def test_only_people_who_acted_on_the_topic_score_above_zero(scored, world):
     x = features(world, scored.parameters["now"])
-    acted = x[:, :, FEATURES.index("acts_year")] > 0
+    acted = x[:, :, FEATURES.index("acts_ever")] > 0
     positive = np.zeros_like(acted)
     t = scored.table
     for row in t.filter(pl.col("score") > 0).iter_rows(named=True):
@@ -147,3 +147,67 @@ def test_registered_and_backtested_by_name(world):
     assert by_name.filter(person_id="frogx", topic="frogs")["score"].item() > 0
     table = registry.score_table(world, score="adoption_influence", topics=["frogs"])
     assert table["topic"].unique().to_list() == ["frogs"]
+
+
+def _active_new_followers(world: TopicGraph, person: str, topic: str, now: datetime) -> list[str]:
+    """Brute force: followers of ``person`` (follow known before ``now``) who had not acted on ``topic`` before
+    ``now`` and acted on anything in the year before it."""
+    e = world.edges.with_columns(pl.col("ts").cast(pl.Datetime("us", "UTC")))
+    before = e.filter(pl.col("ts").is_not_null() & (pl.col("ts") < now))
+    out = []
+    for f in e.filter((pl.col("kind") == "follows") & (pl.col("dst") == person))["src"].unique().sort():
+        mine = before.filter((pl.col("src") == f) & (pl.col("kind") != "follows"))
+        adopted = mine.filter(pl.col("dst").replace_strict(ITEMS, default=None) == topic).height > 0
+        active = mine.filter(pl.col("ts") >= now - timedelta(days=365)).height > 0
+        if not adopted and active:
+            out.append(f)
+    return out
+
+
+def test_explain_adds_up_and_names_the_followers(world, scored):
+    from graphkit.marketing.explain import explain
+
+    ex = explain(world, "frogx", "frogs", score="adoption_influence", top=3)
+    assert set(ex["score_name"]) == {"adoption_influence"}
+    score = _score(scored.table, "frogx", "frogs")
+    assert ex["contribution"].sum() == pytest.approx(score, rel=1e-9)
+    assert ex["share"].sum() == pytest.approx(1.0, rel=1e-9)
+    expected = _active_new_followers(world, "frogx", "frogs", scored.parameters["now"])
+    assert expected == sorted(f"frogx_f{i}" for i in range(6, 12))  # the six who had not taken frogs up yet
+    followers = ex.filter(pl.col("term") == "new follower")
+    assert followers["giver"].to_list() == expected[:3]
+    assert ex.filter(pl.col("term") == "other new followers")["weight"].item() == 3.0
+    rate = ex.filter(pl.col("term") == "rate")["weight"].item()
+    assert score == pytest.approx(rate * (len(expected) + 1), rel=1e-9)
+    feats = ex.filter(pl.col("term").str.starts_with("feature: "))
+    assert feats["term"].to_list() == [f"feature: {f}" for f in FEATURES]
+    assert feats.filter(pl.col("term") == "feature: acts_year")["weight"].item() == pytest.approx(12.0)
+
+
+def test_adoption_terms_add_up_for_everyone(world, scored):
+    from graphkit.scoring.topical import adoption_terms
+
+    now = scored.parameters["now"]
+    for person, topic in (("frogx", "frogs"), ("mktx", "marketing"), ("cook", "cooking"), ("mktx", "cooking"),
+                          ("celeb", "frogs"), ("celeb", "hats"), ("frogx_f7", "hats")):
+        terms = adoption_terms(world, scored, person, topic)
+        assert terms.score == pytest.approx(_score(scored.table, person, topic), rel=1e-9, abs=1e-12)
+        names = world.people["person_id"].gather(terms.followers).to_list()
+        assert sorted(names) == _active_new_followers(world, person, topic, now), (person, topic)
+
+
+def test_explain_adoption_influence_from_the_command_line(world, scored, tmp_path, capsys):
+    import json
+
+    from graphkit.cli import main
+    from graphkit.io.files import write_dataset
+
+    write_dataset(world, tmp_path / "w")
+    assert main(["explain", str(tmp_path / "w"), "cook", "cooking", "--score", "adoption_influence",
+                 "--json", "--quiet"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["score_name"] == "adoption_influence"
+    assert out["score"] == pytest.approx(_score(scored.table, "cook", "cooking"), rel=1e-9)
+    assert main(["explain", str(tmp_path / "w"), "celeb", "frogs", "--score", "adoption_influence", "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Error:") and "never acted on that topic" in err and "Traceback" not in err

@@ -75,7 +75,7 @@ def _backtest(args: argparse.Namespace) -> int:
     scorers = None if args.scorers is None else [s.strip() for s in args.scorers.split(",") if s.strip()]
     for name in scorers or ():  # unknown names fail before the data is loaded
         builtin_scorer(name)
-    graph = load_graph(dataset_name(args), quiet=args.quiet)
+    graph = load_graph(dataset_name(args), quiet=args.quiet, lenient=args.lenient, rejects=args.rejects)
     result = backtest(
         graph, cutoffs=args.cutoff, scorers=scorers, ks=tuple(args.k or (10, 50)),
         horizon=timedelta(days=args.horizon_days) if args.horizon_days else None,

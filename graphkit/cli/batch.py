@@ -26,7 +26,16 @@ import time
 
 import polars as pl
 
-from graphkit.cli.common import add_score, add_spark_options, rank, spark_options
+from graphkit.cli.common import (
+    add_lenient,
+    add_score,
+    add_spark_options,
+    check_lenient,
+    load_graph,
+    rank,
+    seconds,
+    spark_options,
+)
 from graphkit.cli.output import print_json
 from graphkit.errors import GraphkitError
 from graphkit.io.ownership import DEFAULT_WAIT
@@ -81,7 +90,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="write into a non-empty folder graphkit did not make, deleting what is in it")
     p.add_argument("--no-load", action="store_true",
                    help="with --write neo4j and a dataset --source: do not (re)load the dataset into Neo4j first")
-    _add_lenient(p)
+    add_lenient(p, "SOURCE")
     p.add_argument("--json", action="store_true", help="print a one-line JSON summary on stdout")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(handler=_score)
@@ -112,35 +121,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true",
                    help="print one JSON line: count, seconds, rows (with --out: where they were written)")
     p.add_argument("--out", metavar="FILE", help="write the rows to FILE (.parquet or .csv)")
-    _add_lenient(p)
+    add_lenient(p, "SOURCE")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(handler=_loyal)
 
 
 # ------------------------------------------------------------------ helpers
-def _add_lenient(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--lenient", action="store_true",
-                   help="leave bad rows of a dataset --source out (each written with its reason to --rejects) "
-                        "instead of failing; the count is reported")
-    p.add_argument("--rejects", metavar="FILE",
-                   help="where --lenient writes rejected rows (default SOURCE/rejects.csv)")
-
-
-def seconds(text: str) -> float:
-    """An argparse type: a number of seconds >= 0.
-
-    >>> seconds("2.5")
-    2.5
-    """
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a number of seconds >= 0, got {text!r}")
-    return value
-
-
 def check_uncertainty(args: argparse.Namespace) -> None:
     """Refuse a bad ``--uncertainty`` or ``--seed`` before any work, naming the flag."""
     if args.uncertainty is not None and args.uncertainty < 2:
@@ -178,10 +164,9 @@ def _store(batch_size: int = 5000, *, progress: bool = False, wait: float = DEFA
 def _read_graph(source: str, *, quiet: bool, args: argparse.Namespace | None = None):
     lenient = bool(getattr(args, "lenient", False))
     rejects = getattr(args, "rejects", None)
-    if rejects and not lenient:
-        raise GraphkitError("--rejects is where --lenient writes rejected rows: add --lenient")
-    if lenient and source in (NEO4J, BUNDLED):
-        raise GraphkitError(f"--lenient is for a dataset folder --source, not {source!r} (already validated)")
+    check_lenient(source, lenient=lenient, rejects=rejects)
+    if lenient and source == NEO4J:
+        raise GraphkitError("--lenient is for a dataset folder --source, not 'neo4j' (already validated)")
     if source == NEO4J:
         with step("reading the graph from Neo4j", enabled=not quiet), _store() as store:
             return store.read()
@@ -199,14 +184,7 @@ def _read_graph(source: str, *, quiet: bool, args: argparse.Namespace | None = N
                                 "--lenient leaves bad rows out of the graph only")
         with step(f"reading {source} with Spark", enabled=not quiet):
             return read_graph(source, lenient=lenient)
-    from graphkit.io.files import read_dataset
-
-    with step(f"reading {source}", enabled=not quiet):
-        graph = read_dataset(source, lenient=lenient, rejects_path=rejects)
-    if graph.rejects.height:
-        print(f"note: {graph.rejects.height} bad row(s) of {source} left out, written with their reasons to "
-              f"{rejects or f'{source}/rejects.csv'}", file=sys.stderr)
-    return graph
+    return load_graph(source, quiet=quiet, lenient=lenient, rejects=rejects)
 
 
 def _communities(graph, topics, seed: int, influence) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -25,6 +25,8 @@ from typing import Any, Callable
 from graphkit.cli import UsageError
 from graphkit.cli.output import print_json
 from graphkit.errors import GraphkitError
+from graphkit.io.files import FORMATS
+from graphkit.io.ownership import DEFAULT_WAIT
 from graphkit.model.graph import TopicGraph
 from graphkit.progress import step
 from graphkit.scoring.registry import DEFAULT_SCORE, FALLBACK_SCORE, SCORES, Ranking, label, ranking
@@ -35,13 +37,18 @@ DEPRECATED_BUNDLED = ("ciao",)
 DATASET_HELP = f"dataset folder (people, edges, ... as .parquet or .csv), or '{BUNDLED}' for the bundled Ciao data"
 
 
-def add_dataset(p: argparse.ArgumentParser, *, optional_flag: bool = False) -> None:
-    """The positional dataset argument; ``optional_flag`` keeps the deprecated ``--bundled`` flag working."""
+def add_dataset(p: argparse.ArgumentParser, *, optional_flag: bool = False, lenient: bool = True) -> None:
+    """The positional dataset argument, with ``--lenient`` / ``--rejects`` unless ``lenient=False``.
+
+    ``optional_flag`` keeps the deprecated ``--bundled`` flag working.
+    """
     if optional_flag:
         p.add_argument("path", nargs="?", help=DATASET_HELP)
         p.add_argument("--bundled", action="store_true", help=argparse.SUPPRESS)  # deprecated: PATH 'bundled'
     else:
         p.add_argument("path", help=DATASET_HELP)
+    if lenient:
+        add_lenient(p)
 
 
 def add_output(p: argparse.ArgumentParser, *, quiet: bool = True) -> None:
@@ -49,6 +56,33 @@ def add_output(p: argparse.ArgumentParser, *, quiet: bool = True) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout (an error object on failure)")
     if quiet:
         p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+
+
+def seconds(text: str) -> float:
+    """An argparse type: a number of seconds >= 0.
+
+    >>> seconds("2.5")
+    2.5
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds >= 0, got {text!r}")
+    return value
+
+
+def add_dataset_out(p: argparse.ArgumentParser, dest: str, *, what: str = "file format") -> None:
+    """The dataset folder a command writes (positional ``dest``) with ``--format``, ``--force`` and ``--wait``."""
+    p.add_argument(dest, metavar="OUT",
+                   help="dataset folder to write: a new or empty folder, or one graphkit wrote (replaced as a whole)")
+    p.add_argument("--format", choices=FORMATS, default="parquet", help=f"{what} (default parquet)")
+    p.add_argument("--force", action="store_true",
+                   help="replace OUT even if it is a non-empty folder graphkit did not make (deletes what is in it)")
+    p.add_argument("--wait", type=seconds, default=DEFAULT_WAIT, metavar="SECONDS",
+                   help=f"how long to wait for another job writing OUT before giving up with exit code 4 "
+                        f"(default {DEFAULT_WAIT:g})")
 
 
 def add_score(p: argparse.ArgumentParser, what: str = "ranking score") -> None:
@@ -93,13 +127,37 @@ def dataset_folder(path: str) -> Path:
     return Path(path)
 
 
-def load_graph(path: str, *, quiet: bool = False) -> TopicGraph:
-    """Read a dataset folder, or the bundled data for ``bundled``."""
+def add_lenient(p: argparse.ArgumentParser, where: str = "PATH") -> None:
+    """``--lenient`` (bad rows left out, not fatal) and ``--rejects`` (where they go)."""
+    p.add_argument("--lenient", action="store_true",
+                   help="leave bad rows of the dataset out (each written with its reason to --rejects) "
+                        "instead of failing; the count is reported")
+    p.add_argument("--rejects", metavar="FILE", help=f"where --lenient writes rejected rows (default {where}/rejects.csv)")
+
+
+def check_lenient(source: str, *, lenient: bool, rejects: str | None) -> None:
+    """Refuse ``--rejects`` without ``--lenient``, and ``--lenient`` on data that is not a dataset folder."""
+    if rejects and not lenient:
+        raise GraphkitError("--rejects is where --lenient writes rejected rows: add --lenient")
+    if lenient and (source == BUNDLED or source in DEPRECATED_BUNDLED and not Path(source).exists()):
+        raise GraphkitError(f"--lenient is for a dataset folder, not {source!r} (already validated)")
+
+
+def load_graph(path: str, *, quiet: bool = False, lenient: bool = False, rejects: str | None = None) -> TopicGraph:
+    """Read a dataset folder, or the bundled data for ``bundled``; with ``lenient``, bad rows go to ``rejects``.
+
+    Rows left out are counted in one ``note:`` line on stderr (even with ``--quiet``).
+    """
     from graphkit.io.files import read_dataset
 
+    check_lenient(path, lenient=lenient, rejects=rejects)
     folder = dataset_folder(path)
-    with step(f"loading {path}", enabled=not quiet):
-        return read_dataset(folder)
+    with step(f"reading {path}", enabled=not quiet):
+        graph = read_dataset(folder, lenient=lenient, rejects_path=rejects)
+    if graph.rejects.height:
+        print(f"note: {graph.rejects.height} bad row(s) of {path} left out, written with their reasons to "
+              f"{rejects or Path(folder) / 'rejects.csv'}", file=sys.stderr)
+    return graph
 
 
 def answer(args: argparse.Namespace, payload: dict[str, Any], text: str | Callable[[], str]) -> None:

@@ -17,7 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Check every table of a dataset folder; strict unless --lenient. "
                                    "Exit code 0 when every row is valid, 1 when a row is bad (strict) "
                                    "or was rejected (--lenient), or a file cannot be read.")
-    add_dataset(p)
+    add_dataset(p, lenient=False)
     p.add_argument("--lenient", action="store_true", help="move bad rows to a rejects file instead of failing")
     p.add_argument("--rejects", metavar="FILE", help="where --lenient writes rejected rows (default PATH/rejects.csv)")
     p.add_argument("--verbose", action="store_true", help="show the offending rows of an error")
@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("info", help="counts of people, topics, edges by kind, transactions",
                        description="Validate a dataset folder and print its counts.")
-    add_dataset(p)
+    add_dataset(p, lenient=False)
     add_output(p, quiet=False)
     p.set_defaults(handler=_info)
 

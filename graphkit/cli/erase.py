@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from graphkit.cli.batch import NEO4J, seconds
-from graphkit.cli.common import add_output, answer
+from graphkit.cli.batch import NEO4J
+from graphkit.cli.common import add_output, answer, seconds
 from graphkit.io.ownership import DEFAULT_WAIT
 
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from graphkit.cli.batch import seconds
-from graphkit.cli.common import add_output, answer
-from graphkit.io.files import FORMATS, write_dataset
-from graphkit.io.ownership import DEFAULT_WAIT, writable_folder
+from graphkit.cli.common import add_dataset_out, add_output, answer
+from graphkit.io.files import write_dataset
+from graphkit.io.ownership import writable_folder
 from graphkit.io.synthetic import generate
 from graphkit.progress import step
 
@@ -18,8 +17,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Generate a seeded synthetic topic graph and write it as a dataset folder. "
                     "1M people give about 10M follows and 20M edges.",
     )
-    p.add_argument("path", metavar="OUT",
-                   help="dataset folder to write: a new or empty folder, or one graphkit wrote (replaced as a whole)")
     p.add_argument("--people", type=_count(2), default=10_000, help="number of people (default 10000)")
     p.add_argument("--follows-per-person", type=_number, default=10.0, help="mean accounts each person follows (default 10)")
     p.add_argument("--topics", type=_count(1), default=16, help="number of topics (default 16)")
@@ -28,12 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--inactive-share", type=_number, default=0.44, help="share of never-active accounts (default 0.44)")
     p.add_argument("--customer-share", type=_number, default=0.3, help="share of people who are customers (default 0.3)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--format", choices=FORMATS, default="parquet", help="file format (default parquet)")
-    p.add_argument("--force", action="store_true",
-                   help="replace OUT even if it is a non-empty folder graphkit did not make (deletes what is in it)")
-    p.add_argument("--wait", type=seconds, default=DEFAULT_WAIT, metavar="SECONDS",
-                   help=f"how long to wait for another job writing OUT before giving up with exit code 4 "
-                        f"(default {DEFAULT_WAIT:g})")
+    add_dataset_out(p, "path")
     add_output(p)
     p.set_defaults(handler=_generate)
 

@@ -49,7 +49,7 @@ def _influence(args: argparse.Namespace) -> int:
     for target in (args.out, getattr(args, "summary", None)):  # a bad path fails before the work, not after
         if target:
             check_writable(target)
-    graph = load_graph(dataset_name(args), quiet=args.quiet)
+    graph = load_graph(dataset_name(args), quiet=args.quiet, lenient=args.lenient, rejects=args.rejects)
     window = None if args.start is None and args.end is None else (args.start, args.end)
     with step(f"topic influence ({args.engine} engine)", enabled=not args.quiet):
         res = topic_influence(

@@ -28,7 +28,7 @@ from graphkit.cli.common import (
 from graphkit.errors import GraphkitError
 from graphkit.model.graph import TopicGraph
 from graphkit.progress import step
-from graphkit.scoring.registry import label
+from graphkit.scoring.registry import DEFAULT_SCORE, Ranking, label
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -91,8 +91,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_explain)
 
 
-def _load(path: str, quiet: bool) -> TopicGraph:
-    return load_graph(path, quiet=quiet)
+def _load(args: argparse.Namespace) -> TopicGraph:
+    return load_graph(args.path, quiet=args.quiet, lenient=args.lenient, rejects=args.rejects)
 
 
 def _show(df: pl.DataFrame, rows: int = 15) -> str:
@@ -124,7 +124,7 @@ def _matrix(args: argparse.Namespace) -> int:
     from graphkit import plot
     from graphkit.marketing import quadrant_counts, value_influence_matrix
 
-    g = _load(args.path, args.quiet)
+    g = _load(args)
     r = rank(g, args.score, topics=[args.topic] if args.topic else None, quiet=args.quiet)
     m = value_influence_matrix(g, topic=args.topic, influence=r.table, value_threshold=args.value_threshold,
                                influence_threshold=args.influence_threshold)
@@ -152,7 +152,7 @@ def _segments(args: argparse.Namespace) -> int:
     from graphkit import plot
     from graphkit.marketing import advocate_segments, segment_overlaps
 
-    g = _load(args.path, args.quiet)
+    g = _load(args)
     r = rank(g, args.score, topics=args.topics, quiet=args.quiet)
     s = advocate_segments(g, influence=r.table, brand=args.brand, topics=args.topics)
     o = segment_overlaps(s)
@@ -175,7 +175,7 @@ def _experts(args: argparse.Namespace) -> int:
         raise GraphkitError(f"--top must be at least 1, got {args.top}")
     if args.budget is not None:
         budget_cents(args.budget)  # a bad budget fails before any work
-    g = _load(args.path, args.quiet)
+    g = _load(args)
     e = experts(g, topics=[args.topic])
     table = e.filter(pl.col("rank") <= args.top)
     lines = [f"experts on {args.topic}: {e.height:,} contributors", _show(e.drop("topic"), min(args.top, 20))]
@@ -201,7 +201,7 @@ def _acts(args: argparse.Namespace) -> int:
         behaviour_vs_audience,
     )
 
-    g = _load(args.path, args.quiet)
+    g = _load(args)
     r = rank(g, args.score, topics=args.topics, quiet=args.quiet)
     with step("adoption after exposure", enabled=not args.quiet):
         t = behaviour_vs_audience(g, topics=args.topics, influence=r.table, window_days=args.window_days)
@@ -219,16 +219,24 @@ def _explain(args: argparse.Namespace) -> int:
     from graphkit import plot
     from graphkit.marketing.explain import explain
 
-    g = _load(args.path, args.quiet)
+    g = _load(args)
     g.index_of([args.person])  # an unknown person fails before any work
-    r = rank(g, args.score, topics=[args.topic], quiet=args.quiet)
-    ex = explain(g, args.person, args.topic, score=r.score, top=args.top)
+    if args.score == "adoption_influence" and args.score != DEFAULT_SCORE:
+        # explain fits the model itself (ranking first would fit it twice); a score asked for by name never falls back
+        with step(label(args.score), enabled=not args.quiet):
+            ex = explain(g, args.person, args.topic, score=args.score, top=args.top)
+        r = Ranking(table=ex, score=args.score, requested=args.score)
+    else:
+        r = rank(g, args.score, topics=[args.topic], quiet=args.quiet)
+        ex = explain(g, args.person, args.topic, score=r.score, top=args.top)
     score = float(ex["contribution"].sum())
     if score == 0:  # the same answer with or without --png: nothing to explain is an error, not an empty table
         if r.score == "topic_influence":
             why = "no attention on that topic reaches them"
         elif r.score == "posts_x_active_new_followers" and not ex.filter(pl.col("term") == "own activity")["weight"].sum():
             why = "they did not act on that topic in the year before the data's end"
+        elif r.score == "adoption_influence" and not ex.filter(pl.col("term") == "feature: acts_ever")["weight"].sum():
+            why = "they never acted on that topic before the data's end"
         else:
             why = "no follower of theirs who could still take the topic up counts"
         raise GraphkitError(f"{args.person!r} has no influence on {args.topic!r} (score 0 by {r.score}): {why}, so "
@@ -237,7 +245,7 @@ def _explain(args: argparse.Namespace) -> int:
     terms = ex.select("term", "giver", "via", "weight", "contribution", "share")
     written = _write(args, ex, lambda: plot.explanation(ex))
     text = (f"{label(r.score)} of {args.person} on {args.topic}: score {score:.6g}, made of:\n"
-            + _show(terms.with_columns(pl.col("share").round(4)), args.top + 2))
+            + _show(terms.with_columns(pl.col("share").round(4)), max(args.top + 2, terms.height)))
     answer(args, {"person_id": args.person, "topic": args.topic, "score_name": r.score,
                   "score_fallback": r.fallback, "score": score, "terms": terms, "written": written},
            _with_written(text, written))

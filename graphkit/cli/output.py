@@ -123,7 +123,7 @@ def report_error(exc: BaseException, exit_code: int, *, json_mode: bool, message
     :func:`error_object` on stdout.
     """
     text = message if message is not None else one_line(exc, verbose=verbose)
-    text = text.replace(LENIENT_HINT, "run with --lenient (validate, score and loyal take it)")
+    text = text.replace(LENIENT_HINT, "run with --lenient")
     error_line(text)
     if json_mode:
         print_json(error_object(exc, exit_code, text))

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from graphkit.cli.batch import seconds
-from graphkit.cli.common import DATASET_HELP, add_output, answer, load_graph
-from graphkit.io.files import FORMATS
-from graphkit.io.ownership import DEFAULT_WAIT
+from graphkit.cli.common import DATASET_HELP, add_dataset_out, add_output, answer, load_graph
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,17 +17,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "(see --mapping and docs/privacy.md).",
     )
     p.add_argument("path", metavar="SRC", help=DATASET_HELP)
-    p.add_argument("out", metavar="OUT",
-                   help="dataset folder to write: a new or empty folder, or one graphkit wrote (replaced as a whole)")
-    p.add_argument("--format", choices=FORMATS, default="parquet", help="file format of OUT (default parquet)")
+    add_dataset_out(p, "out", what="file format of OUT")
     p.add_argument("--mapping", metavar="FILE",
                    help="also write the key holder's lookup table (kind, value, pseudonym) to FILE (.parquet or "
                         ".csv); it holds the raw ids: keep it with the key, away from OUT")
-    p.add_argument("--force", action="store_true",
-                   help="replace OUT even if it is a non-empty folder graphkit did not make (deletes what is in it)")
-    p.add_argument("--wait", type=seconds, default=DEFAULT_WAIT, metavar="SECONDS",
-                   help=f"how long to wait for another job writing OUT before giving up with exit code 4 "
-                        f"(default {DEFAULT_WAIT:g})")
     add_output(p)
     p.set_defaults(handler=_pseudonymise)
 

@@ -34,7 +34,7 @@ from graphkit.scoring.reach import data_end
 BUILTIN_SCORERS: tuple[str, ...] = (
     "random", "audience", "active_audience", "pagerank", "topic_activity", "topic_influence", "potential_reach",
     "active_new_followers", "posts_x_active_new_followers", "activity_x_active_new_followers", "past_attributed",
-    "adoption_influence",
+    "adoption_influence", "adopter_pagerank",
 )
 #: Every scorer is compared with audience size ...
 AUDIENCE = "audience"
@@ -82,10 +82,13 @@ def builtin_scorer(name: str, *, seed: int = 0, damping_factor: float = 0.85, ho
       cut-off (followers who took the topic up within ``exposure_window`` after
       the person's activity on it).
 
-    The topic-specific score built to beat them:
+    The topic-specific scores built to beat them:
 
     - ``adoption_influence``: :func:`graphkit.scoring.topical.adoption_influence`
-      (score column), learned with the same ``horizon`` and ``exposure_window``.
+      (score column), learned with the same ``horizon`` and ``exposure_window``;
+    - ``adopter_pagerank``: :func:`graphkit.scoring.adopters.adopter_pagerank`
+      (score column), its propensities learned with the same ``horizon`` and
+      its walk with ``damping_factor``.
 
     >>> import polars as pl
     >>> from graphkit import TopicGraph
@@ -137,6 +140,12 @@ def builtin_scorer(name: str, *, seed: int = 0, damping_factor: float = 0.85, ho
             return adoption_influence(graph, topics=list(topics), horizon=horizon, exposure_window=exposure_window,
                                       seed=seed).table
         return adoption
+    if name == "adopter_pagerank":
+        def adopters(graph: TopicGraph, *, topics: Sequence[str]) -> pl.DataFrame:
+            from graphkit.scoring.adopters import adopter_pagerank
+
+            return adopter_pagerank(graph, topics=list(topics), horizon=horizon, damping_factor=damping_factor).table
+        return adopters
     if name in ("active_new_followers", "posts_x_active_new_followers", "activity_x_active_new_followers"):
         fn = getattr(baselines, name)
 

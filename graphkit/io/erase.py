@@ -39,7 +39,6 @@ import hashlib
 import hmac
 import json
 import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,11 +52,10 @@ from graphkit.io.ownership import (
     DEFAULT_WAIT,
     ERASURE_LOG,
     FolderLock,
-    fsync_dir,
     link_tree,
     remove_tree,
+    replace_folder,
     restore_aside,
-    swap_in,
     write_text_durably,
 )
 from graphkit.io.score_folder import rewrite_runs
@@ -249,23 +247,13 @@ def _erase_dataset(folder: Path, ids: list[str], stamp: dict[str, Any],
                     changed[p], counts[p.stem] = kept, counts.get(p.stem, 0) + n
             if not counts:
                 return {}, customers
-            tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.erase-", dir=folder.parent))
-            try:
+            with replace_folder(folder, prefix=f".{folder.name}.erase-", mode=folder.stat().st_mode & 0o7777) as tmp:
                 link_tree(folder, tmp)
                 for p, df in changed.items():
                     write_table(df, tmp / p.name)
                 log = tmp / ERASURE_LOG
                 old_log = log.read_text(encoding="utf-8") if log.is_file() else ""
                 write_text_durably(log, old_log + json.dumps({**stamp, "removed": counts}, sort_keys=True) + "\n")
-                os.chmod(tmp, folder.stat().st_mode & 0o7777)
-                fsync_dir(tmp)
-                old = swap_in(tmp, folder)
-            except BaseException:
-                remove_tree(tmp)
-                restore_aside(folder)
-                raise
-            if old is not None:
-                remove_tree(old)
     except OSError as exc:
         raise StoreError(f"cannot erase from the dataset folder {folder}: {exc.strerror or exc}") from None
     return counts, customers

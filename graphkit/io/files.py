@@ -40,8 +40,8 @@ from graphkit.io.ownership import (
     fsync_file,
     made_by_us,
     remove_tree,
+    replace_folder,
     restore_aside,
-    swap_in,
     writable_folder,
 )
 from graphkit.model.graph import TopicGraph
@@ -64,8 +64,9 @@ def _find(folder: Path, table: str) -> Path | None:
 
     ``Transactions.csv`` is not ``transactions.csv``: left alone, the table
     would be silently absent, so a file named like a table in another case
-    (or with spaces around the name) is an error, as is a table file that is
-    a broken or looping symbolic link.
+    (or with spaces around the name) is an error, as is a table present only
+    in a format graphkit does not read (``edges.tsv``, ``people.csv.gz``) and
+    a table file that is a broken or looping symbolic link.
     """
     wanted = {f"{table}.{ext}" for ext in FORMATS}
     try:
@@ -79,6 +80,12 @@ def _find(folder: Path, table: str) -> Path | None:
                                                     f"{table}.parquet or {table}.csv (lower case): rename it")
     if len(found) > 1:
         raise DataFileError(str(folder), f"both {found[0].name} and {found[1].name} exist; keep one")
+    if not found:  # edges.tsv, transactions.txt, people.csv.gz: the table would be silently absent
+        other = [n for n in names if not n.startswith(".") and n.split(".", 1)[0].strip().lower() == table]
+        if other:
+            raise DataFileError(str(folder / other[0]), f"looks like the {table} table, but graphkit reads only "
+                                                         f"{table}.parquet or {table}.csv: save it in one of "
+                                                         "those formats under that name")
     return found[0] if found else None
 
 
@@ -368,8 +375,7 @@ def write_dataset(
         with FolderLock(target.parent / f".{target.name}{LOCK_SUFFIX}", target=f"dataset folder {path}", wait=wait):
             writable_folder(target, "dataset", force=force)  # again, now that no other writer can change it
             _clean_leftovers(target)
-            tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-            try:
+            with replace_folder(target, prefix=f".{target.name}.tmp-", mode=0o777 & ~_umask()) as tmp:
                 claim(tmp, "dataset", target=target.name, format=format)  # first: a crash leaves a marked leftover
                 for name, df in graph.tables().items():
                     if df.height or TABLES[name].min_rows:
@@ -377,15 +383,6 @@ def write_dataset(
                 if (target / ERASURE_LOG).is_file():  # the proof of past erasures outlives a rewrite
                     shutil.copy2(target / ERASURE_LOG, tmp / ERASURE_LOG)
                     fsync_file(tmp / ERASURE_LOG)
-                os.chmod(tmp, 0o777 & ~_umask())
-                fsync_dir(tmp)
-                old = swap_in(tmp, target)
-            except BaseException:
-                remove_tree(tmp)
-                restore_aside(target)
-                raise
-            if old is not None:
-                remove_tree(old)
     except OSError as exc:
         raise StoreError(f"cannot write the dataset folder {path}: {exc.strerror or exc}") from None
     return target

@@ -40,7 +40,10 @@ import os
 import shutil
 import socket
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -271,6 +274,36 @@ def restore_aside(target: Path) -> None:
     if aside:
         os.rename(aside[-1], target)
         fsync_dir(target.parent)
+
+
+@contextmanager
+def replace_folder(target: Path, *, prefix: str, mode: int) -> Iterator[Path]:
+    """A new folder beside ``target`` to fill; swapped in for ``target`` when the block ends without error.
+
+    The block fills the folder it is given; then it gets permissions ``mode``,
+    is flushed and swapped in (:func:`swap_in`) and the previous folder is
+    deleted. On any error the new folder is deleted, a folder left aside is
+    put back, and ``target`` is as it was. Call it under the target's lock.
+
+    >>> root = Path(tempfile.mkdtemp())
+    >>> (root / "data").mkdir()
+    >>> with replace_folder(root / "data", prefix=".data.tmp-", mode=0o755) as tmp:
+    ...     _ = (tmp / "new.txt").write_text("hello")
+    >>> sorted(p.name for p in root.iterdir()), sorted(p.name for p in (root / "data").iterdir())
+    (['data'], ['new.txt'])
+    """
+    tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=target.parent))
+    try:
+        yield tmp
+        os.chmod(tmp, mode)
+        fsync_dir(tmp)
+        old = swap_in(tmp, target)
+    except BaseException:
+        remove_tree(tmp)
+        restore_aside(target)
+        raise
+    if old is not None:
+        remove_tree(old)
 
 
 # ------------------------------------------------------------------- locks

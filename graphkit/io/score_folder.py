@@ -56,8 +56,8 @@ from graphkit.io.ownership import (
     marker_kind,
     read_marker,
     remove_tree,
+    replace_folder,
     restore_aside,
-    swap_in,
     writable_folder,
     write_text_durably,
 )
@@ -348,8 +348,7 @@ def _rewrite_run(run: Path, rewrite: Callable[[pl.DataFrame], tuple[pl.DataFrame
             changed[path.name], counts[path.stem] = kept, n
     if not counts:
         return {}
-    tmp = Path(tempfile.mkdtemp(prefix=_WRITING, dir=run.parent))
-    try:
+    with replace_folder(run, prefix=_WRITING, mode=0o755) as tmp:
         link_tree(run, tmp)  # the marker too: a crash leaves a marked leftover the next writer removes
         for name, df in changed.items():
             write_table(df, tmp / name)
@@ -362,14 +361,5 @@ def _rewrite_run(run: Path, rewrite: Callable[[pl.DataFrame], tuple[pl.DataFrame
             meta["rows"] = {**rows, **{Path(n).stem: df.height for n, df in changed.items()}}
             meta["erasures"] = [*(meta.get("erasures") or []), {**note, "removed": counts}]
             write_text_durably(tmp / RUN_FILE, json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n")
-        os.chmod(tmp, 0o755)
-        fsync_dir(tmp)
-        old = swap_in(tmp, run)
-    except BaseException:
-        remove_tree(tmp)
-        restore_aside(run)
-        raise
-    if old is not None:
-        remove_tree(old)
     return counts
 

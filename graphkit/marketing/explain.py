@@ -213,6 +213,15 @@ def explain(
       is the propensity); a ``"credibility"`` row whose ``weight`` is the
       factor.
 
+    - ``adoption_influence``: the model's expected adoptions per active
+      follower new to the topic (the rate) times those followers plus one:
+      one ``"new follower"`` row per such follower contributing the rate, one
+      ``"offset"`` row contributing the rate once more (the model's exposure
+      is followers + 1), a ``"rate"`` row whose ``weight`` is the rate (a
+      factor, contribution null), and one ``"feature: <name>"`` row per input
+      of the model (:data:`graphkit.scoring.topical.FEATURES`) with its value
+      as ``weight`` -- what the rate was predicted from.
+
     Followers beyond ``top`` are summed in one ``"other new followers"`` row.
 
     >>> from graphkit.marketing import example_market
@@ -223,6 +232,11 @@ def explain(
     if isinstance(top, bool) or not isinstance(top, int) or top < 1:
         raise GraphkitError(f"top must be a positive integer; got {top!r}")
     graph.index_of([person_id])  # an unknown person raises, naming the people table
+    if score == "adoption_influence":
+        table = _explain_adoption(graph, person_id, topic, top=top, window=window)
+        if table is not None:
+            return table.select("person_id", "topic", pl.lit(score).alias("score_name"),
+                                pl.exclude("person_id", "topic"))
     r = ranking(graph, score=score, topics=[topic], window=window)
     if r.note is not None:
         warnings.warn(r.note, FallbackWarning, stacklevel=2)
@@ -234,6 +248,52 @@ def explain(
         raise GraphkitError(f"explain has no terms for the score {r.score!r} yet; explain another one with "
                             "--score topic_influence")
     return table.select("person_id", "topic", pl.lit(r.score).alias("score_name"), pl.exclude("person_id", "topic"))
+
+
+def _explain_adoption(graph: TopicGraph, person_id: str, topic: str, *, top: int,
+                      window: Window | None) -> pl.DataFrame | None:
+    """Terms of adoption influence (None when it cannot be computed here: the caller falls back or raises)."""
+    from graphkit.scoring.topical import adoption_influence, adoption_terms
+
+    try:
+        res = adoption_influence(graph, topics=[topic], window=window)
+    except GraphkitError:
+        return None  # ranking() says why, and falls back when adoption influence is the default
+    score = float(res.table.filter(pl.col("person_id") == person_id)["score"].item())
+    terms = adoption_terms(graph, res, person_id, topic)
+    if abs(terms.score - score) > max(ADDS_UP_RTOL * score, 1e-9):
+        raise GraphkitError(f"the terms add up to {terms.score:.6g} but the adoption_influence of {person_id!r} on "
+                            f"{topic!r} is {score:.6g}; this is a bug in graphkit: please report it")
+    ids = graph.people["person_id"]
+    n = len(terms.followers)
+    follow = pl.DataFrame({
+        "term": ["new follower"] * n, "giver": ids.gather(terms.followers), "weight": np.ones(n),
+        "giver_score": pl.Series([None] * n, dtype=pl.Float64), "contribution": np.full(n, terms.rate),
+    }, schema_overrides={"giver": pl.String}).sort("giver")
+    null_s, null_f = pl.Series([None], dtype=pl.String), pl.Series([None], dtype=pl.Float64)
+    parts = [follow.head(top)]
+    if n > top:
+        parts.append(pl.DataFrame({"term": ["other new followers"], "giver": null_s, "weight": [float(n - top)],
+                                   "giver_score": null_f, "contribution": [terms.rate * (n - top)]}))
+    parts.append(pl.DataFrame({"term": ["offset", "rate"], "giver": [None, None], "weight": [1.0, terms.rate],
+                               "giver_score": [None, None], "contribution": [terms.rate, None]},
+                              schema={"term": pl.String, "giver": pl.String, "weight": pl.Float64,
+                                      "giver_score": pl.Float64, "contribution": pl.Float64}))
+    parts.append(pl.DataFrame({"term": [f"feature: {f}" for f in terms.features], "giver": [None] * len(terms.features),
+                               "weight": list(terms.features.values()), "giver_score": [None] * len(terms.features),
+                               "contribution": [None] * len(terms.features)},
+                              schema={"term": pl.String, "giver": pl.String, "weight": pl.Float64,
+                                      "giver_score": pl.Float64, "contribution": pl.Float64}))
+    result = pl.concat(parts, how="vertical_relaxed").with_columns(
+        share=pl.col("contribution") / score if score > 0 else pl.lit(None, dtype=pl.Float64),
+        via=pl.when(pl.col("giver").is_not_null()).then(pl.lit("follows")),
+    )
+    names = person_labels(graph).select(pl.col("person_id").alias("giver"), "name")
+    return (
+        result.join(names, on="giver", how="left", maintain_order="left")
+        .select(pl.lit(person_id).alias("person_id"), pl.lit(topic).alias("topic"),
+                "term", "giver", "name", "via", "weight", "giver_score", "contribution", "share")
+    )
 
 
 def _explain_followers(graph: TopicGraph, person_id: str, topic: str, r: Ranking, *, top: int,

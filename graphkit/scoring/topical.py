@@ -7,17 +7,21 @@ adoption of *t* at *τ* counts for *p* when *p* was active on *t* in
 ``[τ − exposure_window, τ)``. Adoption influence predicts that count over
 the next ``horizon``, per person and topic:
 
-- **only people active on the topic**: a person with no act on *t*
-  (a contribution labelled *t* or a purchase of an item in *t*) in the year
-  before ``now`` scores 0 on *t*, however large their audience -- the frog
-  expert counts on frogs, not on cooking; a celebrity who never mentions *t*
-  is not in *t*'s top;
+- **only people who acted on the topic**: a person with no act on *t*
+  (a contribution labelled *t* or a purchase of an item in *t*) before
+  ``now`` scores 0 on *t*, however large their audience -- the frog expert
+  counts on frogs, not on cooking; a celebrity who never mentions *t* is not
+  in *t*'s top. Someone whose last act on *t* is older than a year is scored
+  too, usually low: the model learns how rarely such people's followers act;
 - **what the count depends on** (:data:`FEATURES`, all known before
   ``now``): how much and how lately *p* acted on *t* (will *p* still be
   talking about it?), how many of *p*'s followers are new to *t* and active
   (who could still take it up), how many of *p*'s followers took *t* up
   after *p* in the past year and before (*p*'s track record of
-  conversions), how broad *p*'s activity is, *p*'s audience, and how fast
+  conversions, also as a rate per follower shrunk toward the topic's rate),
+  *p*'s share of its followers' exposure to *t* (each follower new to *t*
+  split among the people they follow who acted on *t* lately: the credit
+  *p* can claim), how broad *p*'s activity is, *p*'s audience, and how fast
   *t* is spreading;
 - **learned from the same data, before ``now``**: features at ``now −
   horizon`` and ``now − 2 horizon``, labels = attributed adoptions in the
@@ -41,7 +45,7 @@ The table has the columns of every score (``person_id``, ``topic``,
 ['person_id', 'topic', 'score', 'rank', 'percentile', 'audience', 'active_audience', 'credibility']
 >>> r.model.rows > 0, r.model.deviance < r.model.base_deviance
 (True, True)
->>> top = r.top("Books", 5)   # everyone in the top acted on Books in the last year
+>>> top = r.top("Books", 5)   # everyone in the top acted on Books
 >>> bool((top["score"] > 0).all())
 True
 """
@@ -89,11 +93,19 @@ FEATURES: tuple[str, ...] = (
     "converted_year",  # followers who took t up after the person's act on it, in the year before now
     "converted_ever",  # ... at any time before now
     "topic_spread",  # first adoptions of t in the year before now
+    "exposure_share",  # sum over active new followers f of 1 / (f's followees active on t in the 180 days before now)
+    "conversion_rate",  # converted_year / active_new_followers, shrunk toward the topic's pooled rate (not log1p)
 )
 
+#: Prior strength of ``conversion_rate`` (in active new followers).
+SHRINKAGE = 20.0
+#: Who is scored (and trained on): people with an act on the topic before ``now`` (``"acts_ever"``); chosen over
+#: the year before (``"acts_year"``) on the tuning cut-offs (``docs/backtest.md``).
+GATE = "acts_ever"
 
-#: The count model's settings (scikit-learn ``HistGradientBoostingRegressor``), chosen on one backtest cut-off
-#: (Ciao, 2008-11-14) among four; the other cut-offs and CiaoDVD were not used to choose (``docs/backtest.md``).
+
+#: The count model's settings (scikit-learn ``HistGradientBoostingRegressor``), chosen on two tuning cut-offs
+#: (Ciao 2008-11-14, CiaoDVD 2008-07-01) that are not among the reported CiaoDVD ones (``docs/backtest.md``).
 MODEL_PARAMS: dict[str, Any] = dict(loss="poisson", learning_rate=0.05, max_iter=100, max_leaf_nodes=7,
                                     min_samples_leaf=100, l2_regularization=1.0, early_stopping=False)
 
@@ -105,8 +117,8 @@ class AdoptionModel:
     ``trained_at``: when the latest training features were taken (one
     horizon before ``now``); labels are attributed adoptions in the horizon
     after each of the ``windows`` times features were taken.
-    ``rows`` / ``adoptions``: training pairs (person, topic with an act in
-    the year before the features) and the adoptions they were credited.
+    ``rows`` / ``adoptions``: training pairs (person, topic with an act
+    before the features were taken) and the adoptions they were credited.
     ``deviance``: mean Poisson deviance on those rows, beside
     ``base_deviance`` (predicting the mean for everyone).
     """
@@ -133,7 +145,7 @@ class AdoptionInfluenceResult:
     ``table``: the score columns (see the module); ``score`` is the expected
     number of followers new to the topic who take it up within the horizon
     after the person's activity on it (0 for a person with no act on the
-    topic in the year before ``now``). ``model``: the fitted
+    topic before ``now``). ``model``: the fitted
     :class:`AdoptionModel`. ``parameters``: how it was called.
     """
 
@@ -200,16 +212,26 @@ def features(graph: TopicGraph, now: datetime, *, exposure_window: timedelta | N
     spread_t = np.zeros(n_topics)
     if spread.height:
         spread_t[[graph.topic_of(t) for t in spread["topic"]]] = spread["len"].to_numpy()
+    # p's share of its followers' exposure on t: each active new follower split among their followees active lately
+    exposers = np.asarray(follows @ (acts[180] > 0).astype(np.float64))
+    share = np.asarray(follows.T @ np.where(exposers > 0, new * active / np.maximum(exposers, 1.0), 0.0))
+    converted = _matrix(graph, conv_year)
+    gated = acts_year > 0
+    pooled = converted[gated].sum() / max(active_new[gated].sum(), 1.0) if gated.any() else 0.0
+    topic_conv = (converted * gated).sum(axis=0)
+    topic_exp = (active_new * gated).sum(axis=0)
+    topic_rate = np.where(topic_exp > 0, (topic_conv + SHRINKAGE * pooled) / (topic_exp + SHRINKAGE), pooled)
+    rate = (converted + SHRINKAGE * topic_rate) / (active_new + SHRINKAGE)
     cols = [acts[90], acts[180], acts_year, acts_ever, days, np.broadcast_to(all_year, (n, n_topics)),
             np.broadcast_to(topics_year, (n, n_topics)), new_followers, active_new,
-            np.broadcast_to(audience, (n, n_topics)), _matrix(graph, conv_year), _matrix(graph, conv_ever),
-            np.broadcast_to(spread_t, (n, n_topics))]
-    return np.log1p(np.stack(cols, axis=2))
+            np.broadcast_to(audience, (n, n_topics)), converted, _matrix(graph, conv_ever),
+            np.broadcast_to(spread_t, (n, n_topics)), share]
+    return np.concatenate([np.log1p(np.stack(cols, axis=2)), rate[:, :, None]], axis=2)
 
 
 def _gate(x: np.ndarray) -> np.ndarray:
-    """n x T: who acted on the topic in the year before ``now`` (the only people scored above 0)."""
-    return x[:, :, FEATURES.index("acts_year")] > 0
+    """n x T: who acted on the topic before ``now`` (the only people scored above 0), see :data:`GATE`."""
+    return x[:, :, FEATURES.index(GATE)] > 0
 
 
 def _deviance(y: np.ndarray, mu: np.ndarray) -> float:
@@ -234,8 +256,8 @@ def fit_model(graph: TopicGraph, now: datetime, *, horizon: timedelta = RECENT,
     such follower, so the expected count keeps growing with them beyond what
     training saw. ``windows``: how many horizons back are stacked (features
     at ``now − k·horizon``, labels in the horizon after, k = 1..windows).
-    Rows: people with an act on the topic in the year before the features
-    were taken. ``params`` override :data:`MODEL_PARAMS`.
+    Rows: people with an act on the topic before the features were taken
+    (:data:`GATE`). ``params`` override :data:`MODEL_PARAMS`.
     """
     from sklearn.ensemble import HistGradientBoostingRegressor
 
@@ -316,3 +338,54 @@ def adoption_influence(
                   exposure_window_days=None if exposure_window is None else exposure_window.total_seconds() / 86400,
                   seed=seed)
     return AdoptionInfluenceResult(table=table, model=model, parameters=params)
+
+
+@dataclass(frozen=True)
+class AdoptionTerms:
+    """What one person's adoption influence on one topic is made of: ``score = rate x (len(followers) + 1)``.
+
+    ``rate``: the model's expected adoptions per active follower new to the
+    topic; ``followers``: those followers (row indices of the graph's people,
+    sorted); ``features``: the model's inputs for this person and topic, as
+    counts (days for ``days_since_act``, a rate for ``conversion_rate``);
+    ``score``: the product. A person outside the gate (no act on the topic
+    before ``now``) has rate 0.
+    """
+
+    rate: float
+    followers: np.ndarray
+    features: dict[str, float]
+    score: float
+
+
+def adoption_terms(graph: TopicGraph, result: AdoptionInfluenceResult, person_id: str, topic: str) -> AdoptionTerms:
+    """The terms of ``person_id``'s adoption influence on ``topic`` in ``result`` (computed on ``graph``).
+
+    >>> from graphkit.io.datasets import load_ciao
+    >>> g = load_ciao()
+    >>> r = adoption_influence(g, topics=["Books"])
+    >>> best = r.top("Books", 1).row(0, named=True)
+    >>> t = adoption_terms(g, r, best["person_id"], "Books")
+    >>> abs(t.score - best["score"]) < 1e-9 * t.score, len(t.followers) == round(t.features["active_new_followers"])
+    (True, True)
+    """
+    p = result.parameters
+    if topic not in p["topics"]:
+        raise GraphkitError(f"the adoption influence result has no topic {topic!r}; compute it with topics=[{topic!r}]")
+    j, t = int(graph.index_of([person_id])[0]), graph.topic_of(topic)
+    now = p["now"]
+    window = None if p["exposure_window_days"] is None else timedelta(days=p["exposure_window_days"])
+    x = features(graph, now, exposure_window=window)[j, t]
+    raw = {f: (float(v) if f == "conversion_rate" else float(np.expm1(v))) for f, v in zip(FEATURES, x)}
+    # the followers counted in the exposure: follow made before now, topic not adopted before now, active in the year
+    pairs = follow_pairs(graph, before=now).filter(pl.col("person_id") == person_id)
+    adopted = first_adoptions(graph).filter((pl.col("adopted_at") < now) & (pl.col("topic") == topic))
+    active = activity_events(graph).filter((pl.col("ts") < now) & (pl.col("ts") >= now - RECENT))["person_id"]
+    mine = pairs.filter(~pl.col("follower").is_in(adopted["person_id"].implode())
+                        & pl.col("follower").is_in(active.implode()))["follower"]
+    followers = np.sort(graph.index_of(mine)) if mine.len() else np.zeros(0, dtype=np.int64)
+    if len(followers) != round(raw["active_new_followers"]):
+        raise GraphkitError(f"{len(followers)} active new followers found but the model counted "
+                            f"{raw['active_new_followers']:.0f}; this is a bug in graphkit: please report it")
+    rate = float(result.model.predict(x[None, :])[0] / (len(followers) + 1.0)) if x[FEATURES.index(GATE)] > 0 else 0.0
+    return AdoptionTerms(rate=rate, followers=followers, features=raw, score=rate * (len(followers) + 1.0))
