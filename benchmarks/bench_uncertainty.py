@@ -41,10 +41,10 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_influence import PeakMemory  # noqa: E402
 
+from graphkit.errors import GraphkitError  # noqa: E402
 from graphkit.io.datasets import load_ciao  # noqa: E402
 from graphkit.io.synthetic import generate  # noqa: E402
 from graphkit.model.graph import EDGE_INDEX, TopicGraph  # noqa: E402
-from graphkit.errors import GraphkitError  # noqa: E402
 from graphkit.scoring.influence import topic_influence  # noqa: E402
 from graphkit.scoring.registry import rank_uncertainty, ranking  # noqa: E402
 from graphkit.scoring.uncertainty import bootstrap  # noqa: E402
