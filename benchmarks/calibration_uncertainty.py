@@ -135,7 +135,7 @@ def coverage(point_a: pl.DataFrame, per: dict, point_b: pl.DataFrame, seed: int)
         where = {r: i for i, r in enumerate(rows)}
         pair = rng.permutation(d.shape[1])
         for name, chosen in sets.items():
-            idx = np.array([where.get(r, -1) for r in chosen])
+            idx = np.array([where.get(r, -1) for r in chosen], dtype=np.int64)
             have = idx >= 0
             chosen, idx = chosen[have], idx[have]
             r = ranks[idx]
