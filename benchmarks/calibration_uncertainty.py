@@ -55,6 +55,7 @@ from graphkit.io.datasets import load_ciao, shared_dataset  # noqa: E402
 from graphkit.model.graph import EDGE_INDEX, TopicGraph  # noqa: E402
 from graphkit.model.topics import topic_structure  # noqa: E402
 from graphkit.scoring.influence import topic_influence  # noqa: E402
+from graphkit.scoring.baselines import RECENT  # noqa: E402
 from graphkit.scoring.reach import data_end  # noqa: E402
 from graphkit.scoring.registry import DEFAULT_SCORE, ranking  # noqa: E402
 from graphkit.scoring.uncertainty import (  # noqa: E402
@@ -99,7 +100,7 @@ def draws_for(score: str, graph: TopicGraph, topics: list[str], resamples: int, 
     if r.score != score:
         raise GraphkitError(r.note)
     if score == "posts_x_active_new_followers":  # the closed form: the same draws as re-scoring, cheaply
-        per, _ = new_follower_draws(graph, r.table, now=now, resamples=resamples, seed=seed)
+        per, _ = new_follower_draws(graph, r.table, now=now, recent=RECENT, resamples=resamples, seed=seed)
         return r.table, per
     per, _ = rescoring_draws(graph, lambda g: ranking(g, score=score, topics=topics, window=window).table, r.table,
                              resamples=rescoring, seed=seed)

@@ -188,7 +188,7 @@ def test_the_default_score_in_closed_form_is_exactly_the_rescoring():
     from datetime import datetime
 
     from graphkit.marketing import example_market
-    from graphkit.scoring.baselines import posts_x_active_new_followers
+    from graphkit.scoring.baselines import RECENT, posts_x_active_new_followers
     from graphkit.scoring.registry import ranking
     from graphkit.scoring.uncertainty import new_follower_bootstrap
 
@@ -196,7 +196,7 @@ def test_the_default_score_in_closed_form_is_exactly_the_rescoring():
     r = ranking(g, score="posts_x_active_new_followers")
     now = datetime.fromisoformat(r.parameters["now"])
     chosen = list(dict.fromkeys(r.table["topic"].to_list()))
-    fast = new_follower_bootstrap(g, r.table, now=now, resamples=40, seed=6)
+    fast = new_follower_bootstrap(g, r.table, now=now, recent=RECENT, resamples=40, seed=6)
 
     def rescore(h: TopicGraph) -> pl.DataFrame:  # as the registry re-scores: all zeros cannot be ranked
         t = posts_x_active_new_followers(h, topics=chosen, now=now)

@@ -372,7 +372,10 @@ def rank_uncertainty(
             return _compute(g, used, chosen, (start, end))[0]
 
         if used == "posts_x_active_new_followers":  # a sum over evidence rows: drawn without re-scoring
-            u = new_follower_bootstrap(graph, r.table, now=end, resamples=resamples, seed=seed, level=level, top_k=ks)
+            from graphkit.scoring.baselines import RECENT
+
+            u = new_follower_bootstrap(graph, r.table, now=end, recent=RECENT, resamples=resamples, seed=seed,
+                                       level=level, top_k=ks)
         else:
             u = bootstrap(graph, rescore, point=r.table, resamples=resamples, seed=seed, level=level, top_k=ks)
     return Uncertainty(u.table, u.stability, {**u.parameters, **r.parameters}, u.seconds)

@@ -344,12 +344,14 @@ def new_follower_bootstrap(
     point: pl.DataFrame,
     *,
     now: Any,
+    recent: Any,
     resamples: int = RESAMPLES,
     seed: int = 0,
     level: float = LEVEL,
     top_k: Sequence[int] = TOP_K,
 ) -> Uncertainty:
-    """Intervals of ``posts_x_active_new_followers`` (``point``, its table as of ``now``), drawn in closed form.
+    """Intervals of ``posts_x_active_new_followers`` (``point``, its table as of ``now``; ``recent``: how far back
+    its acts count, :data:`graphkit.scoring.baselines.RECENT`), drawn in closed form.
 
     The same resamples and numbers as :func:`bootstrap` re-scoring each
     resampled graph (see :func:`new_follower_draws`), without building one.
@@ -357,7 +359,7 @@ def new_follower_bootstrap(
     ks = check_options(resamples, level, top_k, seed)
     started = time.perf_counter()
     point = _with_ranks(point)
-    per_topic, failed = new_follower_draws(graph, point, now=now, resamples=resamples, seed=seed)
+    per_topic, failed = new_follower_draws(graph, point, now=now, recent=recent, resamples=resamples, seed=seed)
     table, stability = summarise(point, per_topic, level=level, top_k=ks, seed=seed)
     parameters = {"resamples": int(resamples), "seed": int(seed), "level": float(level), "top_k": list(ks),
                   "method": "closed form", "resampled": RESAMPLED, "failed_resamples": failed}
@@ -369,13 +371,14 @@ def new_follower_draws(
     point: pl.DataFrame,
     *,
     now: Any,
+    recent: Any,
     resamples: int,
     seed: int,
 ) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], int]:
     """The resampled scores of ``posts_x_active_new_followers`` as of ``now``, in closed form: no graph per resample.
 
     The score is ``log1p(R) x N`` per (person, topic): ``R`` the person's acts
-    on the topic in the year before ``now`` (contributions, and purchases not
+    on the topic in the ``recent`` stretch (a year) before ``now`` (contributions, and purchases not
     reviewed at the same moment), ``N`` their followers (distinct, made before
     ``now``) who are new to the topic (no dated act on it before ``now``) and
     active (an act on any topic in that year)
@@ -393,11 +396,11 @@ def new_follower_draws(
 
     >>> from datetime import datetime, timezone
     >>> from graphkit.marketing import example_market
-    >>> from graphkit.scoring.baselines import posts_x_active_new_followers
+    >>> from graphkit.scoring.baselines import RECENT, posts_x_active_new_followers
     >>> g = example_market()
     >>> now = datetime(2024, 7, 1, tzinfo=timezone.utc)
     >>> point = posts_x_active_new_followers(g, topics=["cooking"], now=now)
-    >>> per, _ = new_follower_draws(g, point, now=now, resamples=3, seed=0)
+    >>> per, _ = new_follower_draws(g, point, now=now, recent=RECENT, resamples=3, seed=0)
     >>> rows, draws = per["cooking"]
     >>> draws.shape == (len(rows), 3), len(rows) < g.n_people
     (True, True)
@@ -405,10 +408,9 @@ def new_follower_draws(
     import scipy.sparse as sp
 
     from graphkit.model.graph import ACTIVITY_KINDS
-    from graphkit.scoring.baselines import RECENT
 
     n, n_topics = graph.n_people, len(graph.topics)
-    start = now - RECENT
+    start = now - recent
     topic_code = pl.col("topic").cast(pl.Enum(list(graph.topics))).to_physical().cast(pl.Int64)
     edges = (graph.edges.select(pl.col("kind").cast(pl.String), topic_code.alias("t"), "ts", "dst")
              .hstack(graph.edge_index.select("src_idx", "dst_idx")).with_row_index("row"))
