@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import random
 
 import igraph as ig
@@ -407,6 +409,18 @@ def test_cli_prints_the_largest_communities(capsys):
     assert "modularity" in out and "top_influencers" in out and "Games" in out
 
 
+def test_cli_engine_chooses_the_leiden(capsys):
+    found = {}
+    for engine in ("native", "igraph"):
+        assert main(["communities", "bundled", "--topics", "Games", "--engine", engine, "--json", "--quiet"]) == 0
+        answer = json.loads(capsys.readouterr().out)
+        assert answer["engine"] == engine
+        found[engine] = answer["topics"][0]["modularity"]
+    assert found["native"] == pytest.approx(found["igraph"], abs=0.02)  # two Leidens, one quality
+    assert main(["communities", "bundled", "--engine", "louvain", "--quiet"]) == 2
+    assert "invalid choice: 'louvain'" in capsys.readouterr().err
+
+
 def test_cli_errors_are_one_line(capsys):
     assert main(["communities", "bundled", "--topics", "Frogs", "--quiet"]) == 1
     err = capsys.readouterr().err
@@ -418,5 +432,5 @@ def test_cli_errors_are_one_line(capsys):
 def test_cli_help_names_the_options(capsys):
     assert main(["communities", "--help"]) == 0
     out = capsys.readouterr().out
-    for option in ("bundled", "--topics", "--seed", "--resolution", "--jobs", "--out", "--summary"):
+    for option in ("bundled", "--topics", "--seed", "--resolution", "--engine", "--jobs", "--out", "--summary"):
         assert option in out

@@ -15,6 +15,7 @@ compared with references written plainly here, not with stored output:
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import numpy as np
@@ -27,7 +28,11 @@ from graphkit.io.files import read_dataset, write_dataset
 from graphkit.io.score_folder import current_run
 from graphkit.io.synthetic import generate
 from graphkit.marketing.loyalty import loyalty
+from graphkit.model.topics import activity_events
+from graphkit.scoring.baselines import RECENT, new_active_followers_matrix
+from graphkit.scoring.community import topic_communities
 from graphkit.scoring.influence import topic_influence
+from graphkit.scoring.reach import data_end
 from graphkit.scoring.registry import DEFAULT_SCORE, score_table
 
 TOP = 100
@@ -114,3 +119,52 @@ def test_default_score_top_100_matches_the_one_call_computation(dataset, tmp_pat
     assert top(written) == plain_top(direct)
     assert written.sort("topic", "person_id").select("person_id", "topic", "rank", "percentile").equals(
         direct.sort("topic", "person_id").select("person_id", "topic", "rank", "percentile"))
+
+
+def plain_new_active_followers(graph, now) -> np.ndarray:
+    """n x T active new followers, written on the id tables with polars: distinct follows made before now
+    (undated ones always were), no self-follow; the follower active on anything in the year before now and
+    with no dated act on the topic before now."""
+    people = graph.people.select("person_id", pl.int_range(pl.len()).alias("i"))
+    follows = (graph.edges.filter((pl.col("kind") == "follows") & (pl.col("ts").is_null() | (pl.col("ts") < now))
+                                  & (pl.col("src") != pl.col("dst")))
+               .select("src", "dst").unique())
+    acts = activity_events(graph)
+    recent = acts.filter((pl.col("ts") >= now - RECENT) & (pl.col("ts") < now))["person_id"].unique()
+    adopted = acts.filter(pl.col("ts") < now).select("person_id", "topic").unique()
+    counted = (
+        follows.join(graph.topic_index.select("topic"), how="cross")
+        .filter(pl.col("src").is_in(recent.implode()))
+        .join(adopted, left_on=["src", "topic"], right_on=["person_id", "topic"], how="anti")
+        .group_by("dst", "topic").len()
+        .join(people, left_on="dst", right_on="person_id")
+    )
+    out = np.zeros((graph.n_people, len(graph.topics)))
+    out[counted["i"].to_numpy(), [graph.topic_of(t) for t in counted["topic"]]] = counted["len"].to_numpy()
+    return out
+
+
+def test_active_new_followers_match_the_plain_polars_computation(dataset):
+    graph = read_dataset(dataset)
+    now = data_end(graph)
+    assert np.array_equal(new_active_followers_matrix(graph, now=now), plain_new_active_followers(graph, now))
+
+
+def test_job_communities_and_lineage_match_the_direct_computation(dataset, tmp_path, capsys):
+    out = tmp_path / "scores"
+    run_job(dataset, out, capsys, "--seed", "3")
+    run = current_run(out)
+    graph = read_dataset(dataset)
+    direct = topic_communities(graph, seed=3, topics=sorted(pl.read_parquet(run / "influence.parquet")["topic"]
+                                                           .unique()))
+    written = pl.read_parquet(run / "communities.parquet")
+    assert written.equals(direct.membership.with_columns(pl.col("community").cast(pl.Int64)))
+    # lineage: each table's fingerprint is the SHA-256 of its schema and its rows sorted, as CSV
+    inputs = json.loads((run / "run.json").read_text())["parameters"]["inputs"]
+    for name, table in graph.tables().items():
+        digest = hashlib.sha256()
+        for column, dtype in table.schema.items():
+            digest.update(f"{column}\x1f{dtype}\x1e".encode())
+        flat = table.sort(table.columns, nulls_last=True) if table.height and table.width else table
+        digest.update(flat.write_csv(include_header=False, null_value="\x00").encode())
+        assert inputs[name] == "sha256:" + digest.hexdigest(), name

@@ -231,6 +231,10 @@ def _score(args: argparse.Namespace) -> int:
     try:
         options = spark_options(args)
         graph = _read_graph(args.source, quiet=quiet, args=args)
+        from graphkit.io.lineage import input_fingerprints
+
+        # lineage: what this run was made from (hashed now, while the graph is all memory holds)
+        inputs = input_fingerprints(graph)
         with step(f"topic influence ({args.engine} engine)", enabled=not quiet):
             result = topic_influence(graph, topics=args.topics, engine=args.engine, damping_factor=args.damping_factor,
                                      **options)
@@ -249,6 +253,8 @@ def _score(args: argparse.Namespace) -> int:
                     u = rank_uncertainty(graph, score=ranked.score, topics=topics, resamples=args.uncertainty,
                                          seed=args.seed)
             ranking, stability = u.table, u.stability
+        # the communities read only the topic structure: the edge tables the scores were built from go
+        graph.drop_views(keep=("topic_structure", "activity", "open_end"))
         with step("topic communities", enabled=not quiet):
             communities, community_summary = _communities(graph, topics, args.seed, result)
         with step("loyalty", enabled=not quiet):
@@ -263,9 +269,7 @@ def _score(args: argparse.Namespace) -> int:
             "communities": True, "lenient": args.lenient, "rejected": graph.rejects.height,
             "uncertainty": args.uncertainty,
         }
-        from graphkit.io.lineage import input_fingerprints
-
-        parameters["inputs"] = input_fingerprints(graph)  # lineage: what this run was made from
+        parameters["inputs"] = inputs
         if store is not None:
             with store.writing():  # one lock for the load and the run: no other job changes the graph between
                 if args.source != NEO4J and not args.no_load:

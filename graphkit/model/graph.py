@@ -345,6 +345,29 @@ class TopicGraph:
             self._views[key] = g
         return self._views[key]
 
+    def drop_views(self, *, keep: Iterable[str] = ()) -> None:
+        """Forget the cached edge tables and views (rebuilt when asked again), except the views named in ``keep``.
+
+        A view's name is its cache key's first part (``"topic_structure"``,
+        ``"activity"``, ``"open_end"``, ...). The edge index and the id and
+        topic indices are always kept. A batch job calls it between steps so
+        that memory holds only what the next steps read (at 1M people the
+        indexed edge tables alone are about 1 GB).
+
+        >>> g = TopicGraph.from_tables(pl.DataFrame({"person_id": ["a", "b"]}),
+        ...     pl.DataFrame({"src": ["a"], "dst": ["b"], "kind": ["follows"]}))
+        >>> _ = g.person_edges, g.adjacency()
+        >>> g.drop_views(keep=["topic_structure"])
+        >>> "person_edges" in g.__dict__, g.adjacency().nnz
+        (False, 1)
+        """
+        kept = set(keep) | {EDGE_INDEX}
+        for key in list(self._views):
+            if (key[0] if isinstance(key, tuple) else key) not in kept:
+                del self._views[key]
+        for name in ("person_edges", "activity_edges", "purchase_acts"):
+            self.__dict__.pop(name, None)
+
     # ---------------------------------------------------------------- summary
     def summary(self) -> pl.DataFrame:
         """Row counts: people, customers, items, communities, topics, edges by kind, transactions."""

@@ -42,7 +42,7 @@ import scipy.sparse as sp
 from graphkit.errors import GraphkitError
 from graphkit.model.adoption import EXPOSURE_WINDOW, attributed_adoptions
 from graphkit.model.graph import TopicGraph, counted_in
-from graphkit.model.topics import first_adoptions, topic_activity, topic_list
+from graphkit.model.topics import topic_activity, topic_list
 from graphkit.scoring.reach import data_end
 
 #: How far back "recent" looks: a year.
@@ -93,15 +93,29 @@ def followers_new_and_active(graph: TopicGraph, *, now: datetime | None = None,
     now = _now(graph, now)
     f = graph.person_edges.filter((pl.col("kind") == "follows") & counted_in(None, now)
                                   & (pl.col("src_idx") != pl.col("dst_idx")))
-    f = f.select("src_idx", "dst_idx").unique().sort("src_idx", "dst_idx")  # a person, not an edge count
+    n = graph.n_people
+    # distinct (follower, leader) pairs, sorted: a person, not an edge count (a CSR merges repeats)
+    follows = sp.csr_array((np.ones(f.height), (f["src_idx"].to_numpy(), f["dst_idx"].to_numpy())), shape=(n, n))
+    follows.sum_duplicates()
+    follower = np.repeat(np.arange(n, dtype=np.int64), np.diff(follows.indptr))
     active = np.asarray(topic_activity(graph, window=(now - recent, now)).sum(axis=1)).ravel() > 0
-    adopted = first_adoptions(graph).filter(pl.col("adopted_at") < now)
-    rows = graph.index_of(adopted["person_id"])
-    cols = adopted["topic"].cast(pl.Enum(list(graph.topics))).to_physical().to_numpy()
-    counted = np.ones((graph.n_people, len(graph.topics)), dtype=bool)
-    counted[rows, cols] = False
+    # Adopted before now: a dated act of activity_events before now (its first is the adoption), found on
+    # row numbers: labelled contributions, and every purchase of an item of the topic.
+    before = pl.col("ts").is_not_null() & (pl.col("ts") < now)
+    contributed = graph.activity_edges.filter(before)
+    buyers = graph.people.select("customer_id", pl.int_range(pl.len(), dtype=pl.UInt32).alias("src_idx")).filter(
+        pl.col("customer_id").is_not_null())
+    bought = (
+        graph.transactions.filter(before).select("customer_id", "item_id")
+        .join(buyers, on="customer_id")
+        .join(graph.items.select("item_id", "topic").filter(pl.col("topic").is_not_null()), on="item_id")
+        .select("src_idx", pl.col("topic").cast(pl.Enum(list(graph.topics))).to_physical().alias("topic_idx"))
+    )
+    counted = np.ones((n, len(graph.topics)), dtype=bool)
+    for acts in (contributed, bought):
+        counted[acts["src_idx"].to_numpy(), acts["topic_idx"].to_numpy()] = False
     counted &= active[:, None]
-    return f["src_idx"].to_numpy().astype(np.int64), f["dst_idx"].to_numpy().astype(np.int64), counted
+    return follower, follows.indices.astype(np.int64), counted
 
 
 def new_active_followers_matrix(graph: TopicGraph, *, now: datetime | None = None,

@@ -386,7 +386,7 @@ def _native(graph: TopicGraph, order: list[str], window, seed: int, resolution: 
                                        structure.topical_weight[lo:hi])
         if not w.size:
             return name, None, time.thread_time() - cpu
-        raw = leiden_csr(ptr, idx, w, np.arange(nodes.size, dtype=np.int64), resolution,
+        raw = leiden_csr(ptr, idx, w, np.arange(nodes.size, dtype=np.int32), resolution,
                          np.uint64(_topic_seed(seed, name)), n_iterations)
         internal, volume = community_totals(ptr, idx, w, raw, int(raw.max()) + 1)
         m = w.sum() / 2  # every undirected edge is in two rows

@@ -261,7 +261,8 @@ def _adopter_pagerank(graph: TopicGraph, topics: list[str] | None,
         raise _CannotCompute(str(exc)) from None
     p = r.parameters
     return r.table, {"now": p["now"].isoformat(), "damping_factor": p["damping_factor"],
-                     "half_life_days": p["half_life_days"], "outside_attention": p["outside_attention"],
+                     "half_life_days": p["half_life_days"], "half_life": p["half_life"].source,
+                     "outside_attention": p["outside_attention"],
                      "propensity": p["propensity"], "iterations": r.iterations, "converged": r.converged}
 
 
