@@ -3,6 +3,10 @@
     python benchmarks/bench_neo4j.py                 # bundled Ciao + synthetic 100k customers
     python benchmarks/bench_neo4j.py --full-ciao     # also load ALL of Ciao and check the flagship
                                                      # query against the embedded one (slow on ArcadeDB)
+    python benchmarks/bench_neo4j.py --writeback DATASET RUNS [DATASET RUNS ...] --before REV
+                                                     # write-back of whole score runs (graphkit score
+                                                     # --write RUNS on DATASET): this tree beside git
+                                                     # revision REV, side by side
 
 Against the server in NEO4J_URI / NEO4J_USERNAME / NEO4J_PASSWORD / NEO4J_DATABASE
 when set (ITS graphkit DATA IS DELETED: use a throw-away database), else against
@@ -32,7 +36,8 @@ from pathlib import Path
 import polars as pl
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+# the write-back child imports the graphkit under test (an earlier revision for the "before" column)
+sys.path.insert(0, sys.argv[sys.argv.index("--graphkit-root") + 1] if "--graphkit-root" in sys.argv else str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "neo4j"))
 
 from graphkit import __version__  # noqa: E402
@@ -64,11 +69,15 @@ def _capped(graph, rel_rows: int):
 
 def _naive(store: Neo4jStore, rows: list[dict], run_id: str) -> float:
     """One row per managed transaction, same Cypher as the batched path; returns seconds."""
+    from graphkit.io.neo4j.cypher import INFLUENCE_ROW_PROPERTIES, create_rows
+
+    query = create_rows("InfluenceRow", INFLUENCE_ROW_PROPERTIES, per_batch=("topic",))
     start = time.perf_counter()
     with store._session() as s:
-        for r in rows:
-            n = s.execute_write(gneo4j._count_rows, gneo4j.Q_WRITE_INFLUENCE,
-                                {"rows": [r], "run_id": run_id, "owner": "bench"})
+        for i, r in enumerate(rows):
+            values = [r.get(p) for p in INFLUENCE_ROW_PROPERTIES]
+            n = s.execute_write(gneo4j._count_rows, query, {"rows": [values], "run_id": run_id, "owner": "bench",
+                                                            "topic": r["topic"], "batch": i})
             assert n == 1
     return time.perf_counter() - start
 
@@ -148,6 +157,194 @@ def full_ciao(store: Neo4jStore, out: list[dict], backend: str) -> None:
                     method="", batch_size=None, rows=None, seconds=seconds, rows_per_s=None))
 
 
+def flagship_ciao(store: Neo4jStore, out: list[dict], backend: str, repeats: int = 3) -> None:
+    """The flagship query on all of Ciao: over the run's loyalty rows, over PURCHASED, and embedded.
+
+    Loads Ciao's people, items and 284k purchases (edges are not read by the query: one is loaded),
+    writes the ranking of DVDs, Beauty and Books with loyalty as ``graphkit score`` does (run
+    ``with-loyalty``) and once without loyalty (run ``without-loyalty``: the query then recomputes
+    loyalty from every purchase), and times each query (median of ``repeats``) beside the embedded
+    one on the same influence table, checking the rows are equal.
+    """
+    from graphkit.marketing.loyalty import loyalty
+
+    g = load_ciao()
+    part = g.replace(edges=g.edges.head(1))
+    print(f"\n== flagship query on all of Ciao ({g})", flush=True)
+    store.clear(batch_size=20000)
+    t0 = time.perf_counter()
+    store.load(part)
+    print(f"loaded people, items and {g.transactions.height:,} purchases in {time.perf_counter() - t0:.0f} s",
+          flush=True)
+    topics = ["DVDs", "Beauty", "Books"]
+    influence = topic_influence(g, topics=topics).table
+    as_of = g.transactions["ts"].max()
+    store.write_scores(influence=influence, loyalty=loyalty(g), run_id="with-loyalty", loyalty_as_of=as_of)
+    store.write_scores(influence=influence, run_id="without-loyalty")
+    for opts in (dict(top_percentile=10, min_loyalty=0.5), dict(top_percentile=50, min_loyalty=0.25, limit=20),
+                 dict(top_percentile=100, min_loyalty=0.0)):
+        b = influential_loyal_customers(g, topics=topics, influence=influence, **opts)
+        times = {}
+        for name, run in (("run's loyalty", "with-loyalty"), ("PURCHASED", "without-loyalty"), ("embedded", None)):
+            seconds = []
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                a = (store.influential_loyal_customers(topics=topics, run_id=run, **opts) if run else
+                     influential_loyal_customers(g, topics=topics, influence=influence, **opts))
+                seconds.append(time.perf_counter() - t0)
+                assert a.equals(b), (name, opts)
+            times[name] = sorted(seconds)[len(seconds) // 2]
+        print(f"flagship {opts}: {b.height} rows, equal in all three; median of {repeats}: "
+              + ", ".join(f"{k} {v:.2f} s" for k, v in times.items()), flush=True)
+        for name, seconds in times.items():
+            out.append(dict(dataset="ciao (all)", backend=backend if name != "embedded" else "polars",
+                            what=f"flagship {opts}", method=name, batch_size=None, rows=b.height, seconds=seconds,
+                            rows_per_s=None))
+
+
+# ------------------------------------------------------------ write-back of a whole run
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def writeback_child(args) -> int:
+    """One write-back, in its own process (graphkit imported from ``--graphkit-root``): JSON on stdout.
+
+    A fresh ArcadeDB holds the run's people (and topics, items, communities; one
+    edge); then ``write_scores`` writes the run as ``graphkit score --write neo4j``
+    would (influence rows ``--rows``, communities, loyalty and whatever else the
+    graphkit under test writes), timed with the client's peak memory and both
+    processes' CPU seconds. ``--max-rows`` writes the first rows of each table only.
+    """
+    import inspect
+    import json
+    import threading
+
+    import graphkit.io.neo4j as gk_neo4j
+    from graphkit import TopicGraph
+    from graphkit.io.score_folder import current_run
+    from arcadedb import USER, ArcadeDBServer
+
+    dataset, runs = Path(args.dataset), Path(args.runs)
+    run = current_run(runs)
+    people = pl.read_parquet(dataset / "people.parquet")
+    ids = people["person_id"]
+    edge = pl.DataFrame({"src": [ids[0]], "dst": [ids[1]], "kind": ["follows"]})
+    extra = {n: pl.read_parquet(dataset / f"{n}.parquet") for n in ("items", "communities")
+             if (dataset / f"{n}.parquet").exists()}
+    graph = TopicGraph.from_tables(people, edge, **extra)
+    tables = {n: pl.read_parquet(run / f"{n}.parquet") for n in ("influence", "communities", "loyalty",
+                                                                  "community_summary") if (run / f"{n}.parquet").exists()}
+    meta = json.loads((run / "run.json").read_text())
+    if args.max_rows:
+        tables = {n: t.head(args.max_rows) if n != "influence" else
+                  t.filter(pl.col("score") > 0).head(args.max_rows) for n, t in tables.items()}
+    server = ArcadeDBServer(heap=args.heap)
+    out: dict = {"graphkit_root": args.graphkit_root, "people": people.height,
+                 "table_rows": {n: t.height for n, t in tables.items()}}
+    try:
+        server.wait_ready()
+        settings = gk_neo4j.Neo4jSettings(uri=server.uri, user=USER, password=server.password, database="graphkit")
+        with gk_neo4j.Neo4jStore(settings, batch_size=args.load_batch) as store:
+            t0 = time.perf_counter()
+            store.load(graph)
+            out["setup_seconds"] = time.perf_counter() - t0
+            accepted = inspect.signature(store.write_scores).parameters
+            kwargs = dict(influence=tables["influence"], communities=tables.get("communities"),
+                          loyalty=tables.get("loyalty"), run_id="bench", parameters=meta.get("parameters"),
+                          influence_rows=args.rows if args.rows in ("all", "nonzero") else float(args.rows))
+            if "community_summary" in accepted:  # what graphkit score passes (see graphkit.cli.batch)
+                kwargs["community_summary"] = tables.get("community_summary")
+                tx = dataset / "transactions.parquet"
+                if tx.exists() and meta.get("parameters", {}).get("as_of") is None:
+                    kwargs["loyalty_as_of"] = pl.scan_parquet(tx).select(pl.col("ts").max()).collect().item()
+                    kwargs["loyalty_window_days"] = meta.get("parameters", {}).get("window_days")
+                kwargs["check_people"] = False  # loaded just before, as graphkit score does under its lock
+            if "batch_size" in accepted and args.batch:
+                kwargs["batch_size"] = args.batch
+            peak, stop = [_rss_mb()], threading.Event()
+
+            def sample() -> None:
+                while not stop.wait(0.05):
+                    peak[0] = max(peak[0], _rss_mb())
+
+            sampler = threading.Thread(target=sample, daemon=True)
+            out["client_rss_before_mb"] = peak[0]
+            cpu0, scpu0 = time.process_time(), _cpu_s(server.pid)
+            sampler.start()
+            t0 = time.perf_counter()
+            report = store.write_scores(**kwargs)
+            out["seconds"] = time.perf_counter() - t0
+            stop.set()
+            sampler.join()
+            out.update(client_peak_mb=max(peak[0], _rss_mb()), client_cpu_s=time.process_time() - cpu0,
+                       server_cpu_s=_cpu_s(server.pid) - scpu0, rows=report.rows, total=report.total)
+            out["rows_per_s"] = report.total / out["seconds"]
+    finally:
+        server.stop()
+    print(json.dumps(out))
+    return 0
+
+
+def _tree_of(rev: str) -> str:
+    """A folder holding graphkit as it was at git revision ``rev`` (extracted once)."""
+    import subprocess
+    import tempfile
+
+    sha = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", rev], check=True, capture_output=True,
+                         text=True).stdout.strip()
+    folder = Path(tempfile.gettempdir()) / f"graphkit-bench-{sha}"
+    if not (folder / "graphkit").is_dir():
+        folder.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", sha, "graphkit"], check=True,
+                                 capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    return str(folder)
+
+
+def writeback(args, out: list[dict]) -> None:
+    """Each (dataset, score folder) pair written back by revision ``--before`` and by this tree, side by side."""
+    import json
+    import subprocess
+
+    pairs = list(zip(args.writeback[::2], args.writeback[1::2]))
+    trees = ([("before " + args.before, _tree_of(args.before))] if args.before else []) + [("after", str(ROOT))]
+    print(f"{'dataset':<22} {'graphkit':<16} {'rows written':>13} {'wall s':>8} {'rows/s':>9} {'client peak':>12} "
+          f"{'client cpu':>10} {'server cpu':>10}", flush=True)
+    for dataset, runs in pairs:
+        for label, tree in trees:
+            cmd = [sys.executable, __file__, "--writeback-child", "--graphkit-root", tree, "--dataset", dataset,
+                   "--runs", runs, "--rows", str(args.rows), "--heap", args.heap, "--load-batch", str(args.load_batch)]
+            max_rows = args.before_max_rows if label != "after" else 0
+            if max_rows:
+                cmd += ["--max-rows", str(max_rows)]
+            done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                print(f"{dataset}: {label} failed:\n{done.stderr[-3000:]}", flush=True)
+                continue
+            r = json.loads(done.stdout.strip().splitlines()[-1])
+            name = f"{Path(dataset).name} ({r['people'] // 1000}k people)"
+            note = f" (first {max_rows:,} rows of each table)" if max_rows else ""
+            print(f"{name:<22} {label:<16} {r['total']:>13,} {r['seconds']:>8.1f} {r['rows_per_s']:>9,.0f} "
+                  f"{r['client_peak_mb']:>9,.0f} MB {r['client_cpu_s']:>10.1f} {r['server_cpu_s']:>10.1f}{note}",
+                  flush=True)
+            print(f"{'':<22} {'':<16} rows by table: {r['rows']}; setup (load the people) {r['setup_seconds']:.0f} s",
+                  flush=True)
+            out.append(dict(dataset=name, backend="arcadedb 26.10.2 (Bolt)", what=f"write-back run ({args.rows})",
+                            method=label + note, batch_size=None, rows=r["total"], seconds=r["seconds"],
+                            rows_per_s=r["rows_per_s"], client_peak_mb=round(r["client_peak_mb"]),
+                            client_cpu_s=round(r["client_cpu_s"], 1), server_cpu_s=round(r["server_cpu_s"], 1),
+                            detail=json.dumps(r["rows"], sort_keys=True)))
+
+
 def plot(rows: list[dict], path: Path) -> None:
     import matplotlib
 
@@ -183,8 +380,33 @@ def main() -> int:
     p.add_argument("--customers", type=int, default=100_000, help="customers of the synthetic graph")
     p.add_argument("--skip-synthetic", action="store_true")
     p.add_argument("--full-ciao", action="store_true", help="also load all of Ciao and check the flagship query")
+    p.add_argument("--flagship", action="store_true",
+                   help="only time the flagship query on all of Ciao (run's loyalty, PURCHASED, embedded)")
     p.add_argument("--plot-only", action="store_true", help="redraw neo4j.png from neo4j.csv and stop")
+    p.add_argument("--writeback", nargs="+", metavar="DATASET RUNS",
+                   help="write back the current run of each score folder RUNS made from DATASET (pairs)")
+    p.add_argument("--before", metavar="REV", help="with --writeback: also run git revision REV's graphkit, beside")
+    p.add_argument("--before-max-rows", type=int, default=0,
+                   help="with --before: the earlier revision writes only the first N rows of each table")
+    p.add_argument("--rows", default="nonzero", help="influence rows written: nonzero, all or a top percent")
+    p.add_argument("--heap", default="4g", help="ArcadeDB heap for --writeback")
+    p.add_argument("--writeback-child", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--graphkit-root", default=str(ROOT), help=argparse.SUPPRESS)
+    p.add_argument("--dataset", help=argparse.SUPPRESS)
+    p.add_argument("--runs", help=argparse.SUPPRESS)
+    p.add_argument("--max-rows", type=int, default=0, help=argparse.SUPPRESS)
+    p.add_argument("--batch", type=int, default=0, help=argparse.SUPPRESS)
     args = p.parse_args()
+    if args.writeback_child:
+        return writeback_child(args)
+    if args.writeback:
+        if len(args.writeback) % 2:
+            p.error("--writeback takes pairs: DATASET RUNS [DATASET RUNS ...]")
+        out: list[dict] = []
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+        writeback(args, out)
+        save(out, RESULTS / "neo4j_writeback.csv")
+        return 0
     if args.plot_only:
         with open(RESULTS / "neo4j.csv") as f:
             plot(list(csv.DictReader(f)), RESULTS / "neo4j.png")
@@ -194,6 +416,11 @@ def main() -> int:
     server, settings, backend = _server()
     out: list[dict] = []
     try:
+        if args.flagship:
+            with Neo4jStore(settings, batch_size=args.load_batch) as store:
+                flagship_ciao(store, out, backend)
+            save(out, RESULTS / "neo4j_flagship.csv")
+            return 0
         with Neo4jStore(settings, batch_size=args.load_batch) as store:
             bench("ciao", load_ciao(), store, args, out, backend)
             save(out)
@@ -214,18 +441,23 @@ def main() -> int:
     return 0
 
 
-def save(out: list[dict]) -> None:
-    """CSV and figure of everything measured so far (a long run that fails later keeps its numbers)."""
+def save(out: list[dict], path: Path = RESULTS / "neo4j.csv") -> None:
+    """CSV (and, for the throughput table, its figure) of everything measured so far (a long run that fails
+    later keeps its numbers)."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    with open(RESULTS / "neo4j.csv", "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=["dataset", "backend", "what", "method", "batch_size", "rows", "seconds",
-                                          "rows_per_s", "graphkit", "machine", "when"])
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    fields = ["dataset", "backend", "what", "method", "batch_size", "rows", "seconds", "rows_per_s"]
+    fields += [k for r in out for k in r if k not in fields]
+    fields = list(dict.fromkeys(fields)) + ["graphkit", "machine", "load", "when"]
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=fields)
         w.writeheader()
         for r in out:
             w.writerow({**r, "graphkit": __version__, "machine": f"{platform.machine()} {os.cpu_count()} cpu",
-                        "when": stamp})
-    plot(out, RESULTS / "neo4j.png")
+                        "load": load, "when": stamp})
+    if path.name == "neo4j.csv":
+        plot(out, RESULTS / "neo4j.png")
 
 
 if __name__ == "__main__":

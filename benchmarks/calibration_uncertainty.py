@@ -4,7 +4,9 @@
     python benchmarks/calibration_uncertainty.py --datasets ciao --splits 1 --resamples 60
 
 For each dataset (bundled Ciao; CiaoDVD from the shared datasets when
-present) and each of ``--splits`` random splits (seeded), every row of
+present) and each of ``--splits`` random splits (seeded 0, 1, ...; the
+summary gives the coverage over all splits and the lowest and highest
+split, so that no figure rests on one split), every row of
 evidence -- each contribution (review, mention...), each follow and other
 edge, each purchase -- goes to half A or half B with probability 1/2. Then,
 for each score (topic influence, and the default score of
@@ -12,8 +14,9 @@ for each score (topic influence, and the default score of
 
 * on half A: the published ranks and the bootstrap rank intervals at levels
   50 %, 80 % and 90 % (the same draws; topic influence with the batched
-  resample solver, other scores by re-scoring ``--resamples-rescoring``
-  resampled graphs);
+  resample solver, the default score in closed form, other scores by
+  re-scoring ``--resamples-rescoring`` resampled graphs); dated scores as
+  of the end of the whole period on both halves;
 * on half B: the ranks;
 * **coverage**: the share of (person, topic) whose rank on B lies in their
   interval from A, for the people in A's top 20 of each topic (positive
@@ -37,7 +40,6 @@ dataset, split, score, set and level).
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 import time
 from pathlib import Path
@@ -53,8 +55,15 @@ from graphkit.io.datasets import load_ciao, shared_dataset  # noqa: E402
 from graphkit.model.graph import EDGE_INDEX, TopicGraph  # noqa: E402
 from graphkit.model.topics import topic_structure  # noqa: E402
 from graphkit.scoring.influence import topic_influence  # noqa: E402
-from graphkit.scoring.registry import DEFAULT_SCORE, score_table  # noqa: E402
-from graphkit.scoring.uncertainty import influence_draws, rescoring_draws, resample_ranks  # noqa: E402
+from graphkit.scoring.baselines import RECENT  # noqa: E402
+from graphkit.scoring.reach import data_end  # noqa: E402
+from graphkit.scoring.registry import DEFAULT_SCORE, ranking  # noqa: E402
+from graphkit.scoring.uncertainty import (  # noqa: E402
+    influence_draws,
+    new_follower_draws,
+    resample_ranks,
+    rescoring_draws,
+)
 
 RESULTS = ROOT / "benchmarks" / "results"
 LEVELS = (0.5, 0.8, 0.9)
@@ -72,8 +81,9 @@ def half(graph: TopicGraph, keep_edges: np.ndarray, keep_tx: np.ndarray) -> Topi
     return out
 
 
-def draws_for(score: str, graph: TopicGraph, topics: list[str], resamples: int, rescoring: int, seed: int):
-    """(point table, {topic: (rows, draws)}) of ``score`` on ``graph``."""
+def draws_for(score: str, graph: TopicGraph, topics: list[str], resamples: int, rescoring: int, seed: int,
+              now=None):
+    """(point table, {topic: (rows, draws)}) of ``score`` on ``graph`` (as of ``now`` for dated scores)."""
     if score == "topic_influence:rescoring":  # the row bootstrap, re-scoring resampled graphs (slow; for checks)
         point = topic_influence(graph, topics=topics).table
         per, _ = rescoring_draws(graph, lambda g: topic_influence(g, topics=topics).table, point,
@@ -85,10 +95,16 @@ def draws_for(score: str, graph: TopicGraph, topics: list[str], resamples: int, 
         per, _ = influence_draws(graph, topic_structure(graph), idx, res.table, damping_factor=0.85,
                                  resamples=resamples, seed=seed)
         return res.table, per
-    point = score_table(graph, score=score, topics=topics)
-    per, _ = rescoring_draws(graph, lambda g: score_table(g, score=score, topics=topics), point,
+    window = None if now is None else (None, now)
+    r = ranking(graph, score=score, topics=topics, window=window)
+    if r.score != score:
+        raise GraphkitError(r.note)
+    if score == "posts_x_active_new_followers":  # the closed form: the same draws as re-scoring, cheaply
+        per, _ = new_follower_draws(graph, r.table, now=now, recent=RECENT, resamples=resamples, seed=seed)
+        return r.table, per
+    per, _ = rescoring_draws(graph, lambda g: ranking(g, score=score, topics=topics, window=window).table, r.table,
                              resamples=rescoring, seed=seed)
-    return point, per
+    return r.table, per
 
 
 def coverage(point_a: pl.DataFrame, per: dict, point_b: pl.DataFrame, seed: int) -> list[dict]:
@@ -120,7 +136,7 @@ def coverage(point_a: pl.DataFrame, per: dict, point_b: pl.DataFrame, seed: int)
         where = {r: i for i, r in enumerate(rows)}
         pair = rng.permutation(d.shape[1])
         for name, chosen in sets.items():
-            idx = np.array([where.get(r, -1) for r in chosen])
+            idx = np.array([where.get(r, -1) for r in chosen], dtype=np.int64)
             have = idx >= 0
             chosen, idx = chosen[have], idx[have]
             r = ranks[idx]
@@ -152,7 +168,7 @@ def coverage(point_a: pl.DataFrame, per: dict, point_b: pl.DataFrame, seed: int)
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--datasets", nargs="+", default=["ciao", "ciaodvd"])
-    ap.add_argument("--splits", type=int, default=2)
+    ap.add_argument("--splits", type=int, default=4, help="random splits per dataset (seeded 0, 1, ...)")
     ap.add_argument("--resamples", type=int, default=100, help="resamples of topic influence (batched)")
     ap.add_argument("--resamples-rescoring", type=int, default=40, help="resamples of re-scored scores")
     ap.add_argument("--scores", nargs="+", default=None, help=f"default: topic_influence and {DEFAULT_SCORE}")
@@ -170,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
             except GraphkitError as exc:
                 print(f"{name}: skipped ({exc})")
                 continue
+        now = data_end(graph)  # both halves are scored as of the end of the whole period
         for split in range(args.splits):
             rng = np.random.default_rng([2026, split])
             keep_e = rng.random(graph.edges.height) < 0.5
@@ -181,26 +198,36 @@ def main(argv: list[str] | None = None) -> int:
             for score in scores:
                 t0 = time.perf_counter()
                 try:
-                    point_a, per = draws_for(score, a, topics, args.resamples, args.resamples_rescoring, split)
-                    point_b = (topic_influence(b, topics=topics).table if score == "topic_influence"
-                               else score_table(b, score=score, topics=topics))
+                    point_a, per = draws_for(score, a, topics, args.resamples, args.resamples_rescoring, split, now)
+                    if score == "topic_influence":
+                        point_b = topic_influence(b, topics=topics).table
+                    else:
+                        rb = ranking(b, score=score, topics=topics, window=(None, now))
+                        if rb.score != score:
+                            raise GraphkitError(rb.note)
+                        point_b = rb.table
                 except GraphkitError as exc:
                     print(f"{name} split {split} {score}: skipped ({exc})")
                     continue
                 for row in coverage(point_a, per, point_b, split):
                     out_rows.append({"dataset": name, "split": split, "score": score, **row,
-                                     "resamples": args.resamples if score == "topic_influence"
+                                     "resamples": args.resamples
+                                     if score in ("topic_influence", "posts_x_active_new_followers")
                                      else args.resamples_rescoring})
                 print(f"{name} split {split} {score}: {time.perf_counter() - t0:.0f} s", flush=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / "calibration_uncertainty.csv"
     table = pl.DataFrame(out_rows)
     table.write_csv(path)
-    summary = (table.group_by("dataset", "score", "set", "interval", "level")
-               .agg(pl.col("pairs").sum(), (pl.col("coverage") * pl.col("pairs")).sum() / pl.col("pairs").sum(),
+    summary = (table.filter(pl.col("interval").is_in(["bootstrap", "replication"]))
+               .group_by("dataset", "score", "set", "interval", "level")
+               .agg(pl.len().alias("splits"), pl.col("pairs").sum(),
+                    ((pl.col("coverage") * pl.col("pairs")).sum() / pl.col("pairs").sum()).alias("coverage"),
+                    pl.col("coverage").min().alias("lowest split"), pl.col("coverage").max().alias("highest split"),
                     pl.col("median_width").mean())
                .sort("dataset", "score", "set", "interval", "level"))
-    with pl.Config(tbl_rows=-1, tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True, float_precision=3):
+    with pl.Config(tbl_rows=-1, tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True, float_precision=3,
+                   tbl_width_chars=200, fmt_str_lengths=40):
         print(summary)
     print(f"written: {path}")
     return 0

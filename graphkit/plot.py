@@ -613,7 +613,7 @@ def rank_intervals(uncertainty: Any, topic: str, *, ax: Any = None, top: int = 2
     >>> from graphkit.scoring.influence import topic_influence
     >>> ax = rank_intervals(topic_influence(example_market(), uncertainty=30).table, "lego", top=3, k=1)
     >>> [t.get_text() for t in ax.get_yticklabels()]
-    ['zoe  p(top 1) 0.57', 'lea  p(top 1) 0.33', 'f1  p(top 1) 0.03']
+    ['zoe  p(top 1) 0.63', 'lea  p(top 1) 0.33', 'f1  p(top 1) 0.00']
     >>> import matplotlib.pyplot as plt; plt.close("all")
     """
     table = getattr(uncertainty, "table", uncertainty)

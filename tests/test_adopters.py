@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import networkx as nx
 import numpy as np
@@ -14,7 +14,14 @@ from graphkit import TopicGraph
 from graphkit.errors import GraphkitError
 from graphkit.evidence.scorers import BUILTIN_SCORERS, builtin_scorer
 from graphkit.scoring import registry
-from graphkit.scoring.adopters import adopter_pagerank, adopter_terms, adopter_walk
+from graphkit.scoring.adopters import (
+    DEFAULT_HALF_LIFE_DAYS,
+    MIN_PROPAGATIONS,
+    adopter_pagerank,
+    adopter_terms,
+    adopter_walk,
+    estimate_half_life,
+)
 from graphkit.scoring.influence import topic_influence
 from graphkit.scoring.reach import data_end
 
@@ -206,3 +213,117 @@ def test_terms_add_up_to_the_score(g, propensity):
     assert set(ex["giver"].drop_nulls()) <= {f"frogx_f{i}" for i in range(10)}
     silent = adopter_terms(g, "celeb", "frogs", propensity=propensity)  # nothing to explain
     assert silent["contribution"].sum() == 0.0 and silent["share"].null_count() == silent.height
+
+
+def _propagation_world(half_life: float, n: int = 400, seed: int = 1, after: int = 0) -> TopicGraph:
+    """``n`` leaders each take frogs up on 2020-01-01; one follower each takes it up an exponential delay later
+    (half-life ``half_life`` days; delays of a year or more are drawn too and must be left out). ``after`` more
+    leader/follower pairs act only from 2023 on (after the cut-off the tests use)."""
+    rng = np.random.default_rng(seed)
+    start = datetime(2020, 1, 1, tzinfo=timezone.utc)
+    delays = rng.exponential(half_life / np.log(2.0), n)
+    rows, people = [], []
+    for i, d in enumerate(delays):
+        people += [f"lead{i}", f"fol{i}"]
+        rows += [(f"fol{i}", f"lead{i}", "follows", None, None),
+                 (f"lead{i}", "frogbook", "reviews", "frogs", start),
+                 (f"fol{i}", "frogbook", "reviews", "frogs", start + timedelta(days=float(d)))]
+    for i in range(after):
+        late = datetime(2023, 1, 1, tzinfo=timezone.utc) + timedelta(days=i)
+        people += [f"late{i}", f"latefol{i}"]
+        rows += [(f"latefol{i}", f"late{i}", "follows", None, None),
+                 (f"late{i}", "frogbook", "reviews", "frogs", late),
+                 (f"latefol{i}", "frogbook", "reviews", "frogs", late + timedelta(days=1))]
+    src, dst, kind, topic, ts = zip(*rows)
+    edges = pl.DataFrame({"src": src, "dst": dst, "kind": kind, "topic": topic, "ts": ts},
+                         schema_overrides={"ts": pl.Datetime("us", "UTC")})
+    return TopicGraph.from_tables(pl.DataFrame({"person_id": people}), edges,
+                                  items=pl.DataFrame({"item_id": list(ITEMS), "topic": list(ITEMS.values())}))
+
+
+def _brute_force_half_life(graph: TopicGraph, now: datetime, limit: float = 365.0) -> float:
+    """Every follow and every pair of first acts by loop; the truncated exponential's likelihood maximised
+    numerically (not by the score equation the module solves)."""
+    from scipy.optimize import minimize_scalar
+
+    first: dict[tuple[str, str], datetime] = {}
+    for row in graph.edges.filter(pl.col("topic").is_not_null() & (pl.col("ts") < now)).iter_rows(named=True):
+        key = (row["src"], row["topic"])
+        first[key] = min(first.get(key, row["ts"]), row["ts"])
+    delays = []
+    for row in graph.edges.filter(kind="follows").iter_rows(named=True):
+        for (who, topic), tf in first.items():
+            tv = first.get((row["dst"], topic))
+            if who == row["src"] and tv is not None:
+                d = (tf - tv).total_seconds() / 86400
+                if 0 < d < limit:
+                    delays.append(d)
+    d = np.array(delays)
+
+    def nll(log_rate: float) -> float:
+        rate = np.exp(log_rate)
+        return -(len(d) * np.log(rate) - rate * d.sum() - len(d) * np.log1p(-np.exp(-rate * limit)))
+
+    rate = np.exp(minimize_scalar(nll, bounds=(-15, 2), method="bounded", options={"xatol": 1e-10}).x)
+    return float(np.log(2.0) / rate)
+
+
+@pytest.mark.parametrize("half_life", [20.0, 60.0, 150.0])
+def test_half_life_estimate_recovers_the_delays_and_matches_brute_force(half_life):
+    g = _propagation_world(half_life)
+    now = datetime(2022, 6, 1, tzinfo=timezone.utc)
+    h = estimate_half_life(g, now)
+    assert h.source == "estimated"
+    assert h.days == pytest.approx(_brute_force_half_life(g, now), rel=1e-4)
+    assert h.days == pytest.approx(half_life, rel=0.2)  # 400 draws, delays beyond a year left out
+    delays = [d for d in np.random.default_rng(1).exponential(half_life / np.log(2.0), 400) if 0 < d < 365]
+    assert h.propagations == len(delays)
+
+
+def test_half_life_estimate_reads_nothing_from_now_on():
+    now = datetime(2022, 6, 1, tzinfo=timezone.utc)
+    before = estimate_half_life(_propagation_world(60.0), now)
+    later = _propagation_world(60.0, after=200)  # 200 one-day propagations, all after now
+    assert estimate_half_life(later, now) == before
+    assert estimate_half_life(later, datetime(2024, 1, 1, tzinfo=timezone.utc)).days < before.days
+    cols = ["person_id", "topic", "score"]
+    r = adopter_pagerank(later, window=(None, now), propensity="active")
+    assert r.parameters["half_life_days"] == before.days and r.parameters["half_life"].source == "estimated"
+    assert r.table.select(cols).filter(pl.col("person_id").str.starts_with("lea")).equals(
+        adopter_pagerank(_propagation_world(60.0), window=(None, now), propensity="active").table.select(cols)
+        .filter(pl.col("person_id").str.starts_with("lea")))
+
+
+def test_half_life_default_given_and_errors(g):
+    h = estimate_half_life(g, data_end(g))  # the small world has too few propagations within a year
+    assert h.source == "default" and h.days == DEFAULT_HALF_LIFE_DAYS and h.propagations < MIN_PROPAGATIONS
+    r = adopter_pagerank(g, half_life_days=90, propensity="active")
+    assert r.parameters["half_life_days"] == 90.0 and r.parameters["half_life"].source == "given"
+    assert not r.table.equals(adopter_pagerank(g, half_life_days=10, propensity="active").table)
+    for bad in ("fitted", 0, -3.0, True):
+        with pytest.raises(GraphkitError, match="half_life_days"):
+            adopter_pagerank(g, half_life_days=bad)
+    assert registry.ranking(g, score="adopter_pagerank").parameters["half_life"] == "default"
+
+
+def test_explain_gives_the_terms_of_adopter_pagerank(g, tmp_path, capsys):
+    import json
+
+    from graphkit.cli import main
+    from graphkit.io.files import write_dataset
+    from graphkit.marketing.explain import explain
+
+    score = _score(adopter_pagerank(g).table, "frogx", "frogs")
+    ex = explain(g, "frogx", "frogs", score="adopter_pagerank", top=3)
+    assert set(ex["score_name"]) == {"adopter_pagerank"} and score > 0
+    assert ex["contribution"].sum() == pytest.approx(score, rel=1e-8)
+    assert ex["term"].to_list() == ["possible adopter"] * 3 + ["other followers"]
+    assert set(ex.filter(pl.col("giver").is_not_null())["via"]) == {"follows"}
+    write_dataset(g, tmp_path / "w")
+    assert main(["explain", str(tmp_path / "w"), "frogx", "frogs", "--score", "adopter_pagerank", "--json",
+                 "--quiet"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["score_name"] == "adopter_pagerank" and out["score"] == pytest.approx(score, rel=1e-8)
+    assert main(["explain", str(tmp_path / "w"), "celeb", "frogs", "--score", "adopter_pagerank", "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Error:") and "did not act on that topic" in err and "Traceback" not in err

@@ -180,3 +180,45 @@ def test_bad_options_are_refused_with_the_option_named():
         rank_uncertainty(g, score="topic_influence", top_k=(0,))
     with pytest.raises(GraphkitError, match="variant"):
         topic_influence(g, variant="gds", uncertainty=10)
+
+
+def test_the_default_score_in_closed_form_is_exactly_the_rescoring():
+    # posts_x_active_new_followers is a sum over evidence rows: its resamples are drawn without a graph per
+    # resample, from the same row counts resample_graph uses -- the same numbers, to the last bit
+    from datetime import datetime
+
+    from graphkit.marketing import example_market
+    from graphkit.scoring.baselines import RECENT, posts_x_active_new_followers
+    from graphkit.scoring.registry import ranking
+    from graphkit.scoring.uncertainty import new_follower_bootstrap
+
+    g = example_market()
+    r = ranking(g, score="posts_x_active_new_followers")
+    now = datetime.fromisoformat(r.parameters["now"])
+    chosen = list(dict.fromkeys(r.table["topic"].to_list()))
+    fast = new_follower_bootstrap(g, r.table, now=now, recent=RECENT, resamples=40, seed=6)
+
+    def rescore(h: TopicGraph) -> pl.DataFrame:  # as the registry re-scores: all zeros cannot be ranked
+        t = posts_x_active_new_followers(h, topics=chosen, now=now)
+        if not (t["score"] > 0).any():
+            raise GraphkitError("every score is 0")
+        return t
+
+    slow = bootstrap(g, rescore, point=r.table, resamples=40, seed=6)
+    assert fast.parameters["method"] == "closed form"
+    assert fast.table.equals(slow.table) and fast.stability.equals(slow.stability)
+    assert fast.parameters["failed_resamples"] == slow.parameters["failed_resamples"]
+    assert fast.table["p_top_1"].sum() > 0
+    via_registry = rank_uncertainty(g, score="posts_x_active_new_followers", resamples=40, seed=6)
+    assert via_registry.table.equals(fast.table) and via_registry.parameters["method"] == "closed form"
+
+
+def test_row_counts_are_poisson_one_and_depend_on_the_resample_only():
+    from graphkit.scoring.linalg import STREAM_EDGES, poisson1_counts
+
+    a = poisson1_counts(3, STREAM_EDGES, 7, 400_000).astype(np.float64)
+    assert abs(a.mean() - 1) < 0.01 and abs(a.var() - 1) < 0.02
+    assert abs((a == 0).mean() - np.exp(-1)) < 0.005
+    b = poisson1_counts(3, STREAM_EDGES, 8, 400_000).astype(np.float64)
+    assert abs(np.corrcoef(a, b)[0, 1]) < 0.01
+    np.testing.assert_array_equal(poisson1_counts(3, STREAM_EDGES, 7, 1000), a[:1000])

@@ -300,9 +300,16 @@ def _score(args: argparse.Namespace) -> int:
                     with step("loading the graph into Neo4j", enabled=not quiet):
                         store.load(graph)
                 with step(f"writing run {run_id} to Neo4j", enabled=not quiet):
+                    from graphkit.marketing.loyalty import resolve_as_of
+
+                    # the loyalty's date, so that the Cypher flagship query can read it instead of every purchase
+                    as_of = resolve_as_of(graph, args.as_of) if graph.transactions.height else None
                     report = store.write_scores(influence=ranking, communities=communities, loyalty=loyal,
                                                 run_id=run_id, parameters=parameters, keep_runs=args.keep_runs,
-                                                influence_rows=args.neo4j_rows)
+                                                influence_rows=args.neo4j_rows, community_summary=community_summary,
+                                                loyalty_as_of=as_of, loyalty_window_days=args.window_days,
+                                                # the graph was loaded under this lock: every person is there
+                                                check_people=args.source != NEO4J and args.no_load)
             rows = report.rows
         else:
             tables = {"influence": ranking, "loyalty": loyal, "communities": communities,

@@ -237,6 +237,8 @@ def _explain(args: argparse.Namespace) -> int:
             why = "they did not act on that topic in the year before the data's end"
         elif r.score == "adoption_influence" and not ex.filter(pl.col("term") == "feature: acts_ever")["weight"].sum():
             why = "they never acted on that topic before the data's end"
+        elif r.score == "adopter_pagerank" and ex.height and not ex["weight"].sum():
+            why = "they did not act on that topic in the year before the data's end"
         else:
             why = "no follower of theirs who could still take the topic up counts"
         raise GraphkitError(f"{args.person!r} has no influence on {args.topic!r} (score 0 by {r.score}): {why}, so "

@@ -222,6 +222,13 @@ def explain(
       of the model (:data:`graphkit.scoring.topical.FEATURES`) with its value
       as ``weight`` -- what the rate was predicted from.
 
+    - ``adopter_pagerank``: one row per follower whose walk brings the
+      person mass (:func:`graphkit.scoring.adopters.adopter_terms`):
+      ``term`` ``"possible adopter"`` (new to the topic) or ``"adopter"``,
+      ``weight`` the person's recent activity on the topic x credibility,
+      ``giver_score`` the follower's stationary mass; the rest in one
+      ``"other followers"`` row.
+
     Followers beyond ``top`` are summed in one ``"other new followers"`` row.
 
     >>> from graphkit.marketing import example_market
@@ -244,6 +251,8 @@ def explain(
         table = explain_influence(graph, person_id, topic, top=top, window=window)
     elif r.score in ("posts_x_active_new_followers", "potential_reach"):
         table = _explain_followers(graph, person_id, topic, r, top=top, window=window)
+    elif r.score == "adopter_pagerank":
+        table = _explain_adopters(graph, person_id, topic, top=top, window=window)
     else:
         raise GraphkitError(f"explain has no terms for the score {r.score!r} yet; explain another one with "
                             "--score topic_influence")
@@ -293,6 +302,21 @@ def _explain_adoption(graph: TopicGraph, person_id: str, topic: str, *, top: int
         result.join(names, on="giver", how="left", maintain_order="left")
         .select(pl.lit(person_id).alias("person_id"), pl.lit(topic).alias("topic"),
                 "term", "giver", "name", "via", "weight", "giver_score", "contribution", "share")
+    )
+
+
+def _explain_adopters(graph: TopicGraph, person_id: str, topic: str, *, top: int,
+                      window: Window | None) -> pl.DataFrame:
+    """Terms of adopter PageRank: the followers whose walks bring the person's mass (they add up to the score)."""
+    from graphkit.scoring.adopters import adopter_terms
+
+    terms = adopter_terms(graph, person_id, topic, top=top, window=window)
+    names = person_labels(graph).select(pl.col("person_id").alias("giver"), "name")
+    return (
+        terms.with_columns(via=pl.when(pl.col("giver").is_not_null()).then(pl.lit("follows")))
+        .join(names, on="giver", how="left", maintain_order="left")
+        .select("person_id", "topic", "term", "giver", "name", "via", "weight", "giver_score", "contribution",
+                "share")
     )
 
 

@@ -40,10 +40,14 @@ The walk is solved by graphkit's batched topic engine
 (:class:`graphkit.scoring.linalg.TopicSystem`, :func:`graphkit.scoring.linalg.solve_ppr`):
 every topic at once, one sparse system, deterministic.
 
-Settings (``damping_factor`` 0.85, ``half_life_days`` 45, ``outside_attention``
-100, the learned propensity) were chosen on one backtest cut-off, Ciao
-2008-11-14, among about thirty variants; the other cut-offs and CiaoDVD were
-not used to choose (``docs/backtest.md``).
+The recency half-life is **estimated from the data before** ``now``
+(:func:`estimate_half_life`): the delays between a followee taking a topic
+up and a follower taking it up after them, fitted as an exponential observed
+below one year -- on Ciao about 130 days, on CiaoDVD about 280-300. The
+other settings (``damping_factor`` 0.85, ``outside_attention`` 100, the
+learned propensity) were chosen on one backtest cut-off, Ciao 2008-11-14,
+among about thirty variants; the other cut-offs and CiaoDVD were not used to
+choose (``docs/backtest.md``).
 
 >>> from graphkit.io.datasets import load_ciao
 >>> r = adopter_pagerank(load_ciao(), topics=["Books"])
@@ -130,6 +134,118 @@ class AdopterPageRankResult:
         return top_rows(self.table, topic, k)
 
 
+#: Fewest follower adoptions after a followee's to estimate the half-life from; with fewer, the default is used.
+MIN_PROPAGATIONS = 30
+#: The half-life used when it cannot be estimated (too few propagations), in days.
+DEFAULT_HALF_LIFE_DAYS = 45.0
+#: Most follower adoptions the estimate reads (a fixed sample beyond: bounded cost on large graphs).
+MAX_ADOPTIONS = 200_000
+
+
+@dataclass(frozen=True)
+class HalfLife:
+    """The recency half-life of :func:`adopter_pagerank`, estimated from the data before ``now``.
+
+    ``days``: the half-life used; ``source``: ``"estimated"`` or
+    ``"default"`` (fewer than :data:`MIN_PROPAGATIONS` propagations);
+    ``propagations``: the (followee, follower, topic) delays read;
+    ``mean_delay_days``, ``median_delay_days``: of those delays.
+    """
+
+    days: float
+    source: str
+    propagations: int
+    mean_delay_days: float | None
+    median_delay_days: float | None
+
+
+def _truncated_exponential_rate(mean: float, limit: float) -> float:
+    """Maximum-likelihood rate of an exponential observed only below ``limit``, from the sample mean.
+
+    The likelihood's score equation is ``mean = 1/rate - limit / (exp(rate*limit) - 1)``; its right side falls
+    from ``limit/2`` (rate 0: delays spread evenly, no decay) towards 0, so the root is unique; 0 when
+    ``mean >= limit/2``.
+    """
+    from scipy.optimize import brentq
+
+    if mean >= limit / 2:
+        return 0.0
+
+    def gap(rate: float) -> float:
+        with np.errstate(over="ignore"):  # exp(rate * limit) beyond float range: the second term is 0
+            return 1.0 / rate - limit / np.expm1(rate * limit) - mean
+
+    # at 1e-9/limit the right side is ~limit/2 > mean; at 2/mean it is below mean/2
+    return float(brentq(gap, 1e-9 / limit, 2.0 / max(mean, 1e-9), xtol=1e-12, maxiter=500))
+
+
+def estimate_half_life(graph: TopicGraph, now: datetime, *, max_delay: timedelta = RECENT) -> HalfLife:
+    """How fast a followee's act on a topic fades, estimated from the propagations observed before ``now``.
+
+    A *propagation* is a positive follow *f -> v* and a topic *t* such that
+    *v* took *t* up (first dated act on *t*) at ``tv`` and *f* later, at
+    ``tf``, with ``tv < tf < now`` and ``tf - tv < max_delay`` (a year: the
+    walk reads only the last year of acts). The delays ``tf - tv`` are taken
+    as exponential -- the time an action takes to propagate from a person to
+    a follower, with influence decaying as ``exp(-delay / mean)`` (Goyal,
+    Bonchi and Lakshmanan, *Learning influence probabilities in social
+    networks*, WSDM 2010) -- observed only below ``max_delay``: the rate is
+    the maximum-likelihood estimate of that truncated exponential, and the
+    half-life ``ln 2 / rate`` (capped at ten years when the delays show no
+    decay). Only events before ``now`` are read, so a score computed as of
+    ``now`` learns nothing from later events. With fewer than
+    :data:`MIN_PROPAGATIONS` propagations the half-life is
+    :data:`DEFAULT_HALF_LIFE_DAYS`. Beyond :data:`MAX_ADOPTIONS` follower
+    adoptions, a fixed sample of them is read (deterministic).
+
+    >>> from graphkit.io.datasets import load_ciao
+    >>> g = load_ciao()
+    >>> h = estimate_half_life(g, data_end(g))
+    >>> h.source, h.days > 0, h.propagations >= MIN_PROPAGATIONS
+    ('estimated', True, True)
+    """
+    limit = max_delay.total_seconds() / 86400.0
+    adoptions = first_adoptions(graph).filter(pl.col("adopted_at") < now)
+    if adoptions.height > MAX_ADOPTIONS:
+        adoptions = adoptions.sample(MAX_ADOPTIONS, seed=0)
+    follows = (graph.person_edges
+               .filter((pl.col("kind") == "follows") & (pl.col("sign") > 0) & counted_in(None, now)
+                       & (pl.col("src_idx") != pl.col("dst_idx")))
+               .select("src_idx", "dst_idx").unique())
+    ids = graph.people["person_id"]
+    mine = adoptions.select(pl.col("person_id").alias("f"), "topic", pl.col("adopted_at").alias("tf"))
+    theirs = first_adoptions(graph).filter(pl.col("adopted_at") < now).select(
+        pl.col("person_id").alias("v"), "topic", pl.col("adopted_at").alias("tv"))
+    pairs = pl.DataFrame({"f": ids.gather(follows["src_idx"]), "v": ids.gather(follows["dst_idx"])})
+    delays = (mine.join(pairs, on="f").join(theirs, on=["v", "topic"])
+              .select(((pl.col("tf") - pl.col("tv")).dt.total_seconds() / 86400.0).alias("d"))
+              .filter((pl.col("d") > 0) & (pl.col("d") < limit))["d"].sort().to_numpy())  # sorted: sums in one order
+    if len(delays) < MIN_PROPAGATIONS:
+        return HalfLife(DEFAULT_HALF_LIFE_DAYS, "default", len(delays),
+                        float(delays.mean()) if len(delays) else None,
+                        float(np.median(delays)) if len(delays) else None)
+    rate = _truncated_exponential_rate(float(delays.mean()), limit)
+    days = min(np.log(2.0) / rate, 10 * 365.0) if rate > 0 else 10 * 365.0
+    return HalfLife(float(days), "estimated", len(delays), float(delays.mean()), float(np.median(delays)))
+
+
+def resolve_half_life(graph: TopicGraph, now: datetime, half_life_days: float | str) -> HalfLife:
+    """``half_life_days`` as a :class:`HalfLife`: ``"estimated"`` (:func:`estimate_half_life`) or a number of days.
+
+    >>> from graphkit.marketing import example_market
+    >>> g = example_market()
+    >>> resolve_half_life(g, data_end(g), 60).days, resolve_half_life(g, data_end(g), 60).source
+    (60.0, 'given')
+    """
+    if isinstance(half_life_days, str):
+        if half_life_days != "estimated":
+            raise GraphkitError(f"half_life_days must be a number of days or 'estimated'; got {half_life_days!r}")
+        return estimate_half_life(graph, now)
+    if isinstance(half_life_days, bool) or not isinstance(half_life_days, (int, float)) or not half_life_days > 0:
+        raise GraphkitError(f"half_life_days must be > 0 (days) or 'estimated'; got {half_life_days!r}")
+    return HalfLife(float(half_life_days), "given", 0, None, None)
+
+
 def _topic_codes(graph: TopicGraph, topic: pl.Series) -> np.ndarray:
     return topic.cast(pl.Enum(list(graph.topics))).to_physical().to_numpy()
 
@@ -162,8 +278,9 @@ def _recent_weight(graph: TopicGraph, now: datetime, half_life_days: float) -> n
     return np.log1p(w)
 
 
-def adopter_walk(graph: TopicGraph, now: datetime, *, propensity: str = "learned", half_life_days: float = 45.0,
-                 outside_attention: float = 100.0, horizon: timedelta = RECENT) -> AdopterWalk:
+def adopter_walk(graph: TopicGraph, now: datetime, *, propensity: str = "learned",
+                 half_life_days: float | str = "estimated", outside_attention: float = 100.0,
+                 horizon: timedelta = RECENT) -> AdopterWalk:
     """The parts of every topic's walk as of ``now`` (see the module and :class:`AdopterWalk`).
 
     >>> from graphkit.marketing import example_market
@@ -174,8 +291,7 @@ def adopter_walk(graph: TopicGraph, now: datetime, *, propensity: str = "learned
     """
     if propensity not in PROPENSITIES:
         raise GraphkitError(f"propensity must be one of {PROPENSITIES}; got {propensity!r}")
-    if not half_life_days > 0:
-        raise GraphkitError(f"half_life_days must be > 0; got {half_life_days!r}")
+    half_life_days = resolve_half_life(graph, now, half_life_days).days
     if not outside_attention >= 0:
         raise GraphkitError(f"outside_attention must be >= 0; got {outside_attention!r}")
     n, n_topics = graph.n_people, len(graph.topics)
@@ -220,7 +336,7 @@ def adopter_pagerank(
     topics: Sequence[str] | None = None,
     window: Window | None = None,
     damping_factor: float = 0.85,
-    half_life_days: float = 45.0,
+    half_life_days: float | str = "estimated",
     outside_attention: float = 100.0,
     propensity: str = "learned",
     horizon: timedelta = RECENT,
@@ -243,7 +359,9 @@ def adopter_pagerank(
     ``audience``, ``active_audience`` and ``credibility`` count events in
     ``[start, end)``. ``damping_factor``: probability of following attention
     rather than restarting. ``half_life_days``: how fast a followee's past
-    acts on the topic fade from their weight. ``outside_attention``: the
+    acts on the topic fade from their weight, in days, or ``"estimated"``
+    (:func:`estimate_half_life`; ``parameters["half_life"]`` says how it was
+    found). ``outside_attention``: the
     attention a person pays outside the topic's active people, in units of
     one recent act (it passes nothing). ``propensity``: ``"learned"`` (a
     logistic model learned one ``horizon`` earlier; raises when that horizon
@@ -284,14 +402,16 @@ def adopter_pagerank(
     if now is None:
         raise GraphkitError("adopter PageRank needs dated contributions or purchases (it looks at the year before "
                             "now); this graph has no timestamps")
-    walk = adopter_walk(graph, now, propensity=propensity, half_life_days=half_life_days,
+    half_life = resolve_half_life(graph, now, half_life_days)
+    walk = adopter_walk(graph, now, propensity=propensity, half_life_days=half_life.days,
                         outside_attention=outside_attention, horizon=horizon)
     mass, iterations, converged = _stationary(walk, topic_idx, damping_factor, max_iter, tol)
     scores = np.where(walk.gate[:, topic_idx], mass, 0.0)
     structure = topic_structure(graph, window=(start, now))
     table = influence_table(graph, structure, topic_idx, scores, tie_rel=1e-9)
     params = dict(topics=chosen, window=(start, end), now=now, damping_factor=damping_factor,
-                  half_life_days=half_life_days, outside_attention=outside_attention, propensity=propensity,
+                  half_life_days=half_life.days, half_life=half_life, outside_attention=outside_attention,
+                  propensity=propensity,
                   horizon_days=horizon.total_seconds() / 86400, max_iter=max_iter, tol=tol)
     return AdopterPageRankResult(table=table, parameters=params, iterations=iterations, converged=converged,
                                  seconds=time.perf_counter() - started)

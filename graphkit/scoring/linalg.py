@@ -448,23 +448,34 @@ def _mix(z):  # pragma: no cover - splitmix64 finaliser
 
 
 @njit(cache=True, inline="always")
-def _uniform(seed, stream, b, key, salt):  # pragma: no cover
-    # A uniform in (0, 1) that depends only on (seed, stream, resample, key, salt): the same draw
-    # whatever the thread count, the chunking of resamples or the topics solved together.
+def _base(seed, stream, b):  # pragma: no cover
+    # The part of a draw's hash that depends on (seed, stream, resample) only: computed once per
+    # resample by the kernels that draw many keys, and finished per key by _uniform_at.
     h = _mix(np.uint64(seed) + np.uint64(_GOLDEN) * np.uint64(stream + 1))
-    h = _mix(h ^ (np.uint64(b) * np.uint64(0xD1B54A32D192ED03)))
-    h = _mix(h ^ (np.uint64(key) * np.uint64(0xAEF17502108EF2D9) + np.uint64(salt)))
+    return _mix(h ^ (np.uint64(b) * np.uint64(0xD1B54A32D192ED03)))
+
+
+@njit(cache=True, inline="always")
+def _uniform_at(base, key, salt):  # pragma: no cover
+    h = _mix(base ^ (np.uint64(key) * np.uint64(0xAEF17502108EF2D9) + np.uint64(salt)))
     return (np.float64(h >> np.uint64(11)) + 0.5) * (1.0 / 9007199254740992.0)
 
 
+@njit(cache=True, inline="always")
+def _uniform(seed, stream, b, key, salt):  # pragma: no cover
+    # A uniform in (0, 1) that depends only on (seed, stream, resample, key, salt): the same draw
+    # whatever the thread count, the chunking of resamples or the topics solved together.
+    return _uniform_at(_base(seed, stream, b), key, salt)
+
+
 @njit(cache=True)
-def _poisson(seed, stream, b, key, lam):  # pragma: no cover
+def _poisson_at(base, key, lam):  # pragma: no cover
     # Poisson(lam) by inversion; above 30, the normal approximation (relative error of the
     # variance below 2 %, and a count that large moves a rank by much less than its neighbours do).
     if lam <= 0.0:
         return 0.0
     if lam < 30.0:
-        u = _uniform(seed, stream, b, key, 0)
+        u = _uniform_at(base, key, 0)
         p = np.exp(-lam)
         f = p
         k = 0
@@ -473,42 +484,104 @@ def _poisson(seed, stream, b, key, lam):  # pragma: no cover
             p *= lam / k
             f += p
         return float(k)
-    u1 = _uniform(seed, stream, b, key, 1)
-    u2 = _uniform(seed, stream, b, key, 2)
+    u1 = _uniform_at(base, key, 1)
+    u2 = _uniform_at(base, key, 2)
     z = np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
     return max(0.0, np.floor(lam + np.sqrt(lam) * z + 0.5))
 
 
+@njit(cache=True)
+def _poisson(seed, stream, b, key, lam):  # pragma: no cover
+    return _poisson_at(_base(seed, stream, b), key, lam)
+
+
 #: Cumulative Poisson(1) probabilities of 0..9 (the rest: 10, probability below 1e-7).
 _POISSON1_CDF = np.cumsum([np.exp(-1.0) / np.prod(np.arange(1, k + 1)) for k in range(10)])
+#: The Poisson(1) count of each 16-bit uniform (inversion at the middle of its slot).
+_POISSON1_TABLE = np.searchsorted(_POISSON1_CDF, (np.arange(65536) + 0.5) / 65536).astype(np.uint8)
 
 
 @njit(parallel=True, cache=True)
-def _draw_counts(seed, stream, bs, n, cdf, out):  # pragma: no cover
-    # out[e, c] = Poisson(1) count of unit e in resample bs[c] (bs < 0: the data itself, count 1)
+def _draw_counts(seed, stream, bs, n, table, out):  # pragma: no cover
+    # out[e, c] = Poisson(1) count of unit e in resample bs[c] (bs < 0: the data itself, count 1).
+    # One hash of (seed, stream, resample // 4, e) gives the draws of four resamples (16 bits each,
+    # turned into a count by the table of Poisson(1) inversion: the probabilities of the counts are
+    # within 2e-5 of Poisson(1)'s), each still a function of its own resample only, whatever the chunking.
+    bases = np.empty(len(bs), dtype=np.uint64)
+    for c in range(len(bs)):
+        bases[c] = _base(seed, stream, max(bs[c], 0) // 4)
     for e in prange(n):
+        h = np.uint64(0)
+        group = -1
         for c in range(len(bs)):
             if bs[c] < 0:
                 out[e, c] = 1
                 continue
-            u = _uniform(seed, stream, bs[c], e, 0)
-            k = 0
-            while k < len(cdf) and u > cdf[k]:
-                k += 1
-            out[e, c] = k
+            if bs[c] // 4 != group:
+                group = bs[c] // 4
+                h = _mix(bases[c] ^ (np.uint64(e) * np.uint64(0xAEF17502108EF2D9)))
+            out[e, c] = table[(h >> np.uint64(16 * (bs[c] % 4))) & np.uint64(0xFFFF)]
+
+
+#: Streams of the rows of a graph's tables (:func:`poisson1_counts`): edges, transactions.
+STREAM_EDGES, STREAM_TRANSACTIONS = 4, 5
+
+
+def poisson1_counts(seed: int, stream: int, resample: int, n: int) -> np.ndarray:
+    """``Poisson(1)`` counts of ``n`` rows in resample ``resample`` of ``seed`` (uint8), from the counter-based draws.
+
+    Row ``e``'s count depends only on (seed, stream, resample, e): the same
+    whatever else is drawn, so that a resampled graph and a closed-form
+    resample of a score see the same counts.
+
+    >>> c = poisson1_counts(0, STREAM_EDGES, 3, 100_000)
+    >>> c.dtype.name, round(float(c.mean()), 1), bool((c == poisson1_counts(0, STREAM_EDGES, 3, 100_000)).all())
+    ('uint8', 1.0, True)
+    """
+    out = np.empty((int(n), 1), dtype=np.uint8)
+    if n:
+        _draw_counts(np.uint64(seed), int(stream), np.array([int(resample)], dtype=np.int64), int(n), _POISSON1_TABLE,
+                     out)
+    return out[:, 0]
 
 
 @njit(parallel=True, cache=True)
-def _draw_activity(seed, bs, cell_topic, cell_person, cell_count, n_people, state_cell, act, active):  # pragma: no cover
+def _draw_activity(seed, bs, cell_topic, cell_person, cell_count, n_people, state_cell, table, act, active):  # pragma: no cover
     # Every (person, topic) cell of activity is redrawn Poisson(count): the sum of one Poisson(1)
-    # draw per contribution. act[s, c] is the draw of state s's cell; active[p, c] says whether
+    # draw per contribution (so drawn, by table, for whole counts up to 16; by inversion above). act[s, c] is the draw of state s's cell; active[p, c] says whether
     # person p has any contribution left in resample c (all topics, not only the solved ones).
     n_cells = len(cell_count)
     drawn = np.empty((n_cells, len(bs)), dtype=np.float32)
+    bases = np.empty(len(bs), dtype=np.uint64)
+    for c in range(len(bs)):
+        bases[c] = _base(seed, _STREAM_ACTIVITY, max(bs[c], 0))
     for q in prange(n_cells):
         key = cell_topic[q] * n_people + cell_person[q]
+        lam = cell_count[q]
+        p0 = np.exp(-lam)
+        h = np.uint64(0)
         for c in range(len(bs)):
-            drawn[q, c] = cell_count[q] if bs[c] < 0 else _poisson(seed, _STREAM_ACTIVITY, bs[c], key, cell_count[q])
+            if bs[c] < 0:
+                drawn[q, c] = lam
+            elif lam <= 16.0 and lam == np.floor(lam):  # a sum of lam Poisson(1) counts, four per hash
+                t = 0
+                for j in range(int(lam)):
+                    if j % 4 == 0:
+                        h = _mix(bases[c] ^ (np.uint64(key) * np.uint64(0xAEF17502108EF2D9) + np.uint64(8 + j // 4)))
+                    t += table[(h >> np.uint64(16 * (j % 4))) & np.uint64(0xFFFF)]
+                drawn[q, c] = t
+            elif lam < 30.0:  # inversion, as _poisson_at, with exp(-lam) once per cell
+                u = _uniform_at(bases[c], key, 0)
+                p = p0
+                f = p
+                k = 0
+                while u > f and k < 200:
+                    k += 1
+                    p *= lam / k
+                    f += p
+                drawn[q, c] = k
+            else:
+                drawn[q, c] = _poisson_at(bases[c], key, lam)
     for c in prange(len(bs)):
         for q in range(n_cells):
             if drawn[q, c] > 0:
@@ -654,21 +727,59 @@ def _resampled_ppr(indptr, indices, edge, weight, offsets, order, person, cred, 
 
 
 @njit(parallel=True, cache=True)
-def rank_columns(st, seed, topic, tie_rel, ranks_t, n_pos):  # pragma: no cover
-    # (Summaries of graphkit.scoring.uncertainty.) Per resample (a row of st, the draws transposed): positive scores ranked from 1, ties (within
-    # tie_rel) shuffled with a counter-based draw of (seed, topic, resample, position); zeros at the
-    # rank after the last positive one.
-    b = st.shape[0]
+def rank_columns(s, seed, topic, tie_rel, ranks_t, n_pos):  # pragma: no cover
+    # (Summaries of graphkit.scoring.uncertainty.) Per resample c (a column of s, people x resamples;
+    # NaN counts as 0): positive scores ranked from 1 into ranks_t[c], ties (within tie_rel) shuffled
+    # with a counter-based draw of (seed, topic, resample, position); zeros at the rank after the last
+    # positive one. The order: a stable radix sort on the float32 image of the score (three 11-bit
+    # passes over keys that carry the position), then runs equal in float32 ordered by the float64
+    # score -- the exact descending order, equal scores by position, in linear time.
+    m, b = s.shape
     for c in prange(b):
-        col = st[c]
-        pos = np.flatnonzero(col > 0)
-        order = pos[np.argsort(-col[pos])]
-        k = len(order)
+        keys = np.empty(m, dtype=np.uint64)
+        k = 0
+        for i in range(m):
+            x = s[i, c]
+            if x > 0:
+                bits = np.uint64(np.array([np.float32(x)]).view(np.uint32)[0])
+                keys[k] = ((np.uint64(0xFFFFFFFF) - bits) << np.uint64(32)) | np.uint64(i)
+                k += 1
         n_pos[c] = k
+        src = keys
+        dst = np.empty(k, dtype=np.uint64)
+        for shift in (32, 43, 54):
+            cnt = np.zeros(2049, dtype=np.int64)
+            for q in range(k):
+                cnt[((src[q] >> np.uint64(shift)) & np.uint64(2047)) + 1] += 1
+            for r in range(2048):
+                cnt[r + 1] += cnt[r]
+            for q in range(k):
+                d = (src[q] >> np.uint64(shift)) & np.uint64(2047)
+                dst[cnt[d]] = src[q]
+                cnt[d] += 1
+            src, dst = dst, src
+        order = np.empty(k, dtype=np.int64)
+        for q in range(k):
+            order[q] = np.int64(src[q] & np.uint64(0xFFFFFFFF))
+        q = 0
+        while q < k:
+            e = q + 1
+            hi = src[q] >> np.uint64(32)
+            while e < k and (src[e] >> np.uint64(32)) == hi:
+                e += 1
+            if e - q > 1:
+                run = order[q:e].copy()
+                vals = np.empty(e - q)
+                for a in range(e - q):
+                    vals[a] = -s[run[a], c]
+                o = np.argsort(vals, kind="mergesort")
+                for a in range(e - q):
+                    order[q + a] = run[o[a]]
+            q = e
         start = 0
         while start < k:
             end = start + 1
-            while end < k and col[order[end - 1]] - col[order[end]] <= tie_rel * col[order[end - 1]]:
+            while end < k and s[order[end - 1], c] - s[order[end], c] <= tie_rel * s[order[end - 1], c]:
                 end += 1
             for q in range(end - 1, start, -1):  # Fisher-Yates on the tie group
                 u = _uniform(np.uint64(seed), np.int64(topic), np.int64(c), np.int64(q), 7)
@@ -682,29 +793,63 @@ def rank_columns(st, seed, topic, tie_rel, ranks_t, n_pos):  # pragma: no cover
             ranks_t[c, order[q]] = q + 1
 
 
+@njit(cache=True, inline="always")
+def _select(a, n, kth):  # pragma: no cover
+    # Hoare's selection in place: a[kth] becomes the kth smallest of a[:n] (those before it are <=).
+    lo, hi = 0, n - 1
+    while hi > lo:
+        mid = (lo + hi) // 2
+        if a[mid] < a[lo]:
+            a[mid], a[lo] = a[lo], a[mid]
+        if a[hi] < a[lo]:
+            a[hi], a[lo] = a[lo], a[hi]
+        if a[hi] < a[mid]:
+            a[hi], a[mid] = a[mid], a[hi]
+        pivot = a[mid]
+        i, j = lo, hi
+        while i <= j:
+            while a[i] < pivot:
+                i += 1
+            while a[j] > pivot:
+                j -= 1
+            if i <= j:
+                a[i], a[j] = a[j], a[i]
+                i += 1
+                j -= 1
+        if kth <= j:
+            hi = j
+        elif kth >= i:
+            lo = i
+        else:
+            break
+    return a[kth]
+
+
 @njit(parallel=True, cache=True)
 def row_summary(s, ranks_t, lo_q, hi_q, ks, out_s, out_r, counts):  # pragma: no cover
-    # Per person: order statistics of score and rank (numpy's "lower" / "higher" quantiles) and how
-    # many resamples put them in each top k (a score of 0 is never in a top).
+    # Per person (a row of s; NaN counts as 0): order statistics of score and rank (numpy's "lower" /
+    # "higher" quantiles, by selection) and how many resamples put them in each top k (a score of 0
+    # is never in a top).
     m, b = s.shape
     i_lo = int(np.floor(lo_q * (b - 1)))
     i_hi = int(np.ceil(hi_q * (b - 1) - 1e-12))
     for i in prange(m):
-        row = np.sort(s[i])
-        out_s[i, 0] = row[i_lo]
-        out_s[i, 1] = row[i_hi]
+        row = np.empty(b)
+        for c in range(b):
+            row[c] = 0.0 if np.isnan(s[i, c]) else s[i, c]
         rr = np.empty(b, dtype=np.int32)
         for c in range(b):
             rr[c] = ranks_t[c, i]
         for j in range(len(ks)):
             n = 0
             for c in range(b):
-                if s[i, c] > 0 and rr[c] <= ks[j]:
+                if row[c] > 0 and rr[c] <= ks[j]:
                     n += 1
             counts[i, j] = n
-        rr.sort()
-        out_r[i, 0] = rr[i_lo]
-        out_r[i, 1] = rr[i_hi]
+        out_s[i, 1] = _select(row, b, i_hi)
+        out_s[i, 0] = _select(row, i_hi + 1, i_lo)
+        out_r[i, 1] = _select(rr, b, i_hi)
+        out_r[i, 0] = _select(rr, i_hi + 1, i_lo)
 
 
 @dataclass(frozen=True, eq=False)
@@ -888,12 +1033,12 @@ def solve_ppr_resamples(
         m = len(bs)
         cnt_g = np.empty((system.n_general, m), dtype=np.uint8)
         cnt_t = np.empty((system.n_topical, m), dtype=np.uint8)
-        _draw_counts(np.uint64(seed), _STREAM_GENERAL, bs, system.n_general, _POISSON1_CDF, cnt_g)
-        _draw_counts(np.uint64(seed), _STREAM_TOPICAL, bs, system.n_topical, _POISSON1_CDF, cnt_t)
+        _draw_counts(np.uint64(seed), _STREAM_GENERAL, bs, system.n_general, _POISSON1_TABLE, cnt_g)
+        _draw_counts(np.uint64(seed), _STREAM_TOPICAL, bs, system.n_topical, _POISSON1_TABLE, cnt_t)
         act = np.empty((n_states, m), dtype=np.float32)
         active = np.zeros((system.n_people, m), dtype=np.bool_)
         _draw_activity(np.uint64(seed), bs, system.cell_topic, system.cell_person, system.cell_count,
-                       system.n_people, system.cell, act, active)
+                       system.n_people, system.cell, _POISSON1_TABLE, act, active)
         x = np.empty((n_states, m))
         iterations = np.zeros(k, dtype=np.int64)
         totals = np.zeros((k, m))

@@ -75,6 +75,7 @@ from graphkit.scoring.uncertainty import (
     bootstrap,
     check_options,
     influence_bootstrap,
+    new_follower_bootstrap,
 )
 
 SCORES: tuple[str, ...] = ("posts_x_active_new_followers", "topic_influence", "potential_reach", "adoption_influence",
@@ -260,7 +261,8 @@ def _adopter_pagerank(graph: TopicGraph, topics: list[str] | None,
         raise _CannotCompute(str(exc)) from None
     p = r.parameters
     return r.table, {"now": p["now"].isoformat(), "damping_factor": p["damping_factor"],
-                     "half_life_days": p["half_life_days"], "outside_attention": p["outside_attention"],
+                     "half_life_days": p["half_life_days"], "half_life": p["half_life"].source,
+                     "outside_attention": p["outside_attention"],
                      "propensity": p["propensity"], "iterations": r.iterations, "converged": r.converged}
 
 
@@ -370,5 +372,11 @@ def rank_uncertainty(
         def rescore(g: TopicGraph) -> pl.DataFrame:
             return _compute(g, used, chosen, (start, end))[0]
 
-        u = bootstrap(graph, rescore, point=r.table, resamples=resamples, seed=seed, level=level, top_k=ks)
+        if used == "posts_x_active_new_followers":  # a sum over evidence rows: drawn without re-scoring
+            from graphkit.scoring.baselines import RECENT
+
+            u = new_follower_bootstrap(graph, r.table, now=end, recent=RECENT, resamples=resamples, seed=seed,
+                                       level=level, top_k=ks)
+        else:
+            u = bootstrap(graph, rescore, point=r.table, resamples=resamples, seed=seed, level=level, top_k=ks)
     return Uncertainty(u.table, u.stability, {**u.parameters, **r.parameters}, u.seconds)

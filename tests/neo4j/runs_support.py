@@ -12,7 +12,7 @@ TOPICS = ["DVDs", "Beauty", "Books"]
 
 
 def run_rows(store, run_id: str) -> int:
-    return store._read("MATCH (:Person)-[s:INFLUENCE]->(:Topic) WHERE s.run_id = $r RETURN count(s) AS n", {"r": run_id})[0]["n"]
+    return store._read("MATCH (s:InfluenceRow) WHERE s.run_id = $r RETURN count(s) AS n", {"r": run_id})[0]["n"]
 
 
 def sorted_rows(df: pl.DataFrame) -> pl.DataFrame:

@@ -22,14 +22,16 @@ from graphkit.marketing.loyalty import loyalty
 
 def test_runs_switch_whole_and_carry_their_parameters(sample_store, sample, influence_a, influence_b):
     a = sample_store.write_scores(influence=influence_a, run_id="runs-a", parameters={"damping_factor": 0.85})
-    assert a.rows == {"influence": influence_a.height} and a.version == graphkit.__version__
+    assert a.rows == {"influence": influence_a.height, "topic_summary": len(TOPICS)}
+    assert a.version == graphkit.__version__
     assert sample_store.current_run_id() == "runs-a"
     assert_frame_equal(sample_store.read_scores(), sorted_rows(influence_a), check_exact=True)
     loyal = loyalty(sample)
     communities = influence_a.select("person_id", "topic", (pl.col("rank") % 3).cast(pl.Int64).alias("community"))
     b = sample_store.write_scores(influence=influence_b, communities=communities, loyalty=loyal, run_id="runs-b",
                                   parameters={"damping_factor": 0.5, "topics": TOPICS})
-    assert b.rows == {"influence": influence_b.height, "communities": communities.height, "loyalty": loyal.height}
+    assert b.rows == {"influence": influence_b.height, "communities": communities.height, "loyalty": loyal.height,
+                      "topic_summary": len(TOPICS)}
     assert sample_store.current_run_id() == "runs-b"
     assert_frame_equal(sample_store.read_scores(), sorted_rows(influence_b), check_exact=True)
     assert_frame_equal(sample_store.read_scores(run_id="runs-a"), sorted_rows(influence_a), check_exact=True)
@@ -61,7 +63,7 @@ def test_runs_switch_whole_and_carry_their_parameters(sample_store, sample, infl
 
 def test_score_rows_for_unknown_people_are_refused(sample_store, influence_a):
     bad = pl.concat([influence_a.head(3), influence_a.head(1).with_columns(person_id=pl.lit("nobody"))])
-    with pytest.raises(StoreError, match="1 of 4 rows found no matching node"):
+    with pytest.raises(StoreError, match=r"score rows of 1 of 4 people found no matching node \(e.g. \['nobody'\]"):
         sample_store.write_scores(influence=bad, run_id="runs-bad")
     assert sample_store.current_run_id() != "runs-bad"
     with pytest.raises(GraphkitError, match="lacks column"):
@@ -117,7 +119,7 @@ def test_transient_failures_are_retried_by_managed_transactions(sample_store, in
 
     def flaky(tx, query, params):
         calls["n"] += 1
-        if "INFLUENCE" in query and calls["failed"] < 2:
+        if "InfluenceRow" in query and calls["failed"] < 2:
             calls["failed"] += 1
             raise neo4j.exceptions.ServiceUnavailable("connection dropped (injected by the test)")
         return real(tx, query, params)

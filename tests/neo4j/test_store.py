@@ -10,7 +10,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from graphkit import TopicGraph
-from graphkit.errors import StoreError
+from graphkit.errors import GraphkitError, StoreError
 from graphkit.io.neo4j import Neo4jStore
 from graphkit.io.neo4j.cypher import EDGE_TYPES, epoch_us_cypher
 from graphkit.marketing.loyalty import influential_loyal_customers, loyalty
@@ -194,3 +194,95 @@ def test_epoch_arithmetic_matches_neo4j_epoch_millis(scratch_store):
          f"RETURN {epoch_us_cypher('v')} AS ours, v.epochMillis * 1000 + v.microsecond % 1000 AS neo4j ORDER BY name")
     rows = scratch_store._read(q)
     assert [r["ours"] for r in rows] == [r["neo4j"] for r in rows]
+
+
+@pytest.mark.parametrize("window_days", [None, 120])
+def test_flagship_over_the_runs_loyalty_equals_embedded_and_the_purchases_query(scratch_store, window_days):
+    """A run written with its loyalty's date answers from its loyalty rows; other dates and windows
+    recompute loyalty from PURCHASED; all equal the embedded query."""
+    shop = _shop()
+    scratch_store.load(shop)
+    topics = list(shop.topics)
+    influence = _influence_for(shop, topics)
+    as_of = shop.transactions["ts"].max()
+    scratch_store.write_scores(influence=influence, loyalty=loyalty(shop, window_days=window_days), run_id="with-loyalty",
+                               loyalty_as_of=as_of, loyalty_window_days=window_days)
+    scratch_store.write_scores(influence=influence, run_id="without-loyalty")
+    assert scratch_store.runs()[0].parameters["loyalty_as_of"] == as_of.isoformat()
+    for options in GRID:
+        options = {**_options(shop, options), "window_days": options.get("window_days", window_days)}
+        expected = influential_loyal_customers(shop, topics=topics, influence=influence, **options)
+        from_run = scratch_store.influential_loyal_customers(topics=topics, run_id="with-loyalty", **options)
+        from_purchases = scratch_store.influential_loyal_customers(topics=topics, run_id="without-loyalty", **options)
+        assert_frame_equal(from_run, expected, check_exact=True)
+        assert_frame_equal(from_purchases, expected, check_exact=True)
+    # the run's date given explicitly is the run's loyalty too; the answer at defaults is a real one
+    expected = influential_loyal_customers(shop, topics=topics, influence=influence, top_percentile=50, min_loyalty=0.25,
+                                           window_days=window_days)
+    assert expected.height > 3
+    assert_frame_equal(scratch_store.influential_loyal_customers(
+        topics=topics, run_id="with-loyalty", top_percentile=50, min_loyalty=0.25, as_of=as_of.isoformat(),
+        window_days=window_days), expected, check_exact=True)
+
+
+def test_topic_and_community_summaries_are_written_with_the_run(scratch_store):
+    shop = _shop()
+    scratch_store.load(shop)
+    topics = list(shop.topics)
+    influence = _influence_for(shop, topics).with_columns(
+        score=pl.when(pl.col("rank") > 20).then(0.0).otherwise(pl.col("score")))
+    communities = influence.select("person_id", "topic", (pl.col("rank") % 4).cast(pl.Int64).alias("community"))
+    summary = communities.group_by("topic", "community").agg(size=pl.len()).with_columns(
+        top_influencers=pl.lit(["p1", "p2"]), customers=pl.lit(1), customer_share=pl.lit(0.5),
+        brand_community=pl.lit(None, dtype=pl.String), brand_overlap=pl.lit(0), brand_jaccard=pl.lit(0.0),
+        brand_share=pl.lit(0.0), modularity_contribution=pl.col("community") / 10.0)
+    report = scratch_store.write_scores(influence=influence, communities=communities, community_summary=summary,
+                                        influence_rows="nonzero", run_id="summaries")
+    kept = influence.filter(pl.col("score") > 0)
+    assert report.rows == {"influence": kept.height, "communities": kept.height, "topic_summary": len(topics),
+                           "community_summary": summary.height}
+    per_topic = scratch_store.read_topic_summary()
+    n = shop.people.height
+    assert per_topic["topic"].to_list() == sorted(topics)
+    assert per_topic["people"].to_list() == [n] * len(topics) and per_topic["written"].to_list() == [20] * len(topics)
+    assert per_topic["nonzero"].to_list() == [20] * len(topics) and per_topic["members"].to_list() == [n] * len(topics)
+    assert per_topic["members_written"].to_list() == [20] * len(topics)
+    assert per_topic["communities"].to_list() == [4] * len(topics)
+    assert per_topic["top_score"].to_list() == kept.group_by("topic").agg(pl.col("score").max()).sort("topic")["score"].to_list()
+    back = scratch_store.read_community_summary()
+    assert_frame_equal(back, summary.select(back.columns).cast(dict(back.schema)).sort("topic", "community"))
+    # membership goes with the rows kept; with every row kept, a membership without its row is refused
+    assert_frame_equal(scratch_store.read_communities(),
+                       communities.join(kept.select("person_id", "topic"), on=["person_id", "topic"])
+                       .sort("topic", "community", "person_id"))
+    with pytest.raises(GraphkitError, match=r"1 community rows have no influence row \(e.g. \(.p\d+., "):
+        scratch_store.write_scores(influence=influence.filter(pl.col("rank") > 1), communities=communities,
+                                   run_id="lost")
+    scratch_store.clear()  # clear() deletes every run's rows with the runs
+    for label in ("InfluenceRow", "LoyaltyRow", "TopicSummary", "CommunitySummary"):
+        assert scratch_store._read(f"MATCH (n:{label}) RETURN count(n) AS n")[0]["n"] == 0, label
+
+
+def test_a_batch_whose_commit_reply_is_lost_is_written_once(sample_store, influence_a, monkeypatch):
+    """The driver retries a transaction whose commit it did not hear back about; the batch number on the
+    run makes the retry write nothing, and the writer counts the batch as landed."""
+    import neo4j
+
+    import graphkit.io.neo4j.store as gneo4j
+    from runs_support import run_rows, sorted_rows
+
+    real = gneo4j._count_rows
+    lost = {"n": 0}
+
+    def commit_then_lose_the_reply(tx, query, params):
+        if "InfluenceRow" in query and lost["n"] < 2 and params["batch"] in (1, 3):
+            lost["n"] += 1
+            sample_store._write(query, params)  # committed elsewhere ...
+            raise neo4j.exceptions.ServiceUnavailable("reply lost (injected by the test)")  # ... but not heard
+        return real(tx, query, params)
+
+    monkeypatch.setattr(gneo4j, "_count_rows", commit_then_lose_the_reply)
+    report = sample_store.write_scores(influence=influence_a, run_id="lost-reply", batch_size=500)
+    assert lost["n"] == 2
+    assert report.rows["influence"] == influence_a.height == run_rows(sample_store, "lost-reply")
+    assert_frame_equal(sample_store.read_scores(), sorted_rows(influence_a), check_exact=True)

@@ -43,8 +43,8 @@ def _orphan_rows(store) -> int:
     """Score rows whose run is not in the database (what a lost run leaves behind)."""
     runs = [r.run_id for r in store.runs()]
     n = 0
-    for rel in ("INFLUENCE", "IN_COMMUNITY"):
-        n += store._read(f"MATCH ()-[s:{rel}]->() WHERE NOT s.run_id IN $runs RETURN count(s) AS n",
+    for label in ("InfluenceRow", "LoyaltyRow", "TopicSummary", "CommunitySummary"):
+        n += store._read(f"MATCH (s:{label}) WHERE NOT s.run_id IN $runs RETURN count(s) AS n",
                          {"runs": runs})[0]["n"]
     return n
 

@@ -15,6 +15,7 @@ True
 from __future__ import annotations
 
 import re
+from typing import Sequence
 
 from graphkit.errors import GraphkitError
 
@@ -83,6 +84,8 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
     "CREATE CONSTRAINT graphkit_state IF NOT EXISTS FOR (n:GraphkitState) REQUIRE n.name IS UNIQUE",
     "CREATE CONSTRAINT graphkit_lock IF NOT EXISTS FOR (n:GraphkitLock) REQUIRE n.name IS UNIQUE",
     "CREATE INDEX graphkit_item_topic IF NOT EXISTS FOR (n:Item) ON (n.topic)",
+    # the flagship joins a run's influence rows to its loyalty rows on person_id (see RUN_GUARD below)
+    "CREATE INDEX graphkit_loyalty_person IF NOT EXISTS FOR (n:LoyaltyRow) ON (n.person_id)",
 )
 
 Q_TOPICS = "UNWIND $rows AS r MERGE (t:Topic {name: r.name}) RETURN count(*) AS n"
@@ -234,83 +237,108 @@ RETURN r.run_id AS run_id, r.status AS status, r.parameters AS parameters, r.gra
        r.started AS started, r.finished AS finished, r.rows AS rows, r.topics AS topics
 ORDER BY r.started, r.run_id
 """
-# Every batch of a run's rows first writes to the run's node, and only while the run is being
-# written by this writer ($owner, its lock token): a writer that lost the lock (paused past its
-# lease) writes nothing more, and a batch in flight conflicts with the next writer's un-publishing
-# of the run (Neo4j: it waits for the batch's lock; ArcadeDB: the batch fails and is retried).
+# --- a run's rows: one node per row, created (never merged) with no relationship, from a batch of columns.
+# The layout is chosen for the write: a relationship costs two look-ups (and the MERGE of one a scan of
+# the node's relationships), a map per row repeats its keys in every row, an index costs as much as the
+# row itself; a node made from columns of values costs the values only. Rows join people on person_id
+# and runs on run_id, by a scan of their label: a run's rows are read whole or by topic, a person's rows
+# only to erase them. LoyaltyRow (one per customer) is indexed on person_id for the flagship's join.
+#
 RUN_GUARD = """
 MATCH (run:ScoreRun) WHERE run.run_id = $run_id AND run.owner = $owner AND run.status = 'writing'
-SET run.batches = coalesce(run.batches, 0) + 1
+  AND coalesce(run.batches, 0) = $batch
+SET run.batches = $batch + 1
 WITH run
 """
-Q_WRITE_INFLUENCE = RUN_GUARD + """UNWIND $rows AS r
-MATCH (p:Person) WHERE p.person_id = r.person_id
-MATCH (t:Topic) WHERE t.name = r.topic
-MERGE (p)-[s:INFLUENCE {run_id: $run_id}]->(t)
-SET s.score = r.score, s.rank = r.rank, s.percentile = r.percentile, s.audience = r.audience,
-    s.active_audience = r.active_audience, s.credibility = r.credibility
-RETURN count(*) AS n
-"""
-#: Influence rows with how sure each rank is (bootstrap intervals; see graphkit.scoring.uncertainty).
-Q_WRITE_INFLUENCE_UNCERTAINTY = RUN_GUARD + """UNWIND $rows AS r
-MATCH (p:Person) WHERE p.person_id = r.person_id
-MATCH (t:Topic) WHERE t.name = r.topic
-MERGE (p)-[s:INFLUENCE {run_id: $run_id}]->(t)
-SET s.score = r.score, s.rank = r.rank, s.percentile = r.percentile, s.audience = r.audience,
-    s.active_audience = r.active_audience, s.credibility = r.credibility,
-    s.score_low = r.score_low, s.score_high = r.score_high, s.rank_low = r.rank_low, s.rank_high = r.rank_high,
-    s.p_top_1 = r.p_top_1, s.p_top_10 = r.p_top_10
-RETURN count(*) AS n
-"""
-#: The bootstrap columns :data:`Q_WRITE_INFLUENCE_UNCERTAINTY` writes, in order.
+#: Properties of an (:InfluenceRow), in the order of a row's values (``topic`` and ``run_id`` are per batch).
+INFLUENCE_ROW_PROPERTIES: tuple[str, ...] = (
+    "person_id", "score", "rank", "percentile", "audience", "active_audience", "credibility", "community",
+)
+#: The bootstrap columns written after them when the run has them (see graphkit.scoring.uncertainty).
 UNCERTAINTY_PROPERTIES: tuple[str, ...] = ("score_low", "score_high", "rank_low", "rank_high", "p_top_1", "p_top_10")
-#: Read the bootstrap columns of a run's influence rows (null where the run has none).
-R_INFLUENCE_UNCERTAINTY = """MATCH (p:Person)-[s:INFLUENCE {run_id: $run_id}]->(t:Topic)
-RETURN p.person_id AS person_id, t.name AS topic, s.score_low AS score_low, s.score_high AS score_high,
-       s.rank_low AS rank_low, s.rank_high AS rank_high, s.p_top_1 AS p_top_1, s.p_top_10 AS p_top_10
-"""
-Q_WRITE_COMMUNITY = RUN_GUARD + """UNWIND $rows AS r
-MATCH (p:Person) WHERE p.person_id = r.person_id
-MATCH (t:Topic) WHERE t.name = r.topic
-MERGE (p)-[m:IN_COMMUNITY {run_id: $run_id}]->(t)
-SET m.community = r.community
-RETURN count(*) AS n
-"""
-Q_WRITE_LOYALTY = RUN_GUARD + """UNWIND $rows AS r
-MATCH (c:Customer) WHERE c.customer_id = r.customer_id
-MERGE (c)-[l:LOYALTY]->(run)
-SET l.recency_days = r.recency_days, l.frequency = r.frequency, l.monetary = r.monetary,
-    l.tenure_days = r.tenure_days, l.r_score = r.r_score, l.f_score = r.f_score, l.m_score = r.m_score,
-    l.loyalty_score = r.loyalty_score
-RETURN count(*) AS n
-"""
+#: Properties of a (:LoyaltyRow), in order.
+LOYALTY_ROW_PROPERTIES: tuple[str, ...] = (
+    "customer_id", "person_id", "recency_days", "frequency", "monetary", "tenure_days", "r_score", "f_score",
+    "m_score", "loyalty_score",
+)
+#: Properties of a (:TopicSummary): per topic of a run, what was scored and what was written.
+TOPIC_SUMMARY_PROPERTIES: tuple[str, ...] = (
+    "topic", "people", "nonzero", "written", "left_out_percentile", "top_score", "members", "members_written",
+    "communities",
+)
+#: Properties of a (:CommunitySummary): one per community of a topic (graphkit.scoring.community's summary).
+COMMUNITY_SUMMARY_PROPERTIES: tuple[str, ...] = (
+    "topic", "community", "size", "top_influencers", "customers", "customer_share", "brand_community",
+    "brand_overlap", "brand_jaccard", "brand_share", "modularity_contribution",
+)
+#: The labels of a run's rows (each row carries its run_id).
+RUN_ROW_LABELS: tuple[str, ...] = ("InfluenceRow", "LoyaltyRow", "TopicSummary", "CommunitySummary")
+
+
+def create_rows(label: str, properties: Sequence[str], *, per_batch: Sequence[str] = ()) -> str:
+    """The guarded statement that creates one ``label`` node per row of ``$c``, a map of columns.
+
+    ``$c.<property>`` holds the values of ``properties``, one list each, all
+    of the same length; ``per_batch`` properties come from the parameter of
+    the same name, and ``run_id`` from ``$run_id``.
+
+    >>> q = create_rows("LoyaltyRow", ("customer_id", "frequency"))
+    >>> "CREATE (:LoyaltyRow {run_id: $run_id, customer_id: $c.customer_id[i], frequency: $c.frequency[i]})" in q
+    True
+    """
+    fields = ["run_id: $run_id", *(f"{identifier(p)}: ${identifier(p)}" for p in per_batch),
+              *(f"{identifier(p)}: $c.{identifier(p)}[i]" for p in properties)]
+    return RUN_GUARD + (f"UNWIND range(0, size($c.{identifier(properties[0])}) - 1) AS i\n"
+                        f"CREATE (:{identifier(label)} {{{', '.join(fields)}}})\nRETURN count(*) AS n\n")
+
+
+#: Person ids (``$ids``) that are in the database: rows are written only for people loaded before.
+R_KNOWN_PEOPLE = "UNWIND $ids AS id MATCH (p:Person) WHERE p.person_id = id RETURN collect(id) AS found"
+
+R_RUN_OWNER = """MATCH (r:ScoreRun) WHERE r.run_id = $run_id
+RETURN r.owner AS owner, r.status AS status, coalesce(r.batches, 0) AS batches"""
+
+
 # deletions of one run, a batch at a time (each its own transaction)
-Q_PURGE = {
-    "influence": "MATCH (:Topic)<-[s:INFLUENCE]-() WHERE s.run_id = $run_id WITH s LIMIT $limit DELETE s RETURN count(*) AS n",
-    "communities": "MATCH (:Topic)<-[s:IN_COMMUNITY]-() WHERE s.run_id = $run_id WITH s LIMIT $limit DELETE s RETURN count(*) AS n",
-    "loyalty": "MATCH (r:ScoreRun)<-[s:LOYALTY]-() WHERE r.run_id = $run_id WITH s LIMIT $limit DELETE s "
-                "RETURN count(*) AS n",
-}
-R_RUN_OWNER = "MATCH (r:ScoreRun) WHERE r.run_id = $run_id RETURN r.owner AS owner, r.status AS status"
+def purge_rows(label: str) -> str:
+    """Delete up to ``$limit`` row nodes ``label`` of run ``$run_id``."""
+    return f"MATCH (s:{identifier(label)}) WHERE s.run_id = $run_id WITH s LIMIT $limit DELETE s RETURN count(*) AS n"
+
+
+#: The rows of runs written by graphkit's first layout (relationships), deleted with their run too.
+Q_PURGE_LEGACY: tuple[str, ...] = (
+    "MATCH (:Topic)<-[s:INFLUENCE]-() WHERE s.run_id = $run_id WITH s LIMIT $limit DELETE s RETURN count(*) AS n",
+    "MATCH (:Topic)<-[s:IN_COMMUNITY]-() WHERE s.run_id = $run_id WITH s LIMIT $limit DELETE s RETURN count(*) AS n",
+    "MATCH (r:ScoreRun)<-[s:LOYALTY]-() WHERE r.run_id = $run_id WITH s LIMIT $limit DELETE s RETURN count(*) AS n",
+)
 Q_DELETE_RUN = "MATCH (r:ScoreRun) WHERE r.run_id = $run_id DETACH DELETE r RETURN count(*) AS n"
 
 R_INFLUENCE = """
-MATCH (p:Person)-[s:INFLUENCE]->(t:Topic)
-WHERE s.run_id = $run_id AND ($topics IS NULL OR t.name IN $topics)
-RETURN p.person_id AS person_id, t.name AS topic, s.score AS score, s.rank AS rank, s.percentile AS percentile,
+MATCH (s:InfluenceRow)
+WHERE s.run_id = $run_id AND ($topics IS NULL OR s.topic IN $topics)
+RETURN s.person_id AS person_id, s.topic AS topic, s.score AS score, s.rank AS rank, s.percentile AS percentile,
        s.audience AS audience, s.active_audience AS active_audience, s.credibility AS credibility
 """
+#: Read the bootstrap columns of a run's influence rows (null where the run has none).
+R_INFLUENCE_UNCERTAINTY = """MATCH (s:InfluenceRow) WHERE s.run_id = $run_id
+RETURN s.person_id AS person_id, s.topic AS topic, s.score_low AS score_low, s.score_high AS score_high,
+       s.rank_low AS rank_low, s.rank_high AS rank_high, s.p_top_1 AS p_top_1, s.p_top_10 AS p_top_10
+"""
 R_COMMUNITIES_RUN = """
-MATCH (p:Person)-[m:IN_COMMUNITY]->(t:Topic)
-WHERE m.run_id = $run_id
-RETURN p.person_id AS person_id, t.name AS topic, m.community AS community
+MATCH (s:InfluenceRow)
+WHERE s.run_id = $run_id AND s.community IS NOT NULL
+RETURN s.person_id AS person_id, s.topic AS topic, s.community AS community
 """
 R_LOYALTY = """
-MATCH (c:Customer)-[l:LOYALTY]->(r:ScoreRun) WHERE r.run_id = $run_id
-RETURN c.customer_id AS customer_id, c.person_id AS person_id, l.recency_days AS recency_days,
+MATCH (l:LoyaltyRow) WHERE l.run_id = $run_id
+RETURN l.customer_id AS customer_id, l.person_id AS person_id, l.recency_days AS recency_days,
        l.frequency AS frequency, l.monetary AS monetary, l.tenure_days AS tenure_days, l.r_score AS r_score,
        l.f_score AS f_score, l.m_score AS m_score, l.loyalty_score AS loyalty_score
 """
+R_TOPIC_SUMMARY = "MATCH (s:TopicSummary) WHERE s.run_id = $run_id RETURN " + ", ".join(
+    f"s.{p} AS {p}" for p in TOPIC_SUMMARY_PROPERTIES)
+R_COMMUNITY_SUMMARY = "MATCH (s:CommunitySummary) WHERE s.run_id = $run_id RETURN " + ", ".join(
+    f"s.{p} AS {p}" for p in COMMUNITY_SUMMARY_PROPERTIES)
 R_LAST_PURCHASE = "MATCH (:Customer)-[b:PURCHASED]->(:Item) RETURN max(b.ts) AS last"
 
 # The flagship query: statements run in ONE read transaction. Loyalty follows
@@ -347,25 +375,27 @@ WITH cid, last, frequency, monetary,
           ELSE toFloat(r_score + f_score + m_score - 3) / 12.0 END AS loyalty_score
 WHERE loyalty_score >= $min_loyalty
 MATCH (c:Customer) WHERE c.customer_id = cid
-MATCH (c)-[s:INFLUENCE]->(t:Topic)
-WHERE s.run_id = $run_id AND t.name IN $topics AND s.percentile > $cut
-WITH t.name AS topic, c.person_id AS person_id, cid, last, frequency, monetary, loyalty_score, s,
-     s.percentile / 100.0 * loyalty_score AS fit
-ORDER BY topic, fit DESC, s.score DESC, person_id
-WITH topic, collect({person_id: person_id, customer_id: cid, fit: fit, score: s.score, rank: s.rank,
-                     percentile: s.percentile, audience: s.audience, active_audience: s.active_audience,
-                     credibility: s.credibility, last: last, frequency: frequency, monetary: monetary,
-                     loyalty_score: loyalty_score}) AS hits
-UNWIND range(0, size(hits) - 1) AS i
-WITH topic, i + 1 AS loyal_rank, hits[i] AS h
-WHERE $limit IS NULL OR loyal_rank <= $limit
-WITH topic, loyal_rank, h, h.last AS last
-RETURN topic, loyal_rank, h.person_id AS person_id, h.customer_id AS customer_id, h.fit AS fit, h.score AS score,
-       h.rank AS rank, h.percentile AS percentile, h.audience AS audience, h.active_audience AS active_audience,
-       h.credibility AS credibility,
-       toFloat($as_of_us - {epoch_last}) / 86400000000.0 AS recency_days,
-       h.frequency AS frequency, h.monetary AS monetary, h.loyalty_score AS loyalty_score
+RETURN c.person_id AS person_id, cid AS customer_id, frequency, monetary, loyalty_score,
+       toFloat($as_of_us - {epoch_last}) / 86400000000.0 AS recency_days
 """.replace("{epoch_last}", epoch_us_cypher("last"))
+
+# The flagship query over the loyalty the run wrote (its rows were computed by graphkit.marketing.loyalty
+# from the same transactions, as of the date recorded on the run): used when the query asks for that date
+# and window. No purchase is read: the run's loyalty rows at the threshold and its influence rows of the
+# topics above the percentile cut (R_INFLUENCE_ABOVE), joined on person_id and ranked in Python. (A
+# look-up of each influence row's loyalty row by its index cost 0.2 ms a row on ArcadeDB: 1-3 s on Ciao.)
+R_LOYALTY_AT_LEAST = """
+MATCH (l:LoyaltyRow) WHERE l.run_id = $run_id AND l.loyalty_score >= $min_loyalty
+RETURN l.person_id AS person_id, l.customer_id AS customer_id, l.recency_days AS recency_days,
+       l.frequency AS frequency, l.monetary AS monetary, l.loyalty_score AS loyalty_score
+"""
+#: The run's influence rows of the topics above the percentile cut, for the flagship to join with loyalty
+#: (in Python: the rows have no index, so a look-up per customer would scan them once per customer).
+R_INFLUENCE_ABOVE = """
+MATCH (s:InfluenceRow) WHERE s.run_id = $run_id AND s.topic IN $topics AND s.percentile > $cut
+RETURN s.topic AS topic, s.person_id AS person_id, s.score AS score, s.rank AS rank, s.percentile AS percentile,
+       s.audience AS audience, s.active_audience AS active_audience, s.credibility AS credibility
+"""
 
 # --- erasure: a person and everything about her, in ONE write transaction (see Neo4jStore.erase_people).
 # Ids travel only in $ids. First what will go, by relationship type and run (each relationship once, even
@@ -383,6 +413,19 @@ DETACH DELETE h
 RETURN count(*) AS n
 """
 Q_ERASE_PEOPLE = "MATCH (p:Person) WHERE p.person_id IN $ids DETACH DELETE p RETURN count(*) AS n"
+#: A person's rows in every run: (run, table, rows), then their deletion (one statement per label).
+R_ERASE_RUN_ROWS: tuple[str, ...] = (
+    "MATCH (s:InfluenceRow) WHERE s.person_id IN $ids "
+    "RETURN s.run_id AS run_id, 'influence' AS table, count(*) AS n",
+    "MATCH (s:InfluenceRow) WHERE s.person_id IN $ids AND s.community IS NOT NULL "
+    "RETURN s.run_id AS run_id, 'communities' AS table, count(*) AS n",
+    "UNWIND $ids AS id MATCH (s:LoyaltyRow) WHERE s.person_id = id "
+    "RETURN s.run_id AS run_id, 'loyalty' AS table, count(*) AS n",
+)
+Q_ERASE_RUN_ROWS: tuple[str, ...] = (
+    "MATCH (s:InfluenceRow) WHERE s.person_id IN $ids DELETE s RETURN count(*) AS n",
+    "UNWIND $ids AS id MATCH (s:LoyaltyRow) WHERE s.person_id = id DELETE s RETURN count(*) AS n",
+)
 R_RUN_ROWS = "MATCH (r:ScoreRun) WHERE r.run_id IN $runs RETURN r.run_id AS run_id, r.rows AS rows"
 Q_RUN_ROWS = """
 UNWIND $rows AS x

@@ -96,12 +96,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 
+import numpy as np
 import polars as pl
 
 from graphkit.errors import GraphkitError, MissingDependencyError, StoreError, WriterBusyError
 from graphkit.io.neo4j.cypher import (
+    COMMUNITY_SUMMARY_PROPERTIES,
     EDGE_TYPES,
     ERASED_TABLES,
+    INFLUENCE_ROW_PROPERTIES,
+    LOCK_NAME,
+    LOYALTY_ROW_PROPERTIES,
     Q_COMMUNITIES,
     Q_CUSTOMER_LABEL,
     Q_CUTS,
@@ -109,6 +114,7 @@ from graphkit.io.neo4j.cypher import (
     Q_EDGES,
     Q_ERASE_HANDLES,
     Q_ERASE_PEOPLE,
+    Q_ERASE_RUN_ROWS,
     Q_ERASURE_LOG,
     Q_HANDLES,
     Q_INFLUENTIAL_LOYAL,
@@ -119,7 +125,7 @@ from graphkit.io.neo4j.cypher import (
     Q_PEOPLE,
     Q_PING,
     Q_PURCHASES,
-    Q_PURGE,
+    Q_PURGE_LEGACY,
     Q_RUN_ROWS,
     Q_RUN_START,
     Q_RUN_UNPUBLISH,
@@ -127,37 +133,43 @@ from graphkit.io.neo4j.cypher import (
     Q_STATE,
     Q_SWITCH,
     Q_TOPICS,
-    Q_WRITE_COMMUNITY,
-    Q_WRITE_INFLUENCE,
-    Q_WRITE_INFLUENCE_UNCERTAINTY,
-    Q_WRITE_LOYALTY,
     R_COMMUNITIES,
     R_COMMUNITIES_RUN,
+    R_COMMUNITY_SUMMARY,
     R_EDGES,
     R_ERASE_COUNTS,
+    R_ERASE_RUN_ROWS,
     R_ERASURES,
     R_HANDLES,
     R_INFLUENCE,
+    R_INFLUENCE_ABOVE,
+    R_INFLUENCE_UNCERTAINTY,
     R_ITEMS,
+    R_KNOWN_PEOPLE,
     R_LAST_PURCHASE,
     R_LOYALTY,
+    R_LOYALTY_AT_LEAST,
     R_PEOPLE,
     R_PURCHASES,
     R_RUN_OWNER,
-    R_INFLUENCE_UNCERTAINTY,
     R_RUN_ROWS,
-    LOCK_NAME,
+    R_TOPIC_SUMMARY,
+    RUN_ROW_LABELS,
     SCHEMA_STATEMENTS,
     STATE_NAME,
+    TOPIC_SUMMARY_PROPERTIES,
     UNCERTAINTY_PROPERTIES,
+    create_rows,
     delete_nodes_batch,
     identifier,
+    purge_rows,
 )
 from graphkit.io.ownership import BUSY_HINT, DEFAULT_WAIT, check_wait, holder_text
 from graphkit.marketing.loyalty import (
     INFLUENCE_COLUMNS,
     LOYALTY_COLUMNS,
     RESULT_COLUMNS,
+    check_window,
     resolve_as_of,
 )
 from graphkit.model.graph import TopicGraph
@@ -356,6 +368,17 @@ _LOYALTY_SCHEMA: dict[str, pl.DataType] = {
     "m_score": pl.Int8(), "loyalty_score": pl.Float64(),
 }
 _COMMUNITY_SCHEMA: dict[str, pl.DataType] = {"person_id": pl.String(), "topic": pl.String(), "community": pl.Int64()}
+_COMMUNITY_SUMMARY_SCHEMA: dict[str, pl.DataType] = {
+    "topic": pl.String(), "community": pl.Int64(), "size": pl.Int64(), "top_influencers": pl.List(pl.String()),
+    "customers": pl.Int64(), "customer_share": pl.Float64(), "brand_community": pl.String(),
+    "brand_overlap": pl.Int64(), "brand_jaccard": pl.Float64(), "brand_share": pl.Float64(),
+    "modularity_contribution": pl.Float64(),
+}
+_TOPIC_SUMMARY_SCHEMA: dict[str, pl.DataType] = {
+    "topic": pl.String(), "people": pl.Int64(), "nonzero": pl.Int64(), "written": pl.Int64(),
+    "left_out_percentile": pl.Float64(), "top_score": pl.Float64(), "members": pl.Int64(),
+    "members_written": pl.Int64(), "communities": pl.Int64(),
+}
 
 
 # ------------------------------------------------------------------- store
@@ -635,7 +658,7 @@ class Neo4jStore:
 
         Returns the nodes deleted. The lock node itself stays (released).
         """
-        labels = ("Person", "Item", "Community", "Topic", "Handle", "ScoreRun", "GraphkitState")
+        labels = ("Person", "Item", "Community", "Topic", "Handle", *RUN_ROW_LABELS, "ScoreRun", "GraphkitState")
         deleted = 0
         with self.writing():
             for label in labels:
@@ -707,29 +730,45 @@ class Neo4jStore:
         keep_runs: int = 2,
         batch_size: int | None = None,
         influence_rows: str | float = "all",
+        community_summary: pl.DataFrame | None = None,
+        loyalty_as_of: dt.datetime | dt.date | str | None = None,
+        loyalty_window_days: float | None = None,
+        check_people: bool = True,
     ) -> WriteReport:
         """Write a score run; switch readers to it only once it is complete.
 
         ``influence`` has the columns of ``topic_influence(...).table``;
         ``communities`` has ``person_id, topic, community``; ``loyalty`` the
-        columns of :func:`graphkit.marketing.loyalty.loyalty`. ``parameters`` (how the
-        scores were made) are stored as JSON on the run with the graphkit
-        version. ``keep_runs`` complete runs are kept (the current one and
-        the ones before it); older runs are deleted after the switch, and
+        columns of :func:`graphkit.marketing.loyalty.loyalty`;
+        ``community_summary`` the summary of
+        :func:`graphkit.scoring.community.topic_communities`. ``parameters``
+        (how the scores were made) are stored as JSON on the run with the
+        graphkit version. ``keep_runs`` complete runs are kept (the current one
+        and the ones before it); older runs are deleted after the switch, and
         runs left incomplete by killed writers before the write. The whole
         write holds the writer lock (see :meth:`writing`). A ``run_id`` that
         is already complete is refused: a run id names one write.
 
-        ``influence_rows`` says which influence rows are written: ``"all"``
-        (the default), ``"nonzero"`` (score > 0: on a large graph most people
-        score 0 on most topics), or a number *P*: the top *P* percent of each
-        topic (percentile above ``100 - P``). When rows are left out, the run
-        records, per topic, how many rows it scored, how many were nonzero and
-        written, and the highest percentile left out
-        (``parameters["influence_rows"]``);
-        :meth:`influential_loyal_customers` refuses a ``top_percentile``
-        that would need rows left out, and :meth:`read_scores` returns the
-        rows written.
+        What is written (see ``docs/neo4j.md``): one ``(:InfluenceRow)`` per
+        influence row kept, carrying the person's ``community`` on that topic;
+        one ``(:LoyaltyRow)`` per customer; one ``(:TopicSummary)`` per topic
+        (people scored, nonzero, written, the highest percentile left out, the
+        top score, community members); one ``(:CommunitySummary)`` per
+        community. ``influence_rows`` says which influence rows are kept:
+        ``"all"`` (the default), ``"nonzero"`` (score > 0: on a large graph
+        most people score 0 on most topics), or a number *P*: the top *P*
+        percent of each topic (percentile above ``100 - P``). Community
+        membership is written for the people whose row is kept. When rows are
+        left out the run also records, per topic, what was left out
+        (``parameters["influence_rows"]``); :meth:`influential_loyal_customers`
+        refuses a ``top_percentile`` that would need rows left out.
+
+        ``loyalty_as_of`` (and ``loyalty_window_days``) say which date (and
+        window) ``loyalty`` was computed for: the flagship query then reads
+        that loyalty instead of recomputing it from every purchase when asked
+        for the same date and window. ``check_people`` checks first that every
+        person of the rows is in the database (skip it only right after
+        loading the same graph under the same lock, as ``graphkit score`` does).
         """
         from graphkit.version import __version__
 
@@ -744,21 +783,47 @@ class Neo4jStore:
                                                 else pl.col(c).cast(pl.Int64) for c in UNCERTAINTY_PROPERTIES))
         comm = _check_columns(communities, _COMMUNITY_SCHEMA, "communities") if communities is not None else None
         loyal = _check_columns(loyalty, _LOYALTY_SCHEMA, "loyalty") if loyalty is not None else None
+        summary = (_check_columns(community_summary, _COMMUNITY_SUMMARY_SCHEMA, "community summary")
+                   if community_summary is not None else None)
         scored = sorted(set(infl["topic"].to_list()))  # the run's topics, whether or not a row of each is written
         infl, written = select_influence_rows(infl, influence_rows)
+        infl, topic_rows = _with_communities(infl, comm, written)
         recorded = dict(parameters or {})
         if written["keep"] != "all":  # what was left out, for the flagship query's check
             recorded["influence_rows"] = written
+        if loyal is not None and loyalty_as_of is not None:
+            check_window(loyalty_window_days)
+            recorded["loyalty_as_of"] = resolve_as_of(None, loyalty_as_of).isoformat()
+            recorded["loyalty_window_days"] = loyalty_window_days
         params_json = json.dumps(recorded, sort_keys=True, default=str)
         start = time.perf_counter()
         with self.writing():
-            rows = self._write_run(run_id, infl, comm, loyal, params_json, keep_runs, batch_size, scored)
+            if check_people:
+                self._check_people(*(part["person_id"] for part in infl.values()),
+                                   loyal["person_id"] if loyal is not None else None)
+            rows = self._write_run(run_id, infl, comm is not None, loyal, summary, topic_rows, params_json,
+                                   keep_runs, batch_size, scored)
         return WriteReport(run_id=run_id, rows=rows, parameters=json.loads(params_json), version=__version__,
                            seconds=time.perf_counter() - start, batch_size=batch_size or self.batch_size)
 
-    def _write_run(self, run_id: str, infl: pl.DataFrame, comm: pl.DataFrame | None, loyal: pl.DataFrame | None,
-                   params_json: str, keep_runs: int, batch_size: int | None,
-                   scored: list[str] | None = None) -> dict[str, int]:
+    def _check_people(self, *columns: pl.Series | None) -> None:
+        """Refuse rows of people who are not in the database (one look-up per distinct person)."""
+        ids = pl.concat([c.drop_nulls() for c in columns if c is not None]).unique().sort()
+        missing: list[str] = []
+        with self._errors(), self._session() as s:
+            for part in _chunks(ids.to_list(), 20_000):
+                found = set(s.execute_read(_fetch, R_KNOWN_PEOPLE, {"ids": part})[0]["found"] or [])
+                missing += [i for i in part if i not in found]
+        if missing:
+            raise StoreError(
+                f"score rows of {len(missing)} of {ids.len()} people found no matching node (e.g. {missing[:3]}: an "
+                f"id that is not in the database); load the graph first with graphkit score --source PATH "
+                f"--write neo4j or Neo4jStore.load"
+            )
+
+    def _write_run(self, run_id: str, infl: dict[str, pl.DataFrame], with_communities: bool, loyal: pl.DataFrame | None,
+                   summary: pl.DataFrame | None, topic_rows: pl.DataFrame, params_json: str, keep_runs: int,
+                   batch_size: int | None, scored: list[str]) -> dict[str, int]:
         """The run protocol, under the lock: clean up, refuse a complete run id, write, switch (fenced), prune."""
         from graphkit.version import __version__
 
@@ -772,22 +837,26 @@ class Neo4jStore:
                 self._purge_run(r.run_id, batch_size=batch_size)
         self._write(Q_RUN_START, {"run_id": run_id, "owner": self._lock_owner, "parameters": params_json,
                                   "version": __version__, "started": dt.datetime.now(dt.timezone.utc)})
-        scored = sorted((set(scored) if scored is not None else set(infl["topic"].to_list())))
-        topics = sorted(set(scored) | (set(comm["topic"].to_list()) if comm is not None else set()))
-        run = {"run_id": run_id, "owner": self._lock_owner}
+        scored = sorted(set(scored) | set(topic_rows["topic"].to_list()))
+        writer = _RunWriter(self, run_id, batch_size or self.batch_size)
         try:
-            self._write_rows(Q_TOPICS, [{"name": t} for t in topics], "topics")
-            q_influence = Q_WRITE_INFLUENCE_UNCERTAINTY if "p_top_1" in infl.columns else Q_WRITE_INFLUENCE
-            rows = {"influence": self._write_rows(q_influence, _records(infl), "influence", run,
-                                                  batch_size=batch_size)}
-            if comm is not None:
-                rows["communities"] = self._write_rows(Q_WRITE_COMMUNITY, _records(comm), "communities", run,
-                                                       batch_size=batch_size)
+            self._write_rows(Q_TOPICS, [{"name": t} for t in scored], "topics")
+            writer.write("TopicSummary", TOPIC_SUMMARY_PROPERTIES, topic_rows, "topic summaries")
+            rows = {"influence": 0}
+            for topic, part in infl.items():
+                properties = INFLUENCE_ROW_PROPERTIES + tuple(c for c in UNCERTAINTY_PROPERTIES if c in part.columns)
+                rows["influence"] += writer.write("InfluenceRow", properties, part, f"influence {topic}",
+                                                  per_batch={"topic": topic})
+            if with_communities:
+                rows["communities"] = int(topic_rows["members_written"].sum())
             if loyal is not None:
-                rows["loyalty"] = self._write_rows(Q_WRITE_LOYALTY, _records(loyal.drop("person_id")), "loyalty",
-                                                   run, batch_size=batch_size)
+                rows["loyalty"] = writer.write("LoyaltyRow", LOYALTY_ROW_PROPERTIES, loyal, "loyalty")
+            if summary is not None:
+                rows["community_summary"] = writer.write("CommunitySummary", COMMUNITY_SUMMARY_PROPERTIES, summary,
+                                                         "community summaries")
+            rows["topic_summary"] = topic_rows.height
         except StoreError:
-            # a batch that wrote nothing because this writer no longer owns the run: say so, not "load the graph"
+            # a batch that wrote nothing because this writer no longer owns the run: say so
             state = self._read(R_RUN_OWNER, {"run_id": run_id})
             if self._lock_lost.is_set() or not state or state[0]["owner"] != self._lock_owner \
                     or state[0]["status"] != "writing":
@@ -805,7 +874,7 @@ class Neo4jStore:
     def _purge_run(self, run_id: str, *, batch_size: int | None = None) -> None:
         """Un-publish a run (status ``deleting``), then delete its rows in batches, then its node."""
         self._write(Q_RUN_UNPUBLISH, {"run_id": run_id, "state": STATE_NAME})
-        for query in Q_PURGE.values():  # delete in batches until a batch finds nothing left
+        for query in (*map(purge_rows, RUN_ROW_LABELS), *Q_PURGE_LEGACY):  # in batches until none is left
             deleted = True
             while deleted:
                 deleted = self._write(query, {"run_id": run_id, "limit": batch_size or self.batch_size})
@@ -838,19 +907,20 @@ class Neo4jStore:
             ))
         return out
 
-    def _resolve_run(self, run_id: str | None) -> str:
-        """``run_id`` if it names a complete run (readers never see a partial one), else the current run."""
-        if run_id is not None:
-            status = {r.run_id: r.status for r in self.runs()}.get(run_id)
-            if status != "complete":
-                state = "there is no such run" if status is None else f"it is {status}"
-                raise StoreError(f"no complete score run {run_id!r} in Neo4j ({state}); complete runs: "
-                                 f"{[r.run_id for r in self.runs() if r.status == 'complete']}")
-            return run_id
-        current = self.current_run_id()
-        if current is None:
-            raise StoreError("no complete score run in Neo4j yet; write one with graphkit score --write neo4j")
-        return current
+    def _resolve_run(self, run_id: str | None, runs: Mapping[str, RunInfo] | None = None) -> str:
+        """``run_id`` if it names a complete run (readers never see a partial one), else the current run
+        (``runs``: the runs already read, by id)."""
+        runs = {r.run_id: r for r in self.runs()} if runs is None else runs
+        if run_id is None:
+            run_id = self.current_run_id()
+            if run_id is None:
+                raise StoreError("no complete score run in Neo4j yet; write one with graphkit score --write neo4j")
+        status = runs[run_id].status if run_id in runs else None
+        if status != "complete":
+            state = "there is no such run" if status is None else f"it is {status}"
+            raise StoreError(f"no complete score run {run_id!r} in Neo4j ({state}); complete runs: "
+                             f"{[r.run_id for r in runs.values() if r.status == 'complete']}")
+        return run_id
 
     def read_scores(self, *, run_id: str | None = None, topics: Sequence[str] | None = None) -> pl.DataFrame:
         """Influence rows of a run (default: the current run), sorted by topic then rank."""
@@ -876,6 +946,19 @@ class Neo4jStore:
         recs = self._read(R_COMMUNITIES_RUN, {"run_id": self._resolve_run(run_id)})
         return pl.DataFrame(recs, schema=_COMMUNITY_SCHEMA, orient="row").sort("topic", "community", "person_id") \
             if recs else pl.DataFrame(schema=_COMMUNITY_SCHEMA)
+
+    def read_topic_summary(self, *, run_id: str | None = None) -> pl.DataFrame:
+        """Per topic of a run (default: the current run): people scored, nonzero, rows written, the highest
+        percentile left out, the top score, community members and those written, communities."""
+        recs = self._read(R_TOPIC_SUMMARY, {"run_id": self._resolve_run(run_id)})
+        return (pl.DataFrame(recs, schema=_TOPIC_SUMMARY_SCHEMA, orient="row") if recs
+                else pl.DataFrame(schema=_TOPIC_SUMMARY_SCHEMA)).sort("topic")
+
+    def read_community_summary(self, *, run_id: str | None = None) -> pl.DataFrame:
+        """The communities of a run (default: the current run), like ``topic_communities(...).summary``."""
+        recs = self._read(R_COMMUNITY_SUMMARY, {"run_id": self._resolve_run(run_id)})
+        return (pl.DataFrame(recs, schema=_COMMUNITY_SUMMARY_SCHEMA, orient="row") if recs
+                else pl.DataFrame(schema=_COMMUNITY_SUMMARY_SCHEMA)).sort("topic", "community")
 
     def read_loyalty(self, *, run_id: str | None = None) -> pl.DataFrame:
         """Loyalty rows of a run (default: the current run), like :func:`graphkit.marketing.loyalty.loyalty`."""
@@ -906,10 +989,9 @@ class Neo4jStore:
 
         topic_list = check_query_arguments(topics, top_percentile, min_loyalty, limit)
         check_window(window_days)
-        run = self._resolve_run(run_id)
-        info = {r.run_id: r for r in self.runs()}.get(run)
-        if info is None or info.status != "complete":
-            raise StoreError(f"no complete score run {run!r} in Neo4j; runs: {[r.run_id for r in self.runs()]}")
+        runs = {r.run_id: r for r in self.runs()}
+        run = self._resolve_run(run_id, runs)
+        info = runs[run]
         absent = [t for t in topic_list if t not in info.topics]
         if absent:
             raise GraphkitError(f"score run {run!r} has no rows for topic(s) {absent}; compute influence on them "
@@ -922,6 +1004,15 @@ class Neo4jStore:
                     f"score run {run!r} wrote only the {written.get('keep')} influence rows of {t!r} (the rows it left "
                     f"out reach percentile {floor:.6g}); top_percentile {top_percentile:g} needs some of them: use "
                     f"top_percentile <= {100.0 - floor:.6g}, or rerun graphkit score --write neo4j --neo4j-rows all")
+        recorded = info.parameters.get("loyalty_as_of")
+        if recorded is not None and window_days == info.parameters.get("loyalty_window_days") and (
+                as_of is None or resolve_as_of(None, as_of) == dt.datetime.fromisoformat(recorded)):
+            # the loyalty the run wrote, computed for this date and window: no purchase needs reading
+            params = {"run_id": run, "topics": topic_list, "cut": 100.0 - top_percentile,
+                      "min_loyalty": float(min_loyalty)}
+            with self._errors(), self._session() as session:
+                loyal, rows = session.execute_read(_run_loyal, params)
+            return _joined(loyal, rows, limit)
         if as_of is None:
             last = self._read(R_LAST_PURCHASE)
             if not last or last[0]["last"] is None:
@@ -935,10 +1026,8 @@ class Neo4jStore:
             "cut": 100.0 - top_percentile, "topics": topic_list, "limit": limit, "run_id": run,
         }
         with self._errors(), self._session() as session:
-            recs = session.execute_read(_influential_loyal, params)
-        if not recs:
-            return pl.DataFrame(schema=_RESULT_SCHEMA).select(RESULT_COLUMNS)
-        return pl.DataFrame(recs, schema=_RESULT_SCHEMA, orient="row").select(RESULT_COLUMNS).sort("topic", "loyal_rank")
+            loyal, rows = session.execute_read(_influential_loyal, params)
+        return _joined(loyal, rows, limit)
 
 
 # ----------------------------------------------------------------- helpers
@@ -968,6 +1057,92 @@ def select_influence_rows(influence: pl.DataFrame, keep: str | float) -> tuple[p
     topics = {r.pop("topic"): r for r in per_topic.to_dicts()}
     rows = influence if label == "all" else flagged.filter("__keep").drop("__keep")
     return rows, {"keep": label, "topics": topics}
+
+
+
+def _with_communities(infl: pl.DataFrame, comm: pl.DataFrame | None,
+                      written: dict[str, Any]) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
+    """The kept influence rows of each topic with each person's ``community`` (null without one), sorted by
+    rank, and one summary row per topic (:data:`~graphkit.io.neo4j.cypher.TOPIC_SUMMARY_PROPERTIES`).
+
+    Membership goes with the kept rows: with every row kept, a membership without an influence row is refused
+    (it would be lost). Topic by topic, joined on person_id (a join of all rows on two text keys cost 8 s and
+    2 GB at 1M people).
+
+    >>> infl = pl.DataFrame({"person_id": ["a", "b"], "topic": ["x", "x"], "score": [0.6, 0.0], "rank": [1, 2]})
+    >>> comm = pl.DataFrame({"person_id": ["a", "b"], "topic": ["x", "x"], "community": [0, 1]})
+    >>> rows, topics = _with_communities(infl.head(1), comm, {"keep": "nonzero", "topics": {"x": {
+    ...     "people": 2, "nonzero": 1, "written": 1, "left_out_percentile": 50.0}}})
+    >>> rows["x"]["community"].to_list(), topics.select("members", "members_written", "communities").row(0)
+    ([0], (2, 1, 2))
+    """
+    keep_all = written["keep"] == "all"
+    kept = {t: part for (t,), part in infl.partition_by("topic", as_dict=True).items()}
+    members = {t: part for (t,), part in comm.partition_by("topic", as_dict=True).items()} if comm is not None else {}
+    parts: dict[str, pl.DataFrame] = {}
+    summary = []
+    for topic in sorted(set(kept) | set(members) | set(written["topics"])):
+        part = kept.get(topic, infl.clear())
+        of_topic = members.get(topic)
+        if of_topic is None:
+            part = part.with_columns(community=pl.lit(None, dtype=pl.Int64))
+        else:
+            joined = part.join(of_topic.select("person_id", "community"), on="person_id", how="left")
+            if joined.height != part.height:
+                raise GraphkitError(f"the communities table has rows that repeat a (person_id, topic) on topic "
+                                    f"{topic!r}: one community per person and topic")
+            if keep_all:
+                lost = of_topic.join(part, on="person_id", how="anti")
+                if lost.height:
+                    raise GraphkitError(f"{lost.height} community rows have no influence row (e.g. "
+                                        f"{lost.select('person_id', 'topic').row(0)}): communities must be of the "
+                                        f"people and topics scored")
+            part = joined
+        part = part.sort("rank", "person_id")
+        if part.height:
+            parts[topic] = part
+        info = written["topics"].get(topic, {})
+        summary.append({"topic": topic, **{k: info.get(k) for k in ("people", "nonzero", "written",
+                                                                      "left_out_percentile")},
+                        "top_score": part["score"].max(),
+                        "members": None if comm is None else (0 if of_topic is None else of_topic.height),
+                        "members_written": None if comm is None else int(part["community"].is_not_null().sum()),
+                        "communities": None if comm is None else (0 if of_topic is None
+                                                                  else of_topic["community"].n_unique())})
+    return parts, pl.DataFrame(summary, schema=_TOPIC_SUMMARY_SCHEMA)
+
+
+class _RunWriter:
+    """Creates a run's row nodes in numbered, guarded batches of columns (see ``cypher.RUN_GUARD``)."""
+
+    def __init__(self, store: Neo4jStore, run_id: str, size: int) -> None:
+        self.store, self.run_id, self.size, self.batch = store, run_id, size, 0
+
+    def write(self, label: str, properties: Sequence[str], table: pl.DataFrame, what: str,
+              per_batch: Mapping[str, Any] | None = None) -> int:
+        """Every row of ``table`` as a ``label`` node; returns the rows written."""
+        store = self.store
+        query = create_rows(label, properties, per_batch=tuple(per_batch or ()))
+        table = table.select(properties)
+        params = {"run_id": self.run_id, "owner": store._lock_owner, **(per_batch or {})}
+        starts = range(0, table.height, self.size)
+        written = 0
+        with store._errors(), store._session() as s:
+            for offset in track(starts, what, total=len(starts), enabled=store.progress and len(starts) > 1):
+                part = table.slice(offset, self.size)
+                columns = {c: part[c].to_list() for c in properties}
+                n = s.execute_write(_count_rows, query, {**params, "c": columns, "batch": self.batch})
+                if n == 0:  # not written now: written before (a retry after a lost commit reply), or not ours
+                    state = s.execute_read(_fetch, R_RUN_OWNER, {"run_id": self.run_id})
+                    if not state or state[0]["owner"] != store._lock_owner or state[0]["status"] != "writing" \
+                            or state[0]["batches"] != self.batch + 1:
+                        raise store._lost_lock_error(f"run {self.run_id!r} was not published")
+                    n = part.height
+                elif n != part.height:
+                    raise StoreError(f"{what}: {n} of {part.height} rows of a batch were written")
+                self.batch += 1
+                written += n
+        return written
 
 
 def new_run_id() -> str:
@@ -1000,6 +1175,15 @@ def _erase(tx: "neo4j.ManagedTransaction", params: dict, note: dict) -> dict[str
         elif table == "handles":
             continue  # counted as the Handle nodes deleted
         counts[table] = counts.get(table, 0) + int(r["n"])
+    for query in R_ERASE_RUN_ROWS:  # the person's rows in every score run
+        for r in tx.run(query, params):
+            if r["run_id"] is not None and r["n"]:
+                per_run.setdefault(r["run_id"], {})[r["table"]] = per_run.get(r["run_id"], {}).get(r["table"], 0) + \
+                    int(r["n"])
+                key = f"{r['run_id']}/{r['table']}"
+                counts[key] = counts.get(key, 0) + int(r["n"])
+    for query in Q_ERASE_RUN_ROWS:
+        tx.run(query, params).consume()
     handles = _count_rows(tx, Q_ERASE_HANDLES, params)
     people = _count_rows(tx, Q_ERASE_PEOPLE, params)
     if people:
@@ -1024,14 +1208,45 @@ def _erase(tx: "neo4j.ManagedTransaction", params: dict, note: dict) -> dict[str
     return dict(sorted(counts.items()))
 
 
-def _influential_loyal(tx: "neo4j.ManagedTransaction", params: dict) -> list[dict]:
-    """The cut points, then the query, in one read transaction (a consistent view where the server gives one)."""
+def _joined(loyal: list[dict], rows: list[dict], limit: int | None) -> pl.DataFrame:
+    """The flagship's answer from the customers at the loyalty threshold and the influence rows above the
+    percentile cut: joined on person_id, ``fit`` computed, ranked."""
+    schema = {k: v for k, v in _RESULT_SCHEMA.items() if k in INFLUENCE_COLUMNS}
+    influence = pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
+    schema = {k: v for k, v in _RESULT_SCHEMA.items()
+              if k in ("person_id", "customer_id", "recency_days", "frequency", "monetary", "loyalty_score")}
+    customers = pl.DataFrame(loyal, schema=schema, orient="row") if loyal else pl.DataFrame(schema=schema)
+    joined = influence.join(customers, on="person_id", how="inner")
+    # a true division, as the embedded query does (polars would multiply by the reciprocal)
+    fit = np.divide(joined["percentile"].to_numpy(), 100.0) * joined["loyalty_score"].to_numpy()
+    return _ranked(joined.with_columns(fit=pl.Series(fit, dtype=pl.Float64)), limit)
+
+
+def _run_loyal(tx: "neo4j.ManagedTransaction", params: dict) -> tuple[list[dict], list[dict]]:
+    """In one read transaction: the run's loyalty rows at the threshold and its influence rows above the cut."""
+    return [r.data() for r in tx.run(R_LOYALTY_AT_LEAST, params)], [r.data() for r in tx.run(R_INFLUENCE_ABOVE, params)]
+
+
+def _ranked(table: pl.DataFrame, limit: int | None) -> pl.DataFrame:
+    """Flagship rows ranked within each topic by fit, then score, then person_id (``loyal_rank``), as
+    :func:`graphkit.marketing.loyalty.influential_loyal_customers` ranks them."""
+    out = table.sort(["topic", "fit", "score", "person_id"], descending=[False, True, True, False]).with_columns(
+        pl.int_range(1, pl.len() + 1, dtype=pl.UInt32).over("topic").alias("loyal_rank"))
+    if limit is not None:
+        out = out.filter(pl.col("loyal_rank") <= limit)
+    return out.select(RESULT_COLUMNS)
+
+
+def _influential_loyal(tx: "neo4j.ManagedTransaction", params: dict) -> tuple[list[dict], list[dict]]:
+    """In one read transaction (a consistent view where the server gives one): the quintile cut points,
+    the loyalty of the customers at the threshold, and the run's influence rows above the percentile cut."""
     cuts = {}
     for name, value in (("rcut", "last"), ("fcut", "frequency"), ("mcut", "monetary")):
         record = tx.run(Q_CUTS.format(value=identifier(value)), params).single()
         cuts[name] = list(record["cuts"]) if record is not None else []
     cuts["rcut"] = [_utc(v) for v in cuts["rcut"]]  # ArcadeDB returns stored datetimes without their zone
-    return [r.data() for r in tx.run(Q_INFLUENTIAL_LOYAL, {**params, **cuts})]
+    loyal = [r.data() for r in tx.run(Q_INFLUENTIAL_LOYAL, {**params, **cuts})]
+    return loyal, [r.data() for r in tx.run(R_INFLUENCE_ABOVE, params)]
 
 
 def _columns(table: str) -> list[str]:
