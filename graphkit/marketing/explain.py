@@ -151,13 +151,24 @@ def explain_influence(
         "term": ["own activity"], "giver": pl.Series([None], dtype=pl.String),
         "weight": [float(restart[j])], "giver_score": pl.Series([None], dtype=pl.Float64), "contribution": [own],
     }))
+    return _terms_table(graph, person_id, topic, parts, score, via=via)
+
+
+def _terms_table(graph: TopicGraph, person_id: str, topic: str, parts: list[pl.DataFrame], score: float,
+                 via: pl.DataFrame | None = None) -> pl.DataFrame:
+    """The explain table from its term rows: each term's share of ``score``, the giver's name and how p sees them.
+
+    ``via`` maps givers to how the person sees them; without it a giver is a follower ("follows").
+    """
     result = pl.concat(parts, how="vertical_relaxed").with_columns(
-        share=pl.col("contribution") / score if score > 0 else pl.lit(None, dtype=pl.Float64)
-    )
+        share=pl.col("contribution") / score if score > 0 else pl.lit(None, dtype=pl.Float64))
+    if via is None:
+        result = result.with_columns(via=pl.when(pl.col("giver").is_not_null()).then(pl.lit("follows")))
+    else:
+        result = result.join(via, on="giver", how="left", maintain_order="left")
     names = person_labels(graph).select(pl.col("person_id").alias("giver"), "name")
     return (
         result.join(names, on="giver", how="left", maintain_order="left")
-        .join(via, on="giver", how="left", maintain_order="left")
         .select(pl.lit(person_id).alias("person_id"), pl.lit(topic).alias("topic"),
                 "term", "giver", "name", "via", "weight", "giver_score", "contribution", "share")
     )
@@ -293,16 +304,7 @@ def _explain_adoption(graph: TopicGraph, person_id: str, topic: str, *, top: int
                                "contribution": [None] * len(terms.features)},
                               schema={"term": pl.String, "giver": pl.String, "weight": pl.Float64,
                                       "giver_score": pl.Float64, "contribution": pl.Float64}))
-    result = pl.concat(parts, how="vertical_relaxed").with_columns(
-        share=pl.col("contribution") / score if score > 0 else pl.lit(None, dtype=pl.Float64),
-        via=pl.when(pl.col("giver").is_not_null()).then(pl.lit("follows")),
-    )
-    names = person_labels(graph).select(pl.col("person_id").alias("giver"), "name")
-    return (
-        result.join(names, on="giver", how="left", maintain_order="left")
-        .select(pl.lit(person_id).alias("person_id"), pl.lit(topic).alias("topic"),
-                "term", "giver", "name", "via", "weight", "giver_score", "contribution", "share")
-    )
+    return _terms_table(graph, person_id, topic, parts, score)
 
 
 def _explain_adopters(graph: TopicGraph, person_id: str, topic: str, *, top: int,
@@ -360,13 +362,4 @@ def _explain_followers(graph: TopicGraph, person_id: str, topic: str, r: Ranking
                                    "contribution": [float(rest["contribution"].sum())]}))
     parts.append(pl.DataFrame({"term": [factor_term], "giver": null_s, "weight": [float(factor)],
                                "giver_score": null_f, "contribution": null_f}))
-    result = pl.concat(parts, how="vertical_relaxed").with_columns(
-        share=pl.col("contribution") / score if score > 0 else pl.lit(None, dtype=pl.Float64),
-        via=pl.when(pl.col("giver").is_not_null()).then(pl.lit("follows")),
-    )
-    names = person_labels(graph).select(pl.col("person_id").alias("giver"), "name")
-    return (
-        result.join(names, on="giver", how="left", maintain_order="left")
-        .select(pl.lit(person_id).alias("person_id"), pl.lit(topic).alias("topic"),
-                "term", "giver", "name", "via", "weight", "giver_score", "contribution", "share")
-    )
+    return _terms_table(graph, person_id, topic, parts, score)
