@@ -468,6 +468,19 @@ def _uniform(seed, stream, b, key, salt):  # pragma: no cover
     return _uniform_at(_base(seed, stream, b), key, salt)
 
 
+@njit(cache=True, inline="always")
+def _invert_poisson(u, lam, p0):  # pragma: no cover
+    # The smallest k whose Poisson(lam) CDF reaches u (p0 = exp(-lam)); capped at 200.
+    p = p0
+    f = p
+    k = 0
+    while u > f and k < 200:
+        k += 1
+        p *= lam / k
+        f += p
+    return k
+
+
 @njit(cache=True)
 def _poisson_at(base, key, lam):  # pragma: no cover
     # Poisson(lam) by inversion; above 30, the normal approximation (relative error of the
@@ -475,15 +488,7 @@ def _poisson_at(base, key, lam):  # pragma: no cover
     if lam <= 0.0:
         return 0.0
     if lam < 30.0:
-        u = _uniform_at(base, key, 0)
-        p = np.exp(-lam)
-        f = p
-        k = 0
-        while u > f and k < 200:
-            k += 1
-            p *= lam / k
-            f += p
-        return float(k)
+        return float(_invert_poisson(_uniform_at(base, key, 0), lam, np.exp(-lam)))
     u1 = _uniform_at(base, key, 1)
     u2 = _uniform_at(base, key, 2)
     z = np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
@@ -571,15 +576,7 @@ def _draw_activity(seed, bs, cell_topic, cell_person, cell_count, n_people, stat
                     t += table[(h >> np.uint64(16 * (j % 4))) & np.uint64(0xFFFF)]
                 drawn[q, c] = t
             elif lam < 30.0:  # inversion, as _poisson_at, with exp(-lam) once per cell
-                u = _uniform_at(bases[c], key, 0)
-                p = p0
-                f = p
-                k = 0
-                while u > f and k < 200:
-                    k += 1
-                    p *= lam / k
-                    f += p
-                drawn[q, c] = k
+                drawn[q, c] = _invert_poisson(_uniform_at(bases[c], key, 0), lam, p0)
             else:
                 drawn[q, c] = _poisson_at(bases[c], key, lam)
     for c in prange(len(bs)):

@@ -92,7 +92,7 @@ import re
 import threading
 import time
 import uuid
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 
@@ -590,10 +590,8 @@ class Neo4jStore:
             self._heartbeat.join(timeout=30)
             self._heartbeat = None
         owner, self._lock_owner = self._lock_owner, None
-        try:
+        with suppress(GraphkitError):  # the server went away: the lease runs out by itself
             self._write(Q_LOCK_RELEASE, {"name": LOCK_NAME, "owner": owner})
-        except GraphkitError:  # the server went away: the lease runs out by itself
-            pass
 
     def _lost_lock_error(self, what: str) -> StoreError:
         return StoreError(f"another graphkit job took over the writer lock of Neo4j at {self.settings.shown_uri} "
