@@ -83,7 +83,7 @@ def test_dataframe_iterations_agree_with_the_batched_engine(spark, layered):
     got = topic_influence(layered, engine="spark", strategy="iterations", window=window)
     diff, moved = agreement(ref, got)
     assert diff < 1e-6 and moved == 0
-    assert got.converged and got.iterations <= 8 and got.parameters["strategy"] == "iterations"
+    assert got.converged and got.iterations <= 10 and got.parameters["strategy"] == "iterations"
     assert got.table.drop("score", "rank", "percentile").equals(ref.table.drop("score", "rank", "percentile"))
 
 
