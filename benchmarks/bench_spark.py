@@ -6,8 +6,8 @@ seed 0) it runs, each in a fresh process so that peak memory is its own:
 - ``local``: ``topic_influence(graph)``, the batched engine;
 - ``spark-topics-pN``: ``topic_influence(graph, engine="spark", strategy="topics",
   partitions=N)`` on ``local[2]``, for each N of ``--partitions``;
-- ``spark-iterations-p2`` (sizes up to ``--iterations-max``): the DataFrame
-  iterations strategy.
+- ``spark-iterations-pN`` (sizes up to ``--iterations-max``), for each N of
+  ``--iterations-partitions``: the DataFrame iterations strategy.
 
 Times are ``topic_influence`` end to end (reading the dataset and starting
 Spark excluded, both reported apart). Memory: the driver's peak RSS, the
@@ -19,8 +19,10 @@ process using both cores; the table says by how much it is slower, and what
 partitions change.
 
 CPU seconds (``cpu_s``: user + system of the driver, the JVM and the Python
-workers during the run) are reported beside wall time: on a shared machine
-wall time depends on the other jobs, CPU time much less.
+workers during the run) are reported beside wall time, and the 1-minute load
+average at the end of each run (``load``): on a shared machine wall time
+depends on the other jobs, CPU time much less. The local session's driver
+(which runs the tasks in local mode) gets ``--driver-memory``.
 
 Results: ``benchmarks/results/bench_spark.csv``.
 Run: ``python benchmarks/bench_spark.py [--sizes 100000 1000000] [--partitions 2 4 8]``
@@ -96,6 +98,7 @@ def one(args: argparse.Namespace) -> None:
         from graphkit.io.spark import spark_session
 
         t0 = time.perf_counter()
+        os.environ["PYSPARK_SUBMIT_ARGS"] = f"--driver-memory {args.driver_memory} pyspark-shell"
         spark = spark_session("local[2]", partitions=args.partitions)
         row["session_s"] = round(time.perf_counter() - t0, 2)
         t0, c0 = time.perf_counter(), cpu_seconds(os.getpid())
@@ -106,7 +109,7 @@ def one(args: argparse.Namespace) -> None:
         row.update(jvm_peak_mb=round(jvm / 2**20), worker_peak_mb=round(max(workers, default=0) / 2**20),
                    workers=len(workers))
         spark.stop()
-    row.update(iterations=res.iterations, converged=res.converged,
+    row.update(iterations=res.iterations, converged=res.converged, load=round(os.getloadavg()[0], 1),
                driver_peak_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
     res.table.select("person_id", "topic", "score", "rank").write_parquet(args.scores)
     print(json.dumps(row))
@@ -134,6 +137,8 @@ def main() -> int:
     p.add_argument("--partitions", type=int, nargs="+", default=[2, 4, 8])
     p.add_argument("--iterations-max", type=int, default=100_000,
                    help="largest size the DataFrame-iterations strategy is run on (0: never)")
+    p.add_argument("--iterations-partitions", type=int, nargs="+", default=[2, 8])
+    p.add_argument("--driver-memory", default="6g", help="memory of the local Spark driver (it runs the tasks)")
     p.add_argument("--data", default="/tmp/graphkit-bench-spark", help="where the generated datasets are kept")
     p.add_argument("--out", default=str(RESULTS / "bench_spark.csv"))
     p.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
@@ -152,14 +157,14 @@ def main() -> int:
     for people in args.sizes:
         path = ensure_dataset(data, people)
         runs = [("local", "local", "topics", 2)]
-        runs += [(f"spark-topics-p{n}", "spark", "topics", n) for n in args.partitions]
         if people <= args.iterations_max:
-            runs.append(("spark-iterations-p2", "spark", "iterations", 2))
+            runs += [(f"spark-iterations-p{n}", "spark", "iterations", n) for n in args.iterations_partitions]
+        runs += [(f"spark-topics-p{n}", "spark", "topics", n) for n in args.partitions]
         ref = None
         for name, engine, strategy, parts in runs:
             scores = data / f"scores-{people}-{name}.parquet"
             cmd = [sys.executable, __file__, "--one", "--data", str(path), "--engine", engine, "--strategy", strategy,
-                   "--partitions", str(parts), "--scores", str(scores)]
+                   "--partitions", str(parts), "--scores", str(scores), "--driver-memory", args.driver_memory]
             done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
             if done.returncode:
                 print(f"{name} at {people}: failed\n{done.stderr[-2000:]}", file=sys.stderr)

@@ -98,12 +98,14 @@ def spark_scores(
     max_iter: int | None,
     tol: float,
     spark: SparkSession | None = None,
+    broadcast_limit: int = BROADCAST_STATES,
 ) -> SparkSolution:
     """Personalised PageRank of the topics ``topic_idx`` on Spark (see the module notes).
 
     ``partitions`` is how many tasks share the work (default: the session's
     default parallelism), ``max_iter`` None for the strategy's
-    :data:`MAX_ITER`. The active Spark session is used, or a local one is
+    :data:`MAX_ITER`. ``"iterations"`` broadcasts the scores while there are
+    at most ``broadcast_limit`` (people x topics), else shuffles partial sums. The active Spark session is used, or a local one is
     started (:func:`graphkit.io.spark.spark_session`).
     """
     check_strategy(strategy)
@@ -119,7 +121,8 @@ def spark_scores(
     max_iter = MAX_ITER[strategy] if max_iter is None else max_iter
     if strategy == "topics":
         return _topics_in_parallel(spark, payload, parts, damping_factor, max_iter, tol)
-    return _dataframe_iterations(spark, graph, structure, topic_idx, parts, damping_factor, max_iter, tol)
+    return _dataframe_iterations(spark, graph, structure, topic_idx, parts, damping_factor, max_iter, tol,
+                                 broadcast_limit)
 
 
 # ------------------------------------------------------------------ strategy "topics"
@@ -303,7 +306,7 @@ def spark_walk(spark: SparkSession, graph: TopicGraph, topic_idx: Sequence[int],
     """The walks of the topics ``topic_idx``, built in Spark SQL from the graph's edges.
 
     Same model as :func:`graphkit.model.topics.topic_structure`: activity per
-    (person, topic) in the window, credibility (the positive share of the
+    (person, topic) in the window (authored interactions and purchases), credibility (the positive share of the
     labelled attention received, neutral 1 when none), follows and unlabelled
     interactions scaled by the receiver's activity and credibility, inactive
     givers passing nothing, negative edges counted in what a giver gives but
@@ -318,7 +321,8 @@ def spark_walk(spark: SparkSession, graph: TopicGraph, topic_idx: Sequence[int],
     col_of = {int(t): c for c, t in enumerate(topic_idx)}
     col_map = F.create_map(*[F.lit(x) for kv in col_of.items() for x in kv])
 
-    acts = to_spark(graph.activity_edges.select("src_idx", "topic_idx", "ts"), spark)
+    # Authored mentions, replies, shares, reviews and purchases of the topic's items (as TopicGraph.activity).
+    acts = to_spark(pl.concat([graph.activity_edges.select("src_idx", "topic_idx", "ts"), graph.purchase_acts]), spark)
     acts = acts.filter(_dated(F.col("ts"), start, end))
     active = acts.select(F.col("src_idx").cast("int").alias("i")).distinct()
     act = (acts.filter(F.col("topic_idx").isin(list(col_of)))
@@ -416,13 +420,12 @@ def _step(walk: SparkWalk, x: DataFrame, d: float, broadcast: bool) -> DataFrame
 
 
 def _dataframe_iterations(spark: SparkSession, graph: TopicGraph, structure: TopicStructure, topic_idx: list[int],
-                          partitions: int, d: float, max_iter: int, tol: float, *,
-                          broadcast_limit: int | None = None) -> SparkSolution:
+                          partitions: int, d: float, max_iter: int, tol: float,
+                          broadcast_limit: int) -> SparkSolution:
     from pyspark.sql import functions as F
 
     k = len(topic_idx)
-    limit = BROADCAST_STATES if broadcast_limit is None else broadcast_limit
-    broadcast = structure.n_people * k <= limit
+    broadcast = structure.n_people * k <= broadcast_limit
     walk = spark_walk(spark, graph, topic_idx, window=structure.window)
     # Built once and checkpointed (a short plan), then partitioned and cached: Spark keeps a cached table's
     # partitioning (not a checkpoint's), so each iteration joins and sums the edges where they are, no shuffle.
