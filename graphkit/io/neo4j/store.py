@@ -92,6 +92,7 @@ import re
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
@@ -159,6 +160,7 @@ from graphkit.io.neo4j.cypher import (
     STATE_NAME,
     TOPIC_SUMMARY_PROPERTIES,
     UNCERTAINTY_PROPERTIES,
+    batch_key,
     create_rows,
     delete_nodes_batch,
     identifier,
@@ -184,6 +186,9 @@ __all__ = ["Neo4jStore", "Neo4jSettings", "Neo4jUnavailableError", "LoadReport",
 BOLT_SCHEMES: tuple[str, ...] = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
 #: Seconds a writer's lease on the database lasts without renewal (its heartbeat renews it 4 times as often).
 DEFAULT_LEASE = 60.0
+#: Rows of an old run deleted per transaction: each batch scans the label for the run's rows, so few
+#: large batches (a delete costs ArcadeDB ~8 us a row; a transaction of 100k rows stays well inside its heap).
+PURGE_BATCH = 100_000
 _US_PER_DAY = 86_400_000_000
 
 
@@ -732,6 +737,7 @@ class Neo4jStore:
         loyalty_as_of: dt.datetime | dt.date | str | None = None,
         loyalty_window_days: float | None = None,
         check_people: bool = True,
+        writers: int = 1,
     ) -> WriteReport:
         """Write a score run; switch readers to it only once it is complete.
 
@@ -767,11 +773,15 @@ class Neo4jStore:
         for the same date and window. ``check_people`` checks first that every
         person of the rows is in the database (skip it only right after
         loading the same graph under the same lock, as ``graphkit score`` does).
+        ``writers`` sessions write batches at once (on ArcadeDB one is fastest;
+        each batch is written once whichever writer sends it).
         """
         from graphkit.version import __version__
 
         if isinstance(keep_runs, bool) or not isinstance(keep_runs, int) or keep_runs < 1:
             raise GraphkitError(f"keep_runs must be a positive integer, got {keep_runs!r}")
+        if isinstance(writers, bool) or not isinstance(writers, int) or writers < 1:
+            raise GraphkitError(f"writers must be a positive integer, got {writers!r}")
         run_id = run_id or new_run_id()
         if not isinstance(run_id, str) or not run_id.strip():
             raise GraphkitError(f"run_id must be non-empty text, got {run_id!r}")
@@ -783,7 +793,7 @@ class Neo4jStore:
         loyal = _check_columns(loyalty, _LOYALTY_SCHEMA, "loyalty") if loyalty is not None else None
         summary = (_check_columns(community_summary, _COMMUNITY_SUMMARY_SCHEMA, "community summary")
                    if community_summary is not None else None)
-        scored = sorted(set(infl["topic"].to_list()))  # the run's topics, whether or not a row of each is written
+        scored = infl["topic"].unique().sort().to_list()  # the run's topics, whether or not a row of each is written
         infl, written = select_influence_rows(infl, influence_rows)
         infl, topic_rows = _with_communities(infl, comm, written)
         recorded = dict(parameters or {})
@@ -800,7 +810,7 @@ class Neo4jStore:
                 self._check_people(*(part["person_id"] for part in infl.values()),
                                    loyal["person_id"] if loyal is not None else None)
             rows = self._write_run(run_id, infl, comm is not None, loyal, summary, topic_rows, params_json,
-                                   keep_runs, batch_size, scored)
+                                   keep_runs, batch_size, scored, writers)
         return WriteReport(run_id=run_id, rows=rows, parameters=json.loads(params_json), version=__version__,
                            seconds=time.perf_counter() - start, batch_size=batch_size or self.batch_size)
 
@@ -821,10 +831,36 @@ class Neo4jStore:
 
     def _write_run(self, run_id: str, infl: dict[str, pl.DataFrame], with_communities: bool, loyal: pl.DataFrame | None,
                    summary: pl.DataFrame | None, topic_rows: pl.DataFrame, params_json: str, keep_runs: int,
-                   batch_size: int | None, scored: list[str]) -> dict[str, int]:
+                   batch_size: int | None, scored: list[str], writers: int = 1) -> dict[str, int]:
         """The run protocol, under the lock: clean up, refuse a complete run id, write, switch (fenced), prune."""
+        self.open_run(run_id, params_json)
+        scored = sorted(set(scored) | set(topic_rows["topic"].to_list()))
+        writer = _RunWriter(self, run_id, batch_size or self.batch_size, writers)
+        self._write_rows(Q_TOPICS, [{"name": t} for t in scored], "topics")
+        writer.write("TopicSummary", TOPIC_SUMMARY_PROPERTIES, topic_rows, "topic summaries", "topic_summary")
+        rows = {"influence": 0}
+        for topic, part in infl.items():
+            properties = INFLUENCE_ROW_PROPERTIES + tuple(c for c in UNCERTAINTY_PROPERTIES if c in part.columns)
+            rows["influence"] += writer.write("InfluenceRow", properties, part, f"influence {topic}",
+                                              f"influence/{topic}", per_batch={"topic": topic})
+        if with_communities:
+            rows["communities"] = int(topic_rows["members_written"].sum())
+        if loyal is not None:
+            rows["loyalty"] = writer.write("LoyaltyRow", LOYALTY_ROW_PROPERTIES, loyal, "loyalty", "loyalty")
+        if summary is not None:
+            rows["community_summary"] = writer.write("CommunitySummary", COMMUNITY_SUMMARY_PROPERTIES, summary,
+                                                     "community summaries", "community_summary")
+        rows["topic_summary"] = topic_rows.height
+        self.publish_run(run_id, rows, scored, keep_runs=keep_runs)
+        return rows
+
+    def open_run(self, run_id: str, params_json: str) -> None:
+        """Start writing run ``run_id`` (status ``writing``, owned by this store's lock), under the lock: runs
+        left incomplete by killed writers are deleted first; a complete ``run_id`` is refused."""
         from graphkit.version import __version__
 
+        if not self._lock_owner:
+            raise GraphkitError("open_run needs the writer lock: call it inside Neo4jStore.writing()")
         runs = {r.run_id: r for r in self.runs()}
         if run_id in runs and runs[run_id].status == "complete":
             which = "the current run" if run_id == self.current_run_id() else "a complete run"
@@ -832,53 +868,31 @@ class Neo4jStore:
                                 f"write: choose another --run-id, or leave it out for a fresh one")
         for r in runs.values():  # runs killed before they completed (no writer holds them: we hold the lock)
             if r.status != "complete":
-                self._purge_run(r.run_id, batch_size=batch_size)
+                self._purge_run(r.run_id)
         self._write(Q_RUN_START, {"run_id": run_id, "owner": self._lock_owner, "parameters": params_json,
                                   "version": __version__, "started": dt.datetime.now(dt.timezone.utc)})
-        scored = sorted(set(scored) | set(topic_rows["topic"].to_list()))
-        writer = _RunWriter(self, run_id, batch_size or self.batch_size)
-        try:
-            self._write_rows(Q_TOPICS, [{"name": t} for t in scored], "topics")
-            writer.write("TopicSummary", TOPIC_SUMMARY_PROPERTIES, topic_rows, "topic summaries")
-            rows = {"influence": 0}
-            for topic, part in infl.items():
-                properties = INFLUENCE_ROW_PROPERTIES + tuple(c for c in UNCERTAINTY_PROPERTIES if c in part.columns)
-                rows["influence"] += writer.write("InfluenceRow", properties, part, f"influence {topic}",
-                                                  per_batch={"topic": topic})
-            if with_communities:
-                rows["communities"] = int(topic_rows["members_written"].sum())
-            if loyal is not None:
-                rows["loyalty"] = writer.write("LoyaltyRow", LOYALTY_ROW_PROPERTIES, loyal, "loyalty")
-            if summary is not None:
-                rows["community_summary"] = writer.write("CommunitySummary", COMMUNITY_SUMMARY_PROPERTIES, summary,
-                                                         "community summaries")
-            rows["topic_summary"] = topic_rows.height
-        except StoreError:
-            # a batch that wrote nothing because this writer no longer owns the run: say so
-            state = self._read(R_RUN_OWNER, {"run_id": run_id})
-            if self._lock_lost.is_set() or not state or state[0]["owner"] != self._lock_owner \
-                    or state[0]["status"] != "writing":
-                raise self._lost_lock_error(f"run {run_id!r} was not published") from None
-            raise
+
+    def publish_run(self, run_id: str, rows: Mapping[str, int], topics: Sequence[str], *, keep_runs: int = 2) -> None:
+        """Mark run ``run_id`` complete and point readers at it, in one transaction fenced by the lock (raises
+        if another job took the lock over), then delete all but the ``keep_runs`` latest complete runs."""
         switched = self._write(Q_SWITCH, {"run_id": run_id, "state": STATE_NAME, "lock": LOCK_NAME,
                                           "owner": self._lock_owner, "finished": dt.datetime.now(dt.timezone.utc),
-                                          "rows": json.dumps(rows, sort_keys=True),
-                                          "topics": scored})
+                                          "rows": json.dumps(dict(rows), sort_keys=True),
+                                          "topics": sorted(topics)})
         if not switched:
             raise self._lost_lock_error(f"run {run_id!r} was not published; the next writer deletes its rows")
-        self._prune(keep_runs, batch_size=batch_size)
-        return rows
+        self._prune(keep_runs)
 
-    def _purge_run(self, run_id: str, *, batch_size: int | None = None) -> None:
+    def _purge_run(self, run_id: str) -> None:
         """Un-publish a run (status ``deleting``), then delete its rows in batches, then its node."""
         self._write(Q_RUN_UNPUBLISH, {"run_id": run_id, "state": STATE_NAME})
         for query in (*map(purge_rows, RUN_ROW_LABELS), *Q_PURGE_LEGACY):  # in batches until none is left
             deleted = True
             while deleted:
-                deleted = self._write(query, {"run_id": run_id, "limit": batch_size or self.batch_size})
+                deleted = self._write(query, {"run_id": run_id, "limit": PURGE_BATCH})
         self._write(Q_DELETE_RUN, {"run_id": run_id})
 
-    def _prune(self, keep_runs: int, *, batch_size: int | None = None) -> None:
+    def _prune(self, keep_runs: int) -> None:
         """Delete all but the ``keep_runs`` latest complete runs (never the current one), and every incomplete run."""
         current = self.current_run_id()
         runs = self.runs()
@@ -887,7 +901,7 @@ class Neo4jStore:
         keep = {current} | {r.run_id for r in complete[len(complete) - (keep_runs - 1):]} if keep_runs > 1 else {current}
         for r in runs:
             if r.run_id not in keep:
-                self._purge_run(r.run_id, batch_size=batch_size)
+                self._purge_run(r.run_id)
 
     def current_run_id(self) -> str | None:
         """The run readers see now (None before the first complete write)."""
@@ -1111,36 +1125,75 @@ def _with_communities(infl: pl.DataFrame, comm: pl.DataFrame | None,
 
 
 class _RunWriter:
-    """Creates a run's row nodes in numbered, guarded batches of columns (see ``cypher.RUN_GUARD``)."""
+    """Creates a run's row nodes in guarded, keyed batches of columns (see ``cypher.RUN_GUARD``), from
+    ``writers`` sessions at once."""
 
-    def __init__(self, store: Neo4jStore, run_id: str, size: int) -> None:
-        self.store, self.run_id, self.size, self.batch = store, run_id, size, 0
+    def __init__(self, store: Neo4jStore, run_id: str, size: int, writers: int = 1) -> None:
+        self.store, self.run_id, self.size, self.writers = store, run_id, size, writers
 
-    def write(self, label: str, properties: Sequence[str], table: pl.DataFrame, what: str,
+    def write(self, label: str, properties: Sequence[str], table: pl.DataFrame, what: str, stream: str,
               per_batch: Mapping[str, Any] | None = None) -> int:
-        """Every row of ``table`` as a ``label`` node; returns the rows written."""
+        """Every row of ``table`` as a ``label`` node, in batches keyed by ``stream`` and number; returns the
+        rows written."""
         store = self.store
         query = create_rows(label, properties, per_batch=tuple(per_batch or ()))
         table = table.select(properties)
         params = {"run_id": self.run_id, "owner": store._lock_owner, **(per_batch or {})}
         starts = range(0, table.height, self.size)
-        written = 0
-        with store._errors(), store._session() as s:
-            for offset in track(starts, what, total=len(starts), enabled=store.progress and len(starts) > 1):
-                part = table.slice(offset, self.size)
-                columns = {c: part[c].to_list() for c in properties}
-                n = s.execute_write(_count_rows, query, {**params, "c": columns, "batch": self.batch})
-                if n == 0:  # not written now: written before (a retry after a lost commit reply), or not ours
-                    state = s.execute_read(_fetch, R_RUN_OWNER, {"run_id": self.run_id})
-                    if not state or state[0]["owner"] != store._lock_owner or state[0]["status"] != "writing" \
-                            or state[0]["batches"] != self.batch + 1:
-                        raise store._lost_lock_error(f"run {self.run_id!r} was not published")
-                    n = part.height
-                elif n != part.height:
-                    raise StoreError(f"{what}: {n} of {part.height} rows of a batch were written")
-                self.batch += 1
-                written += n
-        return written
+
+        def one(number: int) -> int:
+            part = table.slice(starts[number], self.size)
+            columns = {c: part[c].to_list() for c in properties}
+            with store._session() as s:
+                return write_batch(s, query, {**params, "c": columns}, part.height,
+                                   batch_key(self.run_id, stream, number), what)
+
+        shown = store.progress and len(starts) > 1
+        with store._errors():
+            try:
+                if self.writers == 1 or len(starts) == 1:
+                    return sum(track(map(one, range(len(starts))), what, total=len(starts), enabled=shown))
+                with ThreadPoolExecutor(self.writers, thread_name_prefix="graphkit-neo4j-writer") as pool:
+                    return sum(track(pool.map(one, range(len(starts))), what, total=len(starts), enabled=shown))
+            except RunNotWritingError:
+                raise store._lost_lock_error(f"run {self.run_id!r} was not published") from None
+
+
+class RunNotWritingError(StoreError):
+    """A batch found its run no longer being written by its writer (another job took the lock over)."""
+
+
+def write_batch(session: "neo4j.Session", query: str, params: dict, rows: int, key: str, what: str) -> int:
+    """One guarded batch of a run's rows (``query`` from :func:`~graphkit.io.neo4j.cypher.create_rows`) in one
+    managed transaction, keyed ``key``; returns ``rows`` once they are in the database.
+
+    A batch whose key is already there was written before (a retry after a lost commit reply, or a Spark
+    task run again) and writes nothing; a lost commit reply is followed by the batch sent again, which the
+    key makes safe. ``params`` holds ``run_id`` and ``owner``: a batch of a run that is not being written
+    by ``owner`` raises :class:`RunNotWritingError`.
+    """
+    nj = _driver_module()
+    params = {**params, "batch_key": key}
+    n = 0
+    for attempt in range(3):
+        try:
+            n = session.execute_write(_count_rows, query, params)
+            break
+        except nj.exceptions.IncompleteCommit:  # written or not: unknown; sent again, the key tells
+            if attempt == 2:
+                raise
+        except nj.exceptions.Neo4jError as exc:
+            if "ConstraintValidationFailed" not in str(getattr(exc, "code", "")) + str(exc):
+                raise
+            break  # the key is there: written before
+    if n == rows:
+        return n
+    state = session.execute_read(_fetch, R_RUN_OWNER, {"run_id": params["run_id"], "batch_key": key})
+    if not state or state[0]["owner"] != params["owner"] or state[0]["status"] != "writing":
+        raise RunNotWritingError(f"{what}: run {params['run_id']!r} is not being written by this job")
+    if n == 0 and state[0]["written"]:
+        return rows
+    raise StoreError(f"{what}: {n} of {rows} rows of batch {key!r} were written")
 
 
 def new_run_id() -> str:
