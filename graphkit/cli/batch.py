@@ -78,7 +78,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="also say how sure each rank is: N bootstrap resamples of the evidence (e.g. 100) add "
                         "score_low/score_high, rank_low/rank_high (90%% intervals), p_top_1, p_top_10 to the "
                         "ranking, and a stability table (folder) -- written to Neo4j too")
-    p.add_argument("--batch-size", type=int, default=5000, help="rows per Neo4j transaction (default 5000)")
+    p.add_argument("--batch-size", type=int, default=20_000, help="rows per Neo4j transaction (default 20000)")
     p.add_argument("--neo4j-rows", type=influence_rows, default="nonzero", metavar="nonzero|all|PERCENT",
                    help="with --write neo4j: the influence rows written: nonzero (default; most people score 0 on "
                         "most topics), all, or a number P for the top P percent of each topic; the loyal query "
@@ -159,7 +159,7 @@ def influence_rows(text: str) -> str | float:
     return value
 
 
-def _store(batch_size: int = 5000, *, progress: bool = False, wait: float = DEFAULT_WAIT):
+def _store(batch_size: int = 20_000, *, progress: bool = False, wait: float = DEFAULT_WAIT):
     from graphkit.io.neo4j import Neo4jStore
 
     store = Neo4jStore(batch_size=batch_size, progress=progress, wait=wait)

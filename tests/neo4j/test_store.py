@@ -289,3 +289,29 @@ def test_a_batch_whose_commit_reply_is_lost_is_written_once(sample_store, influe
     assert lost["n"] == 2
     assert report.rows["influence"] == influence_a.height == run_rows(sample_store, "lost-reply")
     assert_frame_equal(sample_store.read_scores(), sorted_rows(influence_a), check_exact=True)
+
+
+def test_several_writers_write_the_rows_of_one_writer_and_a_batch_sent_twice_once(sample_store, influence_a):
+    """Batches from 3 sessions at once land as one writer's do; a batch sent again (same key) writes nothing."""
+    from graphkit.io.neo4j.cypher import batch_key, create_rows
+    from graphkit.io.neo4j.store import RunNotWritingError, write_batch
+    from runs_support import run_rows, sorted_rows
+
+    report = sample_store.write_scores(influence=influence_a, run_id="three-writers", batch_size=300, writers=3)
+    assert report.rows["influence"] == influence_a.height == run_rows(sample_store, "three-writers")
+    assert_frame_equal(sample_store.read_scores(), sorted_rows(influence_a), check_exact=True)
+    batches = sample_store._read("MATCH (b:RunBatch) WHERE b.run_id = 'three-writers' RETURN count(b) AS n")[0]["n"]
+    assert batches > 3  # one key per batch, kept with the run
+
+    query = create_rows("LoyaltyRow", ("customer_id", "person_id"))
+    rows = {"customer_id": ["c1", "c2"], "person_id": ["p1", "p2"]}
+    with sample_store.writing():
+        sample_store.open_run("twice", "{}")
+        params = {"run_id": "twice", "owner": sample_store._lock_owner, "c": rows}
+        with sample_store._session() as s:
+            for _ in range(2):  # the second send finds its key: written before
+                assert write_batch(s, query, params, 2, batch_key("twice", "loyalty", 0), "loyalty") == 2
+            with pytest.raises(RunNotWritingError):  # a writer that does not own the run writes nothing
+                write_batch(s, query, {**params, "owner": "someone else"}, 2, batch_key("twice", "loyalty", 1), "x")
+        sample_store.publish_run("twice", {"loyalty": 2}, [], keep_runs=3)
+    assert sample_store.read_loyalty(run_id="twice")["customer_id"].to_list() == ["c1", "c2"]

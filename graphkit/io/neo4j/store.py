@@ -400,7 +400,7 @@ class Neo4jStore:
 
     With a server (see ``docs/neo4j.md``)::
 
-        with Neo4jStore(batch_size=5000) as store:   # NEO4J_URI, NEO4J_USERNAME, ...
+        with Neo4jStore(batch_size=20_000) as store:   # NEO4J_URI, NEO4J_USERNAME, ...
             store.load(graph)
             store.write_scores(influence=topic_influence(graph).table, run_id="nightly-1")
             store.influential_loyal_customers(topics=["DVDs"], top_percentile=10, min_loyalty=0.5)
@@ -421,7 +421,7 @@ class Neo4jStore:
         settings: Neo4jSettings | None = None,
         *,
         driver: "neo4j.Driver | None" = None,
-        batch_size: int = 5000,
+        batch_size: int = 20_000,
         progress: bool = False,
         max_retry_time: float = 30.0,
         connection_timeout: float = 10.0,
