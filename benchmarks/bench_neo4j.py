@@ -44,7 +44,7 @@ sys.path.insert(0, sys.argv[sys.argv.index("--graphkit-root") + 1] if "--graphki
 sys.path.insert(0, str(ROOT / "tests" / "neo4j"))
 
 from graphkit import __version__  # noqa: E402
-from graphkit.io import neo4j as gneo4j  # noqa: E402
+from graphkit.io.neo4j import store as gstore  # noqa: E402
 from graphkit.io.datasets import load_ciao  # noqa: E402
 from graphkit.io.neo4j import Neo4jSettings, Neo4jStore  # noqa: E402
 from graphkit.marketing.loyalty import influential_loyal_customers  # noqa: E402
@@ -78,9 +78,9 @@ def _naive(store: Neo4jStore, rows: list[dict], run_id: str) -> float:
     start = time.perf_counter()
     with store._session() as s:
         for i, r in enumerate(rows):
-            values = [r.get(p) for p in INFLUENCE_ROW_PROPERTIES]
-            n = s.execute_write(gneo4j._count_rows, query, {"rows": [values], "run_id": run_id, "owner": "bench",
-                                                            "topic": r["topic"], "batch": i})
+            values = {p: [r.get(p)] for p in INFLUENCE_ROW_PROPERTIES}
+            n = s.execute_write(gstore._count_rows, query, {"c": values, "run_id": run_id, "owner": "bench",
+                                                            "topic": r["topic"], "batch_key": f"naive/{i}"})
             assert n == 1
     return time.perf_counter() - start
 
@@ -113,7 +113,7 @@ def bench(name: str, graph, store: Neo4jStore, args, out: list[dict], backend: s
                         batch_size=bs, rows=w.rows["influence"], seconds=w.seconds, rows_per_s=rate))
         print(f"write-back batched   batch {bs:>6,}: {w.rows['influence']:>9,} rows {w.seconds:8.1f} s "
               f"{rate:10,.0f} rows/s", flush=True)
-    rows = gneo4j._records(influence.head(args.naive_rows))
+    rows = gstore._records(influence.head(args.naive_rows))
     # a run being written by owner 'bench': the batches' run guard lets only its owner write rows
     store._write("MERGE (r:ScoreRun {run_id: 'bench-naive'}) SET r.status = 'writing', r.owner = 'bench' "
                  "RETURN count(*) AS n")

@@ -304,12 +304,25 @@ def _score(args: argparse.Namespace) -> int:
 
                     # the loyalty's date, so that the Cypher flagship query can read it instead of every purchase
                     as_of = resolve_as_of(graph, args.as_of) if graph.transactions.height else None
-                    report = store.write_scores(influence=ranking, communities=communities, loyalty=loyal,
-                                                run_id=run_id, parameters=parameters, keep_runs=args.keep_runs,
-                                                influence_rows=args.neo4j_rows, community_summary=community_summary,
-                                                loyalty_as_of=as_of, loyalty_window_days=args.window_days,
-                                                # the graph was loaded under this lock: every person is there
-                                                check_people=args.source != NEO4J and args.no_load)
+                    if frames is not None:  # the rows go from Spark's partitions, in batches keyed by partition
+                        from graphkit.io.spark import to_spark
+                        from graphkit.io.spark.neo4j import write_scores_spark
+
+                        if args.source != NEO4J and args.no_load:  # as below
+                            store.check_people(ranking["person_id"], loyal["person_id"])
+                        report = write_scores_spark(
+                            store, influence=to_spark(ranking), communities=to_spark(communities),
+                            loyalty=to_spark(loyal), community_summary=community_summary, run_id=run_id,
+                            parameters=parameters, keep_runs=args.keep_runs, influence_rows=args.neo4j_rows,
+                            loyalty_as_of=as_of, loyalty_window_days=args.window_days)
+                    else:
+                        report = store.write_scores(
+                            influence=ranking, communities=communities, loyalty=loyal, run_id=run_id,
+                            parameters=parameters, keep_runs=args.keep_runs, influence_rows=args.neo4j_rows,
+                            community_summary=community_summary, loyalty_as_of=as_of,
+                            loyalty_window_days=args.window_days,
+                            # the graph was loaded under this lock: every person is there
+                            check_people=args.source != NEO4J and args.no_load)
             rows = report.rows
         else:
             tables = {"influence": ranking, "loyalty": loyal, "communities": communities,

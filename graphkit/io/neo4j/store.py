@@ -373,13 +373,13 @@ _LOYALTY_SCHEMA: dict[str, pl.DataType] = {
     "m_score": pl.Int8(), "loyalty_score": pl.Float64(),
 }
 _COMMUNITY_SCHEMA: dict[str, pl.DataType] = {"person_id": pl.String(), "topic": pl.String(), "community": pl.Int64()}
-_COMMUNITY_SUMMARY_SCHEMA: dict[str, pl.DataType] = {
+COMMUNITY_SUMMARY_SCHEMA: dict[str, pl.DataType] = {
     "topic": pl.String(), "community": pl.Int64(), "size": pl.Int64(), "top_influencers": pl.List(pl.String()),
     "customers": pl.Int64(), "customer_share": pl.Float64(), "brand_community": pl.String(),
     "brand_overlap": pl.Int64(), "brand_jaccard": pl.Float64(), "brand_share": pl.Float64(),
     "modularity_contribution": pl.Float64(),
 }
-_TOPIC_SUMMARY_SCHEMA: dict[str, pl.DataType] = {
+TOPIC_SUMMARY_SCHEMA: dict[str, pl.DataType] = {
     "topic": pl.String(), "people": pl.Int64(), "nonzero": pl.Int64(), "written": pl.Int64(),
     "left_out_percentile": pl.Float64(), "top_score": pl.Float64(), "members": pl.Int64(),
     "members_written": pl.Int64(), "communities": pl.Int64(),
@@ -486,6 +486,12 @@ class Neo4jStore:
             self._driver.verify_connectivity()
             with self._session() as s:
                 s.run(Q_PING).consume()
+
+    @contextmanager
+    def batch_session(self) -> Iterator["neo4j.Session"]:
+        """A session for :func:`write_batch`, with driver errors turned into one-line store errors."""
+        with self._errors(), self._session() as session:
+            yield session
 
     def _session(self):
         return self._driver.session(database=self.settings.database) if self.settings.database else self._driver.session()
@@ -785,36 +791,30 @@ class Neo4jStore:
         run_id = run_id or new_run_id()
         if not isinstance(run_id, str) or not run_id.strip():
             raise GraphkitError(f"run_id must be non-empty text, got {run_id!r}")
-        infl = _check_columns(influence, INFLUENCE_COLUMNS, "influence")
+        infl = check_columns(influence, INFLUENCE_COLUMNS, "influence")
         if all(c in influence.columns for c in UNCERTAINTY_PROPERTIES):  # how sure each rank is: written too
             infl = infl.hstack(influence.select(pl.col(c).cast(pl.Float64) if c.startswith(("score", "p_"))
                                                 else pl.col(c).cast(pl.Int64) for c in UNCERTAINTY_PROPERTIES))
-        comm = _check_columns(communities, _COMMUNITY_SCHEMA, "communities") if communities is not None else None
-        loyal = _check_columns(loyalty, _LOYALTY_SCHEMA, "loyalty") if loyalty is not None else None
-        summary = (_check_columns(community_summary, _COMMUNITY_SUMMARY_SCHEMA, "community summary")
+        comm = check_columns(communities, _COMMUNITY_SCHEMA, "communities") if communities is not None else None
+        loyal = check_columns(loyalty, _LOYALTY_SCHEMA, "loyalty") if loyalty is not None else None
+        summary = (check_columns(community_summary, COMMUNITY_SUMMARY_SCHEMA, "community summary")
                    if community_summary is not None else None)
         scored = infl["topic"].unique().sort().to_list()  # the run's topics, whether or not a row of each is written
         infl, written = select_influence_rows(infl, influence_rows)
         infl, topic_rows = _with_communities(infl, comm, written)
-        recorded = dict(parameters or {})
-        if written["keep"] != "all":  # what was left out, for the flagship query's check
-            recorded["influence_rows"] = written
-        if loyal is not None and loyalty_as_of is not None:
-            check_window(loyalty_window_days)
-            recorded["loyalty_as_of"] = resolve_as_of(None, loyalty_as_of).isoformat()
-            recorded["loyalty_window_days"] = loyalty_window_days
-        params_json = json.dumps(recorded, sort_keys=True, default=str)
+        params_json = run_parameters(parameters, written, with_loyalty=loyal is not None, loyalty_as_of=loyalty_as_of,
+                                     loyalty_window_days=loyalty_window_days)
         start = time.perf_counter()
         with self.writing():
             if check_people:
-                self._check_people(*(part["person_id"] for part in infl.values()),
+                self.check_people(*(part["person_id"] for part in infl.values()),
                                    loyal["person_id"] if loyal is not None else None)
             rows = self._write_run(run_id, infl, comm is not None, loyal, summary, topic_rows, params_json,
                                    keep_runs, batch_size, scored, writers)
         return WriteReport(run_id=run_id, rows=rows, parameters=json.loads(params_json), version=__version__,
                            seconds=time.perf_counter() - start, batch_size=batch_size or self.batch_size)
 
-    def _check_people(self, *columns: pl.Series | None) -> None:
+    def check_people(self, *columns: pl.Series | None) -> None:
         """Refuse rows of people who are not in the database (one look-up per distinct person)."""
         ids = pl.concat([c.drop_nulls() for c in columns if c is not None]).unique().sort()
         missing: list[str] = []
@@ -853,6 +853,32 @@ class Neo4jStore:
         rows["topic_summary"] = topic_rows.height
         self.publish_run(run_id, rows, scored, keep_runs=keep_runs)
         return rows
+
+    @property
+    def lock_owner(self) -> str | None:
+        """This store's token while it holds the writer lock (batches of its runs carry it), else None."""
+        return self._lock_owner
+
+    def write_run_rows(self, run_id: str, label: str, properties: Sequence[str], table: pl.DataFrame, *,
+                       stream: str, per_batch: Mapping[str, Any] | None = None, batch_size: int | None = None) -> int:
+        """Rows of ``table`` as ``label`` nodes of run ``run_id`` (opened by :meth:`open_run`), in guarded batches
+        keyed by ``stream`` and number; returns the rows written."""
+        writer = _RunWriter(self, run_id, batch_size or self.batch_size)
+        return writer.write(label, properties, table, label, stream, per_batch=per_batch)
+
+    def merge_topics(self, topics: Sequence[str]) -> None:
+        """The ``(:Topic)`` nodes of ``topics`` (merged: there once)."""
+        self._write_rows(Q_TOPICS, [{"name": t} for t in topics], "topics")
+
+    def discard_run(self, run_id: str) -> None:
+        """Delete a run that was not published (its rows, then its node), under the lock; a complete run is
+        refused (old runs go by ``keep_runs``)."""
+        with self.writing():
+            runs = {r.run_id: r for r in self.runs()}
+            if run_id in runs and runs[run_id].status == "complete":
+                raise GraphkitError(f"score run {run_id!r} is complete: it is deleted when keep_runs newer runs exist")
+            if run_id in runs:
+                self._purge_run(run_id)
 
     def open_run(self, run_id: str, params_json: str) -> None:
         """Start writing run ``run_id`` (status ``writing``, owned by this store's lock), under the lock: runs
@@ -963,14 +989,14 @@ class Neo4jStore:
         """Per topic of a run (default: the current run): people scored, nonzero, rows written, the highest
         percentile left out, the top score, community members and those written, communities."""
         recs = self._read(R_TOPIC_SUMMARY, {"run_id": self._resolve_run(run_id)})
-        return (pl.DataFrame(recs, schema=_TOPIC_SUMMARY_SCHEMA, orient="row") if recs
-                else pl.DataFrame(schema=_TOPIC_SUMMARY_SCHEMA)).sort("topic")
+        return (pl.DataFrame(recs, schema=TOPIC_SUMMARY_SCHEMA, orient="row") if recs
+                else pl.DataFrame(schema=TOPIC_SUMMARY_SCHEMA)).sort("topic")
 
     def read_community_summary(self, *, run_id: str | None = None) -> pl.DataFrame:
         """The communities of a run (default: the current run), like ``topic_communities(...).summary``."""
         recs = self._read(R_COMMUNITY_SUMMARY, {"run_id": self._resolve_run(run_id)})
-        return (pl.DataFrame(recs, schema=_COMMUNITY_SUMMARY_SCHEMA, orient="row") if recs
-                else pl.DataFrame(schema=_COMMUNITY_SUMMARY_SCHEMA)).sort("topic", "community")
+        return (pl.DataFrame(recs, schema=COMMUNITY_SUMMARY_SCHEMA, orient="row") if recs
+                else pl.DataFrame(schema=COMMUNITY_SUMMARY_SCHEMA)).sort("topic", "community")
 
     def read_loyalty(self, *, run_id: str | None = None) -> pl.DataFrame:
         """Loyalty rows of a run (default: the current run), like :func:`graphkit.marketing.loyalty.loyalty`."""
@@ -1072,6 +1098,24 @@ def select_influence_rows(influence: pl.DataFrame, keep: str | float) -> tuple[p
 
 
 
+def run_parameters(parameters: Mapping[str, Any] | None, written: Mapping[str, Any], *, with_loyalty: bool,
+                   loyalty_as_of: dt.datetime | dt.date | str | None, loyalty_window_days: float | None) -> str:
+    """The JSON recorded on a run: ``parameters``, what was left out of its influence rows (``written`` from
+    :func:`select_influence_rows`, for the flagship query's check) and the date of its loyalty.
+
+    >>> run_parameters({"seed": 0}, {"keep": "all"}, with_loyalty=False, loyalty_as_of=None, loyalty_window_days=None)
+    '{"seed": 0}'
+    """
+    recorded = dict(parameters or {})
+    if written["keep"] != "all":
+        recorded["influence_rows"] = dict(written)
+    if with_loyalty and loyalty_as_of is not None:
+        check_window(loyalty_window_days)
+        recorded["loyalty_as_of"] = resolve_as_of(None, loyalty_as_of).isoformat()
+        recorded["loyalty_window_days"] = loyalty_window_days
+    return json.dumps(recorded, sort_keys=True, default=str)
+
+
 def _with_communities(infl: pl.DataFrame, comm: pl.DataFrame | None,
                       written: dict[str, Any]) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
     """The kept influence rows of each topic with each person's ``community`` (null without one), sorted by
@@ -1121,7 +1165,7 @@ def _with_communities(infl: pl.DataFrame, comm: pl.DataFrame | None,
                         "members_written": None if comm is None else int(part["community"].is_not_null().sum()),
                         "communities": None if comm is None else (0 if of_topic is None
                                                                   else of_topic["community"].n_unique())})
-    return parts, pl.DataFrame(summary, schema=_TOPIC_SUMMARY_SCHEMA)
+    return parts, pl.DataFrame(summary, schema=TOPIC_SUMMARY_SCHEMA)
 
 
 class _RunWriter:
@@ -1319,7 +1363,7 @@ def _frame(records: list[dict], table: str, extra: Mapping[str, pl.DataType] | N
     return pl.DataFrame(cols)
 
 
-def _check_columns(df: pl.DataFrame, schema: Mapping[str, pl.DataType], what: str) -> pl.DataFrame:
+def check_columns(df: pl.DataFrame, schema: Mapping[str, pl.DataType], what: str) -> pl.DataFrame:
     if not isinstance(df, pl.DataFrame):
         raise GraphkitError(f"{what} must be a polars DataFrame, got {type(df).__name__}")
     missing = [c for c in schema if c not in df.columns]
