@@ -21,7 +21,7 @@ from graphkit.scoring.community import topic_communities
 from graphkit.scoring.influence import topic_influence
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "neo4j"))
-from arcadedb import USER, ArcadeDBServer, arcadedb_home  # noqa: E402
+from arcadedb import USER, ArcadeDBServer, arcadedb_home
 
 
 @pytest.fixture(scope="module")
