@@ -186,9 +186,10 @@ __all__ = ["Neo4jStore", "Neo4jSettings", "Neo4jUnavailableError", "LoadReport",
 BOLT_SCHEMES: tuple[str, ...] = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
 #: Seconds a writer's lease on the database lasts without renewal (its heartbeat renews it 4 times as often).
 DEFAULT_LEASE = 60.0
-#: Rows of an old run deleted per transaction: each batch scans the label for the run's rows, so few
-#: large batches (a delete costs ArcadeDB ~8 us a row; a transaction of 100k rows stays well inside its heap).
-PURGE_BATCH = 100_000
+#: An old run's rows are deleted this many batches (``batch_size`` rows each) per transaction: each
+#: transaction scans the label for the run's rows, so few large ones (100k rows at the default batch size;
+#: a delete costs ArcadeDB ~10 us a row and such a transaction stays well inside its heap).
+PURGE_BATCHES = 5
 _US_PER_DAY = 86_400_000_000
 
 
@@ -915,7 +916,7 @@ class Neo4jStore:
         for query in (*map(purge_rows, RUN_ROW_LABELS), *Q_PURGE_LEGACY):  # in batches until none is left
             deleted = True
             while deleted:
-                deleted = self._write(query, {"run_id": run_id, "limit": PURGE_BATCH})
+                deleted = self._write(query, {"run_id": run_id, "limit": PURGE_BATCHES * self.batch_size})
         self._write(Q_DELETE_RUN, {"run_id": run_id})
 
     def _prune(self, keep_runs: int) -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import suppress
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -259,7 +260,8 @@ def write_scores_spark(
                         batch_size=size)
                 rows["topic_summary"] = topic_rows.height
             except BaseException:
-                store.discard_run(run_id)  # nothing of a failed job stays (a kill leaves it unpublished)
+                with suppress(GraphkitError):  # nothing of a failed job stays (a kill leaves it unpublished)
+                    store.discard_run(run_id)
                 raise
             store.publish_run(run_id, rows, scored, keep_runs=keep_runs)
     finally:
