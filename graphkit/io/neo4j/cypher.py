@@ -309,7 +309,8 @@ RETURN r.owner AS owner, r.status AS status, b IS NOT NULL AS written"""
 
 
 def batch_key(run_id: str, stream: str, number: int) -> str:
-    """The key of a run's batch: its run id, its stream and its number (see ``RUN_GUARD``).
+    r"""The key of a run's batch: its run id, its stream and its number, apart by a unit separator (see
+    ``RUN_GUARD``).
 
     >>> batch_key("nightly-1", "influence/books", 3)
     'nightly-1\x1finfluence/books\x1f3'
