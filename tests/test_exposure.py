@@ -202,3 +202,32 @@ def test_backtested_by_name(world):
     assert "expected_conversions" in BUILTIN_SCORERS
     by_name = builtin_scorer("expected_conversions")(world, topics=world.topics)
     assert by_name.filter(person_id="frogx", topic="frogs")["score"].item() > 0
+
+
+def test_explain_adds_up_to_the_score(world, scored):
+    from graphkit.marketing.explain import explain
+
+    ex = explain(world, "frogx", "frogs", score="expected_conversions", top=3)
+    assert set(ex["score_name"]) == {"expected_conversions"}
+    assert ex["contribution"].sum() == pytest.approx(_score(scored.table, "frogx", "frogs"), rel=1e-9)
+    assert ex["share"].sum() == pytest.approx(1.0, rel=1e-9)
+    followers = ex.filter(pl.col("term") == "new follower")["giver"].to_list()
+    assert len(followers) == 3 and all(f.startswith("frogx_f") for f in followers)
+    assert ex.filter(pl.col("term") == "other new followers")["weight"].item() == 3.0  # six had not taken frogs up
+
+
+def test_explain_from_the_command_line(world, scored, tmp_path, capsys):
+    import json
+
+    from graphkit.cli import main
+    from graphkit.io.files import write_dataset
+
+    write_dataset(world, tmp_path / "w")
+    assert main(["explain", str(tmp_path / "w"), "cook", "cooking", "--score", "expected_conversions",
+                 "--json", "--quiet"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["score_name"] == "expected_conversions"
+    assert out["score"] == pytest.approx(_score(scored.table, "cook", "cooking"), rel=1e-9)
+    assert main(["explain", str(tmp_path / "w"), "celeb", "frogs", "--score", "expected_conversions", "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Error:") and "never acted on that topic" in err and "Traceback" not in err
