@@ -65,8 +65,8 @@ CUTOFFS = {
     "ciaodvd": ["2009-01-01", "2010-01-01", "2011-01-01"],
 }
 #: The scorers drawn in the cut-off figure (the others are in the CSV and the per-dataset figures).
-MAIN = ("expected_conversions", "adopter_pagerank", "adoption_influence", "posts_x_active_new_followers", "past_attributed",
-        "potential_reach", "topic_influence", "audience")
+MAIN = ("expected_conversions", "adopter_pagerank", "adoption_influence", "posts_x_active_new_followers",
+        "past_attributed", "potential_reach", "topic_influence", "audience")
 
 
 def load(name: str):

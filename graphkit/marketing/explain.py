@@ -315,7 +315,7 @@ def _explain_adoption(graph: TopicGraph, person_id: str, topic: str, *, top: int
 
 def _explain_conversions(graph: TopicGraph, person_id: str, topic: str, *, top: int,
                          window: Window | None) -> pl.DataFrame | None:
-    """Terms of expected conversions: one probability per follower new to the topic (None when it cannot be computed)."""
+    """Terms of expected conversions: one probability per follower new to the topic (None: cannot be computed)."""
     from graphkit.scoring.exposure import conversion_terms, expected_conversions
 
     try:

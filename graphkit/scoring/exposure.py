@@ -33,11 +33,11 @@ adds up::
 - **Terms**: the score is exactly the sum of its followers' probabilities
   (:func:`conversion_terms` lists them).
 
->>> from graphkit.io.datasets import load_ciao
->>> r = expected_conversions(load_ciao(), topics=["Books"])
+>>> from graphkit.io.synthetic import generate
+>>> r = expected_conversions(generate(n_people=2_000, n_topics=4, seed=1), topics=["books"])
 >>> r.table.columns[:4]
 ['person_id', 'topic', 'score', 'rank']
->>> bool((r.top("Books", 5)["score"] > 0).all()), r.model.log_loss < r.model.base_log_loss
+>>> bool((r.top("books", 5)["score"] > 0).all()), bool(r.model.log_loss < r.model.base_log_loss)
 (True, True)
 """
 
@@ -221,14 +221,29 @@ class ConversionModel:
 
 
 def conversion_labels(graph: TopicGraph, keys: np.ndarray, then: datetime, horizon: timedelta,
-            exposure_window: timedelta | None) -> np.ndarray:
-    """1 where the row's follower took the topic up in ``[then, then + horizon)`` attributed to the row's person."""
+                      exposure_window: timedelta | None = EXPOSURE_WINDOW) -> np.ndarray:
+    """1 where the row's follower took the topic up in ``[then, then + horizon)`` attributed to the row's person.
+
+    ``keys``: (follower, person, topic) row indices, as :func:`rows` gives
+    them for a snapshot at ``then``.
+
+    >>> from graphkit.io.synthetic import generate
+    >>> g = generate(n_people=2_000, n_topics=4, seed=1)
+    >>> then = data_end(g) - RECENT
+    >>> x, keys = rows(snapshot(g, then))
+    >>> y = conversion_labels(g, keys, then, RECENT)
+    >>> bool(0 < y.sum() < len(y))
+    True
+    """
     won = attributed_adoptions(graph, start=then, end=then + horizon, window=exposure_window,
                                follows=follow_pairs(graph, before=then))
     if won.is_empty() or not len(keys):
         return np.zeros(len(keys))
     n, n_topics = graph.n_people, len(graph.topics)
-    code = lambda f, p, t: (f * n + p) * n_topics + t  # noqa: E731
+
+    def code(f: np.ndarray, p: np.ndarray, t: np.ndarray) -> np.ndarray:
+        return (f * n + p) * n_topics + t
+
     t_won = won["topic"].cast(pl.Enum(list(graph.topics))).to_physical().to_numpy().astype(np.int64)
     hit = code(graph.index_of(won["follower"]).astype(np.int64), graph.index_of(won["person_id"]).astype(np.int64),
                t_won)
@@ -354,11 +369,11 @@ def conversion_terms(graph: TopicGraph, result: ExpectedConversionsResult, perso
                      topic: str) -> pl.DataFrame:
     """One row per follower of ``person_id`` new to ``topic``: ``follower``, ``probability``; they add up to the score.
 
-    >>> from graphkit.io.datasets import load_ciao
-    >>> g = load_ciao()
-    >>> r = expected_conversions(g, topics=["Books"])
-    >>> best = r.top("Books", 1).row(0, named=True)
-    >>> terms = conversion_terms(g, r, best["person_id"], "Books")
+    >>> from graphkit.io.synthetic import generate
+    >>> g = generate(n_people=2_000, n_topics=4, seed=1)
+    >>> r = expected_conversions(g, topics=["books"])
+    >>> best = r.top("books", 1).row(0, named=True)
+    >>> terms = conversion_terms(g, r, best["person_id"], "books")
     >>> abs(terms["probability"].sum() - best["score"]) < 1e-9 * best["score"]
     True
     """
