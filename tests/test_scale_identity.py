@@ -150,6 +150,25 @@ def test_active_new_followers_match_the_plain_polars_computation(dataset):
     assert np.array_equal(new_active_followers_matrix(graph, now=now), plain_new_active_followers(graph, now))
 
 
+def test_purchase_acts_match_the_plain_polars_computation(dataset):
+    """A purchase is an act on its item's topic, unless its buyer reviewed that item at that moment (on Ciao
+    every purchase is such a review: no purchase act is left)."""
+    graph = read_dataset(dataset)
+    people = graph.people.select("person_id", "customer_id", pl.int_range(pl.len(), dtype=pl.UInt32).alias("src_idx"))
+    reviews = graph.edges.filter(pl.col("kind") == "reviews").select(
+        pl.col("src").alias("person_id"), pl.col("dst").alias("item_id"), "ts")
+    plain = (
+        graph.transactions.join(people.drop_nulls("customer_id"), on="customer_id")
+        .join(graph.items.drop_nulls("topic").select("item_id", "topic"), on="item_id")
+        .join(reviews, on=["person_id", "item_id", "ts"], how="anti", nulls_equal=True)
+        .join(graph.topic_index.select("topic", pl.col("topic_idx").cast(pl.UInt32)), on="topic")
+        .select("src_idx", "topic_idx", "ts")
+    )
+    acts = graph.purchase_acts
+    assert graph.transactions.height > 0 and acts.height == plain.height
+    assert acts.sort(acts.columns).equals(plain.sort(plain.columns))
+
+
 def test_job_communities_and_lineage_match_the_direct_computation(dataset, tmp_path, capsys):
     out = tmp_path / "scores"
     run_job(dataset, out, capsys, "--seed", "3")
