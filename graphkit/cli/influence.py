@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--variant", choices=("standard", "gds"), default="standard",
                    help="standard PageRank (scores sum to 1 per topic) or Neo4j GDS semantics")
     p.add_argument("--damping-factor", type=float, default=0.85, metavar="D", help="default 0.85")
-    p.add_argument("--max-iter", type=int, metavar="N", help="default 100 (gds: 20)")
+    p.add_argument("--max-iter", type=int, metavar="N", help="default 100 (gds: 20; --engine spark --strategy iterations: 300)")
     p.add_argument("--tol", type=float, metavar="T", help="default 1e-10 (gds: 1e-7)")
     p.add_argument("--start", metavar="DATE", help="window start (ISO date or datetime, UTC)")
     p.add_argument("--end", metavar="DATE", help="window end, exclusive")
