@@ -60,7 +60,9 @@ def _shuffled(n, state):  # pragma: no cover - numba
 
 
 @njit(cache=True, nogil=True)
-def _move_nodes(indptr, indices, weight, k, comm, tot, g2m, order, nbr_w, nbr_seen, nbr_list, queue, in_queue):  # pragma: no cover
+def _move_nodes(indptr, indices, weight, k, comm, cw, g2m, order, nbr_list, queue, in_queue):  # pragma: no cover
+    # cw[c, 0]: weight from the current node to community c (0.0 = not a neighbour yet: weights are > 0);
+    # cw[c, 1]: total degree of c. One cache line per community instead of three arrays.
     n = k.size
     for i in range(n):
         queue[i] = order[i]
@@ -78,24 +80,21 @@ def _move_nodes(indptr, indices, weight, k, comm, tot, g2m, order, nbr_w, nbr_se
             if u == v:
                 continue
             c = comm[u]
-            if not nbr_seen[c]:
-                nbr_seen[c] = True
-                nbr_list[cnt] = c
-                cnt += 1
-            nbr_w[c] += weight[p]
+            x = cw[c, 0]
+            nbr_list[cnt] = c  # kept only when c is new (branch-free: the misses overlap)
+            cnt += x == 0.0
+            cw[c, 0] = x + weight[p]
         kv = k[v]
-        tot[a] -= kv
-        best, best_gain = a, nbr_w[a] - kv * tot[a] * g2m
+        cw[a, 1] -= kv
+        best, best_gain = a, cw[a, 0] - kv * cw[a, 1] * g2m
         for q in range(cnt):
             c = nbr_list[q]
-            gain = nbr_w[c] - kv * tot[c] * g2m
+            gain = cw[c, 0] - kv * cw[c, 1] * g2m
             if gain > best_gain:
                 best, best_gain = c, gain
-        tot[best] += kv
+        cw[best, 1] += kv
         for q in range(cnt):
-            c = nbr_list[q]
-            nbr_w[c] = 0.0
-            nbr_seen[c] = False
+            cw[nbr_list[q], 0] = 0.0
         if best != a:
             comm[v] = best
             moves += 1
@@ -110,17 +109,21 @@ def _move_nodes(indptr, indices, weight, k, comm, tot, g2m, order, nbr_w, nbr_se
 
 
 @njit(cache=True, nogil=True)
-def _refine(indptr, indices, weight, k, comm, tot, g2m, order, nbr_w, nbr_seen, nbr_list):  # pragma: no cover
+def _refine(indptr, indices, weight, k, comm, tot, g2m, order, nbr_w, nbr_list):  # pragma: no cover
+    # nbr_w[c] == 0.0: c is not a neighbouring sub-community yet (weights are > 0), as in _move_nodes.
     n = k.size
     ref = np.arange(n, dtype=np.int32)
     r_tot = k.copy()
     r_size = np.ones(n, dtype=np.int64)
     r_ext = np.zeros(n)  # weight from the sub-community to the rest of its community
     for v in range(n):
+        cv = comm[v]
+        x = 0.0
         for p in range(indptr[v], indptr[v + 1]):
             u = indices[p]
-            if u != v and comm[u] == comm[v]:
-                r_ext[v] += weight[p]
+            if u != v and comm[u] == cv:
+                x += weight[p]
+        r_ext[v] = x
     merged = 0
     for i in range(n):
         v = order[i]
@@ -136,11 +139,10 @@ def _refine(indptr, indices, weight, k, comm, tot, g2m, order, nbr_w, nbr_seen, 
             if u == v or comm[u] != s:
                 continue
             c = ref[u]
-            if not nbr_seen[c]:
-                nbr_seen[c] = True
-                nbr_list[cnt] = c
-                cnt += 1
-            nbr_w[c] += weight[p]
+            x = nbr_w[c]
+            nbr_list[cnt] = c
+            cnt += x == 0.0
+            nbr_w[c] = x + weight[p]
         best, best_gain = -1, 0.0
         for q in range(cnt):
             c = nbr_list[q]
@@ -156,9 +158,7 @@ def _refine(indptr, indices, weight, k, comm, tot, g2m, order, nbr_w, nbr_seen, 
             ref[v] = best
             merged += 1
         for q in range(cnt):
-            c = nbr_list[q]
-            nbr_w[c] = 0.0
-            nbr_seen[c] = False
+            nbr_w[nbr_list[q]] = 0.0
     return ref, merged
 
 
@@ -274,18 +274,17 @@ def leiden_csr(indptr, indices, weight, initial, resolution, seed, n_iterations)
         node_of = np.arange(n0, dtype=np.int32)  # original node -> node of the current level
         comm = membership.copy()
         changed = 0
+        split = False  # a level aggregated a disconnected community: split them at the end
         while True:
             n = k.size
-            tot = np.zeros(n)
+            cw = np.zeros((n, 2))
             for v in range(n):
-                tot[comm[v]] += k[v]
-            nbr_w = np.zeros(n)
-            nbr_seen = np.zeros(n, dtype=np.bool_)
+                cw[comm[v], 1] += k[v]
             nbr_list = np.empty(n, dtype=np.int32)
             order, state = _shuffled(n, state)
             queue = np.empty(n, dtype=np.int32)
             in_queue = np.zeros(n, dtype=np.bool_)
-            moves = _move_nodes(ptr, idx, w, k, comm, tot, g2m, order, nbr_w, nbr_seen, nbr_list, queue, in_queue)
+            moves = _move_nodes(ptr, idx, w, k, comm, cw, g2m, order, nbr_list, queue, in_queue)
             changed += moves
             comm, n_comm = _renumber(comm, n)
             if n_comm == n:
@@ -294,9 +293,11 @@ def leiden_csr(indptr, indices, weight, initial, resolution, seed, n_iterations)
             for v in range(n):
                 tot[comm[v]] += k[v]
             order, state = _shuffled(n, state)
-            ref, merged = _refine(ptr, idx, w, k, comm, tot, g2m, order, nbr_w, nbr_seen, nbr_list)
+            ref, merged = _refine(ptr, idx, w, k, comm, tot, g2m, order, np.zeros(n), nbr_list)
             if merged == 0:
                 ref = comm  # refinement merged nothing: aggregate the communities themselves
+                if not split:  # (checked on this level's graph: its nodes are connected sets)
+                    split = _connected_parts(ptr, idx, comm).max() + 1 != n_comm
             group, n_groups = _renumber(ref, n)
             start = np.empty(n_groups, dtype=np.int32)
             for v in range(n):
@@ -308,7 +309,8 @@ def leiden_csr(indptr, indices, weight, initial, resolution, seed, n_iterations)
         new = np.empty(n0, dtype=np.int32)
         for v in range(n0):
             new[v] = comm[node_of[v]]
-        membership = _connected_parts(indptr, indices, new)
+        # Refined communities are connected: only a level aggregated by its communities can leave one split.
+        membership = _connected_parts(indptr, indices, new) if split else _renumber(new, n0)[0]
         if changed == 0:
             break
     return membership
