@@ -311,6 +311,18 @@ def test_top_influencers_come_from_topic_influence_by_default(hand_built):
         assert row["top_influencers"] == best
 
 
+def test_influence_in_any_row_order_gives_the_same_summary(ciao):
+    from graphkit.scoring.influence import topic_influence
+
+    topics = ["Books", "Games"]
+    scores = topic_influence(ciao, topics=topics).table  # blocks of every person in graph order: read by slicing
+    shuffled = scores.sample(fraction=1.0, shuffle=True, seed=3)  # read by joining on person_id
+    mixed = pl.concat([scores.filter(pl.col("topic") == "Books"),  # one block sliced, one joined
+                       scores.filter(pl.col("topic") == "Games").sample(fraction=1.0, shuffle=True, seed=4)])
+    results = [topic_communities(ciao, topics=topics, seed=1, influence=t).summary for t in (scores, shuffled, mixed)]
+    assert results[0].equals(results[1]) and results[0].equals(results[2])
+
+
 def test_equal_sized_communities_are_numbered_by_smallest_member():
     pairs = [("x1", "x2"), ("x2", "x3"), ("x3", "x1"), ("c1", "c2"), ("c2", "c3"), ("c3", "c1")]
     graph = TopicGraph.from_tables(
