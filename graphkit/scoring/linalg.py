@@ -724,22 +724,26 @@ def _resampled_ppr(indptr, indices, edge, weight, offsets, order, person, cred, 
 
 
 @njit(parallel=True, cache=True)
-def rank_columns(s, seed, topic, tie_rel, ranks_t, n_pos):  # pragma: no cover
-    # (Summaries of graphkit.scoring.uncertainty.) Per resample c (a column of s, people x resamples;
-    # NaN counts as 0): positive scores ranked from 1 into ranks_t[c], ties (within tie_rel) shuffled
-    # with a counter-based draw of (seed, topic, resample, position); zeros at the rank after the last
-    # positive one. The order: a stable radix sort on the float32 image of the score (three 11-bit
-    # passes over keys that carry the position), then runs equal in float32 ordered by the float64
-    # score -- the exact descending order, equal scores by position, in linear time.
-    m, b = s.shape
+def rank_columns(st, seed, topic, tie_rel, ranks_t, n_pos):  # pragma: no cover
+    # (Summaries of graphkit.scoring.uncertainty.) Per resample c (a row of st, resamples x people,
+    # so that a resample's scores are contiguous; NaN counts as 0): positive scores ranked from 1 into
+    # ranks_t[c], ties (within tie_rel) shuffled with a counter-based draw of (seed, topic, resample,
+    # position); zeros at the rank after the last positive one. The order: a stable radix sort on the
+    # float32 image of the score (three 11-bit passes over keys that carry the position), then runs
+    # equal in float32 ordered by the float64 score -- the exact descending order, equal scores by
+    # position, in linear time.
+    b, m = st.shape
     for c in prange(b):
+        s_c = st[c]
+        f32 = np.empty(m, dtype=np.float32)
+        for i in range(m):
+            f32[i] = s_c[i]
+        u32 = f32.view(np.uint32)
         keys = np.empty(m, dtype=np.uint64)
         k = 0
         for i in range(m):
-            x = s[i, c]
-            if x > 0:
-                bits = np.uint64(np.array([np.float32(x)]).view(np.uint32)[0])
-                keys[k] = ((np.uint64(0xFFFFFFFF) - bits) << np.uint64(32)) | np.uint64(i)
+            if s_c[i] > 0:
+                keys[k] = ((np.uint64(0xFFFFFFFF) - np.uint64(u32[i])) << np.uint64(32)) | np.uint64(i)
                 k += 1
         n_pos[c] = k
         src = keys
@@ -768,7 +772,7 @@ def rank_columns(s, seed, topic, tie_rel, ranks_t, n_pos):  # pragma: no cover
                 run = order[q:e].copy()
                 vals = np.empty(e - q)
                 for a in range(e - q):
-                    vals[a] = -s[run[a], c]
+                    vals[a] = -s_c[run[a]]
                 o = np.argsort(vals, kind="mergesort")
                 for a in range(e - q):
                     order[q + a] = run[o[a]]
@@ -776,7 +780,7 @@ def rank_columns(s, seed, topic, tie_rel, ranks_t, n_pos):  # pragma: no cover
         start = 0
         while start < k:
             end = start + 1
-            while end < k and s[order[end - 1], c] - s[order[end], c] <= tie_rel * s[order[end - 1], c]:
+            while end < k and s_c[order[end - 1]] - s_c[order[end]] <= tie_rel * s_c[order[end - 1]]:
                 end += 1
             for q in range(end - 1, start, -1):  # Fisher-Yates on the tie group
                 u = _uniform(np.uint64(seed), np.int64(topic), np.int64(c), np.int64(q), 7)
@@ -823,8 +827,9 @@ def _select(a, n, kth):  # pragma: no cover
 
 
 @njit(parallel=True, cache=True)
-def row_summary(s, ranks_t, lo_q, hi_q, ks, out_s, out_r, counts):  # pragma: no cover
-    # Per person (a row of s; NaN counts as 0): order statistics of score and rank (numpy's "lower" /
+def row_summary(s, ranks, lo_q, hi_q, ks, out_s, out_r, counts):  # pragma: no cover
+    # Per person (a row of s and of ranks, people x resamples; NaN counts as 0): order statistics of
+    # score and rank (numpy's "lower" /
     # "higher" quantiles, by selection) and how many resamples put them in each top k (a score of 0
     # is never in a top).
     m, b = s.shape
@@ -836,7 +841,7 @@ def row_summary(s, ranks_t, lo_q, hi_q, ks, out_s, out_r, counts):  # pragma: no
             row[c] = 0.0 if np.isnan(s[i, c]) else s[i, c]
         rr = np.empty(b, dtype=np.int32)
         for c in range(b):
-            rr[c] = ranks_t[c, i]
+            rr[c] = ranks[i, c]
         for j in range(len(ks)):
             n = 0
             for c in range(b):
