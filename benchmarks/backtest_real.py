@@ -2,7 +2,7 @@
 
 For each dataset and cut-off T0 it runs :func:`graphkit.evidence.backtest.backtest`
 with every built-in scorer side by side, in one run: graphkit's scores
-(``adopter_pagerank``, ``adoption_influence``, ``potential_reach``,
+(``expected_conversions``, ``adopter_pagerank``, ``adoption_influence``, ``potential_reach``,
 ``topic_influence``), the simple
 topic-gated baselines (``posts_x_active_new_followers``, the one to beat;
 ``active_new_followers``, ``activity_x_active_new_followers``,
@@ -65,8 +65,8 @@ CUTOFFS = {
     "ciaodvd": ["2009-01-01", "2010-01-01", "2011-01-01"],
 }
 #: The scorers drawn in the cut-off figure (the others are in the CSV and the per-dataset figures).
-MAIN = ("adopter_pagerank", "adoption_influence", "posts_x_active_new_followers", "past_attributed",
-        "potential_reach", "topic_influence", "audience")
+MAIN = ("expected_conversions", "adopter_pagerank", "adoption_influence", "posts_x_active_new_followers",
+        "past_attributed", "potential_reach", "topic_influence", "audience")
 
 
 def load(name: str):

@@ -52,6 +52,7 @@ _LAZY: dict[str, str] = {
     "potential_reach": "graphkit.scoring.reach",
     "adoption_influence": "graphkit.scoring.topical",
     "adopter_pagerank": "graphkit.scoring.adopters",
+    "expected_conversions": "graphkit.scoring.exposure",
     "topic_communities": "graphkit.scoring.community",
     "score_table": "graphkit.scoring.registry",
     "ranking": "graphkit.scoring.registry",
@@ -135,4 +136,5 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from graphkit.scoring.reach import potential_reach
     from graphkit.scoring.topical import adoption_influence
     from graphkit.scoring.adopters import adopter_pagerank
+    from graphkit.scoring.exposure import expected_conversions
     from graphkit.scoring.registry import DEFAULT_SCORE, SCORES, rank_uncertainty, ranking, score_table

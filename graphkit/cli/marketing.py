@@ -221,7 +221,7 @@ def _explain(args: argparse.Namespace) -> int:
 
     g = _load(args)
     g.index_of([args.person])  # an unknown person fails before any work
-    if args.score == "adoption_influence" and args.score != DEFAULT_SCORE:
+    if args.score in ("adoption_influence", "expected_conversions") and args.score != DEFAULT_SCORE:
         # explain fits the model itself (ranking first would fit it twice); a score asked for by name never falls back
         with step(label(args.score), enabled=not args.quiet):
             ex = explain(g, args.person, args.topic, score=args.score, top=args.top)
@@ -237,6 +237,8 @@ def _explain(args: argparse.Namespace) -> int:
             why = "they did not act on that topic in the year before the data's end"
         elif r.score == "adoption_influence" and not ex.filter(pl.col("term") == "feature: acts_ever")["weight"].sum():
             why = "they never acted on that topic before the data's end"
+        elif r.score == "expected_conversions" and ex.is_empty():
+            why = "they never acted on that topic before the data's end, or no follower of theirs is new to it"
         elif r.score == "adopter_pagerank" and ex.height and not ex["weight"].sum():
             why = "they did not act on that topic in the year before the data's end"
         else:

@@ -34,7 +34,7 @@ from graphkit.scoring.reach import data_end
 BUILTIN_SCORERS: tuple[str, ...] = (
     "random", "audience", "active_audience", "pagerank", "topic_activity", "topic_influence", "potential_reach",
     "active_new_followers", "posts_x_active_new_followers", "activity_x_active_new_followers", "past_attributed",
-    "adoption_influence", "adopter_pagerank",
+    "adoption_influence", "adopter_pagerank", "expected_conversions",
 )
 #: Every scorer is compared with audience size ...
 AUDIENCE = "audience"
@@ -88,7 +88,10 @@ def builtin_scorer(name: str, *, seed: int = 0, damping_factor: float = 0.85, ho
       (score column), learned with the same ``horizon`` and ``exposure_window``;
     - ``adopter_pagerank``: :func:`graphkit.scoring.adopters.adopter_pagerank`
       (score column), its propensities learned with the same ``horizon`` and
-      its walk with ``damping_factor``.
+      its walk with ``damping_factor``;
+    - ``expected_conversions``: :func:`graphkit.scoring.exposure.expected_conversions`
+      (score column), a per-follower model learned with the same ``horizon``
+      and ``exposure_window``.
 
     >>> import polars as pl
     >>> from graphkit import TopicGraph
@@ -146,6 +149,13 @@ def builtin_scorer(name: str, *, seed: int = 0, damping_factor: float = 0.85, ho
 
             return adopter_pagerank(graph, topics=list(topics), horizon=horizon, damping_factor=damping_factor).table
         return adopters
+    if name == "expected_conversions":
+        def conversions(graph: TopicGraph, *, topics: Sequence[str]) -> pl.DataFrame:
+            from graphkit.scoring.exposure import expected_conversions
+
+            return expected_conversions(graph, topics=list(topics), horizon=horizon, exposure_window=exposure_window,
+                                        seed=seed).table
+        return conversions
     if name in ("active_new_followers", "posts_x_active_new_followers", "activity_x_active_new_followers"):
         fn = getattr(baselines, name)
 

@@ -240,6 +240,11 @@ def explain(
       ``giver_score`` the follower's stationary mass; the rest in one
       ``"other followers"`` row.
 
+    - ``expected_conversions``: one ``"new follower"`` row per follower new
+      to the topic, contributing the model's probability that they take the
+      topic up after the person's activity on it (``giver_score``, also)
+      (:func:`graphkit.scoring.exposure.conversion_terms`).
+
     Followers beyond ``top`` are summed in one ``"other new followers"`` row.
 
     >>> from graphkit.marketing import example_market
@@ -250,8 +255,9 @@ def explain(
     if isinstance(top, bool) or not isinstance(top, int) or top < 1:
         raise GraphkitError(f"top must be a positive integer; got {top!r}")
     graph.index_of([person_id])  # an unknown person raises, naming the people table
-    if score == "adoption_influence":
-        table = _explain_adoption(graph, person_id, topic, top=top, window=window)
+    if score in ("adoption_influence", "expected_conversions"):
+        compute = _explain_adoption if score == "adoption_influence" else _explain_conversions
+        table = compute(graph, person_id, topic, top=top, window=window)
         if table is not None:
             return table.select("person_id", "topic", pl.lit(score).alias("score_name"),
                                 pl.exclude("person_id", "topic"))
@@ -304,6 +310,34 @@ def _explain_adoption(graph: TopicGraph, person_id: str, topic: str, *, top: int
                                "contribution": [None] * len(terms.features)},
                               schema={"term": pl.String, "giver": pl.String, "weight": pl.Float64,
                                       "giver_score": pl.Float64, "contribution": pl.Float64}))
+    return _terms_table(graph, person_id, topic, parts, score)
+
+
+def _explain_conversions(graph: TopicGraph, person_id: str, topic: str, *, top: int,
+                         window: Window | None) -> pl.DataFrame | None:
+    """Terms of expected conversions: one probability per follower new to the topic (None: cannot be computed)."""
+    from graphkit.scoring.exposure import conversion_terms, expected_conversions
+
+    try:
+        res = expected_conversions(graph, topics=[topic], window=window)
+    except GraphkitError:
+        return None  # ranking() says why
+    score = float(res.table.filter(pl.col("person_id") == person_id)["score"].item())
+    terms = conversion_terms(graph, res, person_id, topic)
+    total = float(terms["probability"].sum())
+    if abs(total - score) > max(ADDS_UP_RTOL * score, 1e-9):
+        raise GraphkitError(f"the terms add up to {total:.6g} but the expected_conversions of {person_id!r} on "
+                            f"{topic!r} is {score:.6g}; this is a bug in graphkit: please report it")
+    n = terms.height
+    schema = {"term": pl.String, "giver": pl.String, "weight": pl.Float64, "giver_score": pl.Float64,
+              "contribution": pl.Float64}
+    follow = pl.DataFrame({"term": ["new follower"] * n, "giver": terms["follower"], "weight": np.ones(n),
+                           "giver_score": terms["probability"], "contribution": terms["probability"]}, schema=schema)
+    parts = [follow.head(top)]
+    if n > top:
+        parts.append(pl.DataFrame({"term": ["other new followers"], "giver": [None], "weight": [float(n - top)],
+                                   "giver_score": [None], "contribution": [float(terms["probability"][top:].sum())]},
+                                  schema=schema))
     return _terms_table(graph, person_id, topic, parts, score)
 
 

@@ -29,7 +29,13 @@ Five scores rank people on a topic, with the same columns (``person_id``,
   (:func:`graphkit.scoring.adopters.adopter_pagerank`): whose recent activity
   on the topic the possible adopters attend to; zero for a person with no
   activity on the topic in the last year. Ahead of the default on Ciao,
-  level with it on CiaoDVD (``docs/backtest.md``).
+  level with it on CiaoDVD (``docs/backtest.md``);
+- ``"expected_conversions"``: the sum over the person's followers new to the
+  topic of the probability each takes it up after the person's activity on
+  it, from a per-follower model learned on the years before
+  (:func:`graphkit.scoring.exposure.expected_conversions`); zero for a
+  person who never acted on the topic. Ahead of the default on Ciao, level
+  with it on CiaoDVD (``docs/backtest.md``).
 
 :data:`DEFAULT_SCORE` is ``"posts_x_active_new_followers"``, the strongest
 simple topic-specific baseline of the attributed-adoption backtest
@@ -79,7 +85,7 @@ from graphkit.scoring.uncertainty import (
 )
 
 SCORES: tuple[str, ...] = ("posts_x_active_new_followers", "topic_influence", "potential_reach", "adoption_influence",
-                           "adopter_pagerank")
+                           "adopter_pagerank", "expected_conversions")
 DEFAULT_SCORE = "posts_x_active_new_followers"
 #: What the default falls back to where it cannot be computed (it needs no dates).
 FALLBACK_SCORE = "topic_influence"
@@ -90,6 +96,7 @@ LABELS: dict[str, str] = {
     "potential_reach": "potential reach",
     "adoption_influence": "adoption influence",
     "adopter_pagerank": "adopter PageRank",
+    "expected_conversions": "expected conversions",
 }
 
 
@@ -266,6 +273,18 @@ def _adopter_pagerank(graph: TopicGraph, topics: list[str] | None,
                      "propensity": p["propensity"], "iterations": r.iterations, "converged": r.converged}
 
 
+def _expected_conversions(graph: TopicGraph, topics: list[str] | None,
+                          window: Window | None) -> tuple[pl.DataFrame, dict[str, Any]]:
+    from graphkit.scoring.exposure import expected_conversions
+
+    try:
+        r = expected_conversions(graph, topics=topics, window=window)
+    except GraphkitError as exc:  # topics were checked: what is left is the data (undated, too little history)
+        raise _CannotCompute(str(exc)) from None
+    return r.table, {"now": r.parameters["now"].isoformat(), "horizon_days": r.parameters["horizon_days"],
+                     "exposure_window_days": r.parameters["exposure_window_days"]}
+
+
 #: How each score of :data:`SCORES` is computed: (graph, topics, window) -> (table, parameters).
 _COMPUTE = {
     "posts_x_active_new_followers": _posts_x_active_new_followers,
@@ -273,6 +292,7 @@ _COMPUTE = {
     "potential_reach": _potential_reach,
     "adoption_influence": _adoption_influence,
     "adopter_pagerank": _adopter_pagerank,
+    "expected_conversions": _expected_conversions,
 }
 assert set(_COMPUTE) == set(SCORES) == set(LABELS), "every score needs a computation and a label"
 
