@@ -7,6 +7,9 @@
                                                      # write-back of whole score runs (graphkit score
                                                      # --write RUNS on DATASET): this tree beside git
                                                      # revision REV, side by side
+    python benchmarks/bench_neo4j.py --writeback DATASET RUNS --repeat 3 --no-people
+                                                     # the steady state: the third write also deletes
+                                                     # the oldest run (2 runs kept)
 
 Against the server in NEO4J_URI / NEO4J_USERNAME / NEO4J_PASSWORD / NEO4J_DATABASE
 when set (ITS graphkit DATA IS DELETED: use a throw-away database), else against
@@ -41,7 +44,7 @@ sys.path.insert(0, sys.argv[sys.argv.index("--graphkit-root") + 1] if "--graphki
 sys.path.insert(0, str(ROOT / "tests" / "neo4j"))
 
 from graphkit import __version__  # noqa: E402
-from graphkit.io import neo4j as gneo4j  # noqa: E402
+from graphkit.io.neo4j import store as gstore  # noqa: E402
 from graphkit.io.datasets import load_ciao  # noqa: E402
 from graphkit.io.neo4j import Neo4jSettings, Neo4jStore  # noqa: E402
 from graphkit.marketing.loyalty import influential_loyal_customers  # noqa: E402
@@ -75,9 +78,9 @@ def _naive(store: Neo4jStore, rows: list[dict], run_id: str) -> float:
     start = time.perf_counter()
     with store._session() as s:
         for i, r in enumerate(rows):
-            values = [r.get(p) for p in INFLUENCE_ROW_PROPERTIES]
-            n = s.execute_write(gneo4j._count_rows, query, {"rows": [values], "run_id": run_id, "owner": "bench",
-                                                            "topic": r["topic"], "batch": i})
+            values = {p: [r.get(p)] for p in INFLUENCE_ROW_PROPERTIES}
+            n = s.execute_write(gstore._count_rows, query, {"c": values, "run_id": run_id, "owner": "bench",
+                                                            "topic": r["topic"], "batch_key": f"naive/{i}"})
             assert n == 1
     return time.perf_counter() - start
 
@@ -110,7 +113,7 @@ def bench(name: str, graph, store: Neo4jStore, args, out: list[dict], backend: s
                         batch_size=bs, rows=w.rows["influence"], seconds=w.seconds, rows_per_s=rate))
         print(f"write-back batched   batch {bs:>6,}: {w.rows['influence']:>9,} rows {w.seconds:8.1f} s "
               f"{rate:10,.0f} rows/s", flush=True)
-    rows = gneo4j._records(influence.head(args.naive_rows))
+    rows = gstore._records(influence.head(args.naive_rows))
     # a run being written by owner 'bench': the batches' run guard lets only its owner write rows
     store._write("MERGE (r:ScoreRun {run_id: 'bench-naive'}) SET r.status = 'writing', r.owner = 'bench' "
                  "RETURN count(*) AS n")
@@ -236,6 +239,9 @@ def writeback_child(args) -> int:
     dataset, runs = Path(args.dataset), Path(args.runs)
     run = current_run(runs)
     people = pl.read_parquet(dataset / "people.parquet")
+    n_people = people.height
+    if args.no_people:  # the run's rows are nodes of their own, linked to no Person: loading 1M people takes 13 min
+        people = people.head(2)
     ids = people["person_id"]
     edge = pl.DataFrame({"src": [ids[0]], "dst": [ids[1]], "kind": ["follows"]})
     extra = {n: pl.read_parquet(dataset / f"{n}.parquet") for n in ("items", "communities")
@@ -248,7 +254,7 @@ def writeback_child(args) -> int:
         tables = {n: t.head(args.max_rows) if n != "influence" else
                   t.filter(pl.col("score") > 0).head(args.max_rows) for n, t in tables.items()}
     server = ArcadeDBServer(heap=args.heap)
-    out: dict = {"graphkit_root": args.graphkit_root, "people": people.height,
+    out: dict = {"graphkit_root": args.graphkit_root, "people": n_people, "people_loaded": people.height,
                  "table_rows": {n: t.height for n, t in tables.items()}}
     try:
         server.wait_ready()
@@ -270,6 +276,8 @@ def writeback_child(args) -> int:
                 kwargs["check_people"] = False  # loaded just before, as graphkit score does under its lock
             if "batch_size" in accepted and args.batch:
                 kwargs["batch_size"] = args.batch
+            if args.writers > 1:
+                kwargs["writers"] = args.writers
             peak, stop = [_rss_mb()], threading.Event()
 
             def sample() -> None:
@@ -288,6 +296,14 @@ def writeback_child(args) -> int:
             out.update(client_peak_mb=max(peak[0], _rss_mb()), client_cpu_s=time.process_time() - cpu0,
                        server_cpu_s=_cpu_s(server.pid) - scpu0, rows=report.rows, total=report.total)
             out["rows_per_s"] = report.total / out["seconds"]
+            out["again"] = []
+            for i in range(2, args.repeat + 1):  # the same run again under new ids: from the third on, each
+                kwargs.update(run_id=f"bench-{i}", keep_runs=2)  # write also deletes the oldest run (2 kept)
+                cpu0, scpu0, t0 = time.process_time(), _cpu_s(server.pid), time.perf_counter()
+                store.write_scores(**kwargs)
+                out["again"].append(dict(seconds=time.perf_counter() - t0, client_cpu_s=time.process_time() - cpu0,
+                                         server_cpu_s=_cpu_s(server.pid) - scpu0, runs_deleted=max(0, i - 2),
+                                         load=os.getloadavg()[0]))
     finally:
         server.stop()
     print(json.dumps(out))
@@ -322,7 +338,10 @@ def writeback(args, out: list[dict]) -> None:
     for dataset, runs in pairs:
         for label, tree in trees:
             cmd = [sys.executable, __file__, "--writeback-child", "--graphkit-root", tree, "--dataset", dataset,
-                   "--runs", runs, "--rows", str(args.rows), "--heap", args.heap, "--load-batch", str(args.load_batch)]
+                   "--runs", runs, "--rows", str(args.rows), "--heap", args.heap, "--load-batch", str(args.load_batch),
+                   "--repeat", str(args.repeat), "--writers", str(args.writers), "--batch", str(args.batch)]
+            if args.no_people:
+                cmd.append("--no-people")
             max_rows = args.before_max_rows if label != "after" else 0
             if max_rows:
                 cmd += ["--max-rows", str(max_rows)]
@@ -336,10 +355,22 @@ def writeback(args, out: list[dict]) -> None:
             print(f"{name:<22} {label:<16} {r['total']:>13,} {r['seconds']:>8.1f} {r['rows_per_s']:>9,.0f} "
                   f"{r['client_peak_mb']:>9,.0f} MB {r['client_cpu_s']:>10.1f} {r['server_cpu_s']:>10.1f}{note}",
                   flush=True)
-            print(f"{'':<22} {'':<16} rows by table: {r['rows']}; setup (load the people) {r['setup_seconds']:.0f} s",
+            print(f"{'':<22} {'':<16} rows by table: {r['rows']}; setup (load {r.get('people_loaded', r['people']):,} "
+                  f"people) {r['setup_seconds']:.0f} s",
                   flush=True)
+            for i, again in enumerate(r.get("again", []), start=2):
+                print(f"{'':<22} {'write ' + str(i):<16} {r['total']:>13,} {again['seconds']:>8.1f} "
+                      f"{r['total'] / again['seconds']:>9,.0f} {'':>12} {again['client_cpu_s']:>10.1f} "
+                      f"{again['server_cpu_s']:>10.1f} (deleting {again['runs_deleted']} old run(s); load "
+                      f"{again['load']:.1f})", flush=True)
+                out.append(dict(dataset=name, backend="arcadedb 26.10.2 (Bolt)",
+                                what=f"write-back run ({args.rows}), write {i} (deletes {again['runs_deleted']} old run)",
+                                method=label + note, batch_size=args.batch or None, rows=r["total"],
+                                seconds=again["seconds"], rows_per_s=r["total"] / again["seconds"],
+                                client_cpu_s=round(again["client_cpu_s"], 1),
+                                server_cpu_s=round(again["server_cpu_s"], 1)))
             out.append(dict(dataset=name, backend="arcadedb 26.10.2 (Bolt)", what=f"write-back run ({args.rows})",
-                            method=label + note, batch_size=None, rows=r["total"], seconds=r["seconds"],
+                            method=label + note, batch_size=args.batch or None, rows=r["total"], seconds=r["seconds"],
                             rows_per_s=r["rows_per_s"], client_peak_mb=round(r["client_peak_mb"]),
                             client_cpu_s=round(r["client_cpu_s"], 1), server_cpu_s=round(r["server_cpu_s"], 1),
                             detail=json.dumps(r["rows"], sort_keys=True)))
@@ -395,7 +426,13 @@ def main() -> int:
     p.add_argument("--dataset", help=argparse.SUPPRESS)
     p.add_argument("--runs", help=argparse.SUPPRESS)
     p.add_argument("--max-rows", type=int, default=0, help=argparse.SUPPRESS)
-    p.add_argument("--batch", type=int, default=0, help=argparse.SUPPRESS)
+    p.add_argument("--batch", type=int, default=0, help="with --writeback: rows per transaction (default: the store's)")
+    p.add_argument("--writers", type=int, default=1, help="with --writeback: sessions writing batches at once")
+    p.add_argument("--repeat", type=int, default=1,
+                   help="with --writeback: write the run N times (2 runs kept: from the third on, each write also "
+                        "deletes the oldest run)")
+    p.add_argument("--no-people", action="store_true",
+                   help="with --writeback: load 2 people, not all (the run's rows are not linked to Person nodes)")
     args = p.parse_args()
     if args.writeback_child:
         return writeback_child(args)

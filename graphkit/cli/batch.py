@@ -78,7 +78,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="also say how sure each rank is: N bootstrap resamples of the evidence (e.g. 100) add "
                         "score_low/score_high, rank_low/rank_high (90%% intervals), p_top_1, p_top_10 to the "
                         "ranking, and a stability table (folder) -- written to Neo4j too")
-    p.add_argument("--batch-size", type=int, default=5000, help="rows per Neo4j transaction (default 5000)")
+    p.add_argument("--batch-size", type=int, default=20_000, help="rows per Neo4j transaction (default 20000)")
     p.add_argument("--neo4j-rows", type=influence_rows, default="nonzero", metavar="nonzero|all|PERCENT",
                    help="with --write neo4j: the influence rows written: nonzero (default; most people score 0 on "
                         "most topics), all, or a number P for the top P percent of each topic; the loyal query "
@@ -159,7 +159,7 @@ def influence_rows(text: str) -> str | float:
     return value
 
 
-def _store(batch_size: int = 5000, *, progress: bool = False, wait: float = DEFAULT_WAIT):
+def _store(batch_size: int = 20_000, *, progress: bool = False, wait: float = DEFAULT_WAIT):
     from graphkit.io.neo4j import Neo4jStore
 
     store = Neo4jStore(batch_size=batch_size, progress=progress, wait=wait)
@@ -304,12 +304,25 @@ def _score(args: argparse.Namespace) -> int:
 
                     # the loyalty's date, so that the Cypher flagship query can read it instead of every purchase
                     as_of = resolve_as_of(graph, args.as_of) if graph.transactions.height else None
-                    report = store.write_scores(influence=ranking, communities=communities, loyalty=loyal,
-                                                run_id=run_id, parameters=parameters, keep_runs=args.keep_runs,
-                                                influence_rows=args.neo4j_rows, community_summary=community_summary,
-                                                loyalty_as_of=as_of, loyalty_window_days=args.window_days,
-                                                # the graph was loaded under this lock: every person is there
-                                                check_people=args.source != NEO4J and args.no_load)
+                    if frames is not None:  # the rows go from Spark's partitions, in batches keyed by partition
+                        from graphkit.io.spark import to_spark
+                        from graphkit.io.spark.neo4j import write_scores_spark
+
+                        if args.source != NEO4J and args.no_load:  # as below
+                            store.check_people(ranking["person_id"], loyal["person_id"])
+                        report = write_scores_spark(
+                            store, influence=to_spark(ranking), communities=to_spark(communities),
+                            loyalty=to_spark(loyal), community_summary=community_summary, run_id=run_id,
+                            parameters=parameters, keep_runs=args.keep_runs, influence_rows=args.neo4j_rows,
+                            loyalty_as_of=as_of, loyalty_window_days=args.window_days)
+                    else:
+                        report = store.write_scores(
+                            influence=ranking, communities=communities, loyalty=loyal, run_id=run_id,
+                            parameters=parameters, keep_runs=args.keep_runs, influence_rows=args.neo4j_rows,
+                            community_summary=community_summary, loyalty_as_of=as_of,
+                            loyalty_window_days=args.window_days,
+                            # the graph was loaded under this lock: every person is there
+                            check_people=args.source != NEO4J and args.no_load)
             rows = report.rows
         else:
             tables = {"influence": ranking, "loyalty": loyal, "communities": communities,

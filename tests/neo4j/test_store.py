@@ -264,8 +264,9 @@ def test_topic_and_community_summaries_are_written_with_the_run(scratch_store):
 
 
 def test_a_batch_whose_commit_reply_is_lost_is_written_once(sample_store, influence_a, monkeypatch):
-    """The driver retries a transaction whose commit it did not hear back about; the batch number on the
-    run makes the retry write nothing, and the writer counts the batch as landed."""
+    """A batch committed whose reply is lost is sent again (by the driver's retry, or by graphkit after an
+    IncompleteCommit); its key (:RunBatch) makes the second send write nothing, and the writer counts the
+    batch as landed."""
     import neo4j
 
     import graphkit.io.neo4j.store as gneo4j
@@ -275,10 +276,12 @@ def test_a_batch_whose_commit_reply_is_lost_is_written_once(sample_store, influe
     lost = {"n": 0}
 
     def commit_then_lose_the_reply(tx, query, params):
-        if "InfluenceRow" in query and lost["n"] < 2 and params["batch"] in (1, 3):
-            lost["n"] += 1
+        key = params.get("batch_key", "")
+        if "InfluenceRow" in query and lost["n"] < 2 and key.endswith(("\x1f1", "\x1f3")) and key not in lost:
+            lost["n"], lost[key] = lost["n"] + 1, True
             sample_store._write(query, params)  # committed elsewhere ...
-            raise neo4j.exceptions.ServiceUnavailable("reply lost (injected by the test)")  # ... but not heard
+            kind = neo4j.exceptions.ServiceUnavailable if lost["n"] == 1 else neo4j.exceptions.IncompleteCommit
+            raise kind("reply lost (injected by the test)")  # ... but not heard
         return real(tx, query, params)
 
     monkeypatch.setattr(gneo4j, "_count_rows", commit_then_lose_the_reply)
@@ -286,3 +289,29 @@ def test_a_batch_whose_commit_reply_is_lost_is_written_once(sample_store, influe
     assert lost["n"] == 2
     assert report.rows["influence"] == influence_a.height == run_rows(sample_store, "lost-reply")
     assert_frame_equal(sample_store.read_scores(), sorted_rows(influence_a), check_exact=True)
+
+
+def test_several_writers_write_the_rows_of_one_writer_and_a_batch_sent_twice_once(sample_store, influence_a):
+    """Batches from 3 sessions at once land as one writer's do; a batch sent again (same key) writes nothing."""
+    from graphkit.io.neo4j.cypher import batch_key, create_rows
+    from graphkit.io.neo4j.store import RunNotWritingError, write_batch
+    from runs_support import run_rows, sorted_rows
+
+    report = sample_store.write_scores(influence=influence_a, run_id="three-writers", batch_size=300, writers=3)
+    assert report.rows["influence"] == influence_a.height == run_rows(sample_store, "three-writers")
+    assert_frame_equal(sample_store.read_scores(), sorted_rows(influence_a), check_exact=True)
+    batches = sample_store._read("MATCH (b:RunBatch) WHERE b.run_id = 'three-writers' RETURN count(b) AS n")[0]["n"]
+    assert batches > 3  # one key per batch, kept with the run
+
+    query = create_rows("LoyaltyRow", ("customer_id", "person_id"))
+    rows = {"customer_id": ["c1", "c2"], "person_id": ["p1", "p2"]}
+    with sample_store.writing():
+        sample_store.open_run("twice", "{}")
+        params = {"run_id": "twice", "owner": sample_store._lock_owner, "c": rows}
+        with sample_store._session() as s:
+            for _ in range(2):  # the second send finds its key: written before
+                assert write_batch(s, query, params, 2, batch_key("twice", "loyalty", 0), "loyalty") == 2
+            with pytest.raises(RunNotWritingError):  # a writer that does not own the run writes nothing
+                write_batch(s, query, {**params, "owner": "someone else"}, 2, batch_key("twice", "loyalty", 1), "x")
+        sample_store.publish_run("twice", {"loyalty": 2}, [], keep_runs=3)
+    assert sample_store.read_loyalty(run_id="twice")["customer_id"].to_list() == ["c1", "c2"]

@@ -83,6 +83,8 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
     "CREATE CONSTRAINT graphkit_run IF NOT EXISTS FOR (n:ScoreRun) REQUIRE n.run_id IS UNIQUE",
     "CREATE CONSTRAINT graphkit_state IF NOT EXISTS FOR (n:GraphkitState) REQUIRE n.name IS UNIQUE",
     "CREATE CONSTRAINT graphkit_lock IF NOT EXISTS FOR (n:GraphkitLock) REQUIRE n.name IS UNIQUE",
+    # one (:RunBatch) per batch of a run's rows written: a batch sent twice is written once (see RUN_GUARD)
+    "CREATE CONSTRAINT graphkit_run_batch IF NOT EXISTS FOR (n:RunBatch) REQUIRE n.key IS UNIQUE",
     "CREATE INDEX graphkit_item_topic IF NOT EXISTS FOR (n:Item) ON (n.topic)",
     # the flagship joins a run's influence rows to its loyalty rows on person_id (see RUN_GUARD below)
     "CREATE INDEX graphkit_loyalty_person IF NOT EXISTS FOR (n:LoyaltyRow) ON (n.person_id)",
@@ -244,10 +246,15 @@ ORDER BY r.started, r.run_id
 # and runs on run_id, by a scan of their label: a run's rows are read whole or by topic, a person's rows
 # only to erase them. LoyaltyRow (one per customer) is indexed on person_id for the flagship's join.
 #
+# Each batch is guarded: it writes only while its run is being written by the lock's owner, and it
+# creates its (:RunBatch {key}) -- the run id, the stream (a table and topic, or a Spark partition) and
+# the batch's number -- in the same transaction as its rows. The key is unique: a batch sent again
+# (a retry after a lost commit reply, a Spark task run twice) fails on it and writes nothing, so every
+# batch is written once, whichever writer sends it and in whatever order. Batches of different writers
+# touch different nodes, so several can be written at once.
 RUN_GUARD = """
 MATCH (run:ScoreRun) WHERE run.run_id = $run_id AND run.owner = $owner AND run.status = 'writing'
-  AND coalesce(run.batches, 0) = $batch
-SET run.batches = $batch + 1
+CREATE (:RunBatch {key: $batch_key, run_id: $run_id})
 WITH run
 """
 #: Properties of an (:InfluenceRow), in the order of a row's values (``topic`` and ``run_id`` are per batch).
@@ -272,7 +279,7 @@ COMMUNITY_SUMMARY_PROPERTIES: tuple[str, ...] = (
     "brand_overlap", "brand_jaccard", "brand_share", "modularity_contribution",
 )
 #: The labels of a run's rows (each row carries its run_id).
-RUN_ROW_LABELS: tuple[str, ...] = ("InfluenceRow", "LoyaltyRow", "TopicSummary", "CommunitySummary")
+RUN_ROW_LABELS: tuple[str, ...] = ("InfluenceRow", "LoyaltyRow", "TopicSummary", "CommunitySummary", "RunBatch")
 
 
 def create_rows(label: str, properties: Sequence[str], *, per_batch: Sequence[str] = ()) -> str:
@@ -295,8 +302,20 @@ def create_rows(label: str, properties: Sequence[str], *, per_batch: Sequence[st
 #: Person ids (``$ids``) that are in the database: rows are written only for people loaded before.
 R_KNOWN_PEOPLE = "UNWIND $ids AS id MATCH (p:Person) WHERE p.person_id = id RETURN collect(id) AS found"
 
+#: Who writes run ``$run_id`` and whether its batch ``$batch_key`` is written (null key: not asked).
 R_RUN_OWNER = """MATCH (r:ScoreRun) WHERE r.run_id = $run_id
-RETURN r.owner AS owner, r.status AS status, coalesce(r.batches, 0) AS batches"""
+OPTIONAL MATCH (b:RunBatch) WHERE b.key = $batch_key
+RETURN r.owner AS owner, r.status AS status, b IS NOT NULL AS written"""
+
+
+def batch_key(run_id: str, stream: str, number: int) -> str:
+    r"""The key of a run's batch: its run id, its stream and its number, apart by a unit separator (see
+    ``RUN_GUARD``).
+
+    >>> batch_key("nightly-1", "influence/books", 3)
+    'nightly-1\x1finfluence/books\x1f3'
+    """
+    return f"{run_id}\x1f{stream}\x1f{number}"
 
 
 # deletions of one run, a batch at a time (each its own transaction)

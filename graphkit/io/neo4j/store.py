@@ -92,6 +92,7 @@ import re
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
@@ -159,6 +160,7 @@ from graphkit.io.neo4j.cypher import (
     STATE_NAME,
     TOPIC_SUMMARY_PROPERTIES,
     UNCERTAINTY_PROPERTIES,
+    batch_key,
     create_rows,
     delete_nodes_batch,
     identifier,
@@ -184,6 +186,10 @@ __all__ = ["Neo4jStore", "Neo4jSettings", "Neo4jUnavailableError", "LoadReport",
 BOLT_SCHEMES: tuple[str, ...] = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
 #: Seconds a writer's lease on the database lasts without renewal (its heartbeat renews it 4 times as often).
 DEFAULT_LEASE = 60.0
+#: An old run's rows are deleted this many batches (``batch_size`` rows each) per transaction: each
+#: transaction scans the label for the run's rows, so few large ones (100k rows at the default batch size;
+#: a delete costs ArcadeDB ~10 us a row and such a transaction stays well inside its heap).
+PURGE_BATCHES = 5
 _US_PER_DAY = 86_400_000_000
 
 
@@ -368,13 +374,13 @@ _LOYALTY_SCHEMA: dict[str, pl.DataType] = {
     "m_score": pl.Int8(), "loyalty_score": pl.Float64(),
 }
 _COMMUNITY_SCHEMA: dict[str, pl.DataType] = {"person_id": pl.String(), "topic": pl.String(), "community": pl.Int64()}
-_COMMUNITY_SUMMARY_SCHEMA: dict[str, pl.DataType] = {
+COMMUNITY_SUMMARY_SCHEMA: dict[str, pl.DataType] = {
     "topic": pl.String(), "community": pl.Int64(), "size": pl.Int64(), "top_influencers": pl.List(pl.String()),
     "customers": pl.Int64(), "customer_share": pl.Float64(), "brand_community": pl.String(),
     "brand_overlap": pl.Int64(), "brand_jaccard": pl.Float64(), "brand_share": pl.Float64(),
     "modularity_contribution": pl.Float64(),
 }
-_TOPIC_SUMMARY_SCHEMA: dict[str, pl.DataType] = {
+TOPIC_SUMMARY_SCHEMA: dict[str, pl.DataType] = {
     "topic": pl.String(), "people": pl.Int64(), "nonzero": pl.Int64(), "written": pl.Int64(),
     "left_out_percentile": pl.Float64(), "top_score": pl.Float64(), "members": pl.Int64(),
     "members_written": pl.Int64(), "communities": pl.Int64(),
@@ -395,7 +401,7 @@ class Neo4jStore:
 
     With a server (see ``docs/neo4j.md``)::
 
-        with Neo4jStore(batch_size=5000) as store:   # NEO4J_URI, NEO4J_USERNAME, ...
+        with Neo4jStore(batch_size=20_000) as store:   # NEO4J_URI, NEO4J_USERNAME, ...
             store.load(graph)
             store.write_scores(influence=topic_influence(graph).table, run_id="nightly-1")
             store.influential_loyal_customers(topics=["DVDs"], top_percentile=10, min_loyalty=0.5)
@@ -416,7 +422,7 @@ class Neo4jStore:
         settings: Neo4jSettings | None = None,
         *,
         driver: "neo4j.Driver | None" = None,
-        batch_size: int = 5000,
+        batch_size: int = 20_000,
         progress: bool = False,
         max_retry_time: float = 30.0,
         connection_timeout: float = 10.0,
@@ -481,6 +487,12 @@ class Neo4jStore:
             self._driver.verify_connectivity()
             with self._session() as s:
                 s.run(Q_PING).consume()
+
+    @contextmanager
+    def batch_session(self) -> Iterator["neo4j.Session"]:
+        """A session for :func:`write_batch`, with driver errors turned into one-line store errors."""
+        with self._errors(), self._session() as session:
+            yield session
 
     def _session(self):
         return self._driver.session(database=self.settings.database) if self.settings.database else self._driver.session()
@@ -732,6 +744,7 @@ class Neo4jStore:
         loyalty_as_of: dt.datetime | dt.date | str | None = None,
         loyalty_window_days: float | None = None,
         check_people: bool = True,
+        writers: int = 1,
     ) -> WriteReport:
         """Write a score run; switch readers to it only once it is complete.
 
@@ -767,44 +780,42 @@ class Neo4jStore:
         for the same date and window. ``check_people`` checks first that every
         person of the rows is in the database (skip it only right after
         loading the same graph under the same lock, as ``graphkit score`` does).
+        ``writers`` sessions write batches at once (on ArcadeDB one is fastest;
+        each batch is written once whichever writer sends it).
         """
         from graphkit.version import __version__
 
         if isinstance(keep_runs, bool) or not isinstance(keep_runs, int) or keep_runs < 1:
             raise GraphkitError(f"keep_runs must be a positive integer, got {keep_runs!r}")
+        if isinstance(writers, bool) or not isinstance(writers, int) or writers < 1:
+            raise GraphkitError(f"writers must be a positive integer, got {writers!r}")
         run_id = run_id or new_run_id()
         if not isinstance(run_id, str) or not run_id.strip():
             raise GraphkitError(f"run_id must be non-empty text, got {run_id!r}")
-        infl = _check_columns(influence, INFLUENCE_COLUMNS, "influence")
+        infl = check_columns(influence, INFLUENCE_COLUMNS, "influence")
         if all(c in influence.columns for c in UNCERTAINTY_PROPERTIES):  # how sure each rank is: written too
             infl = infl.hstack(influence.select(pl.col(c).cast(pl.Float64) if c.startswith(("score", "p_"))
                                                 else pl.col(c).cast(pl.Int64) for c in UNCERTAINTY_PROPERTIES))
-        comm = _check_columns(communities, _COMMUNITY_SCHEMA, "communities") if communities is not None else None
-        loyal = _check_columns(loyalty, _LOYALTY_SCHEMA, "loyalty") if loyalty is not None else None
-        summary = (_check_columns(community_summary, _COMMUNITY_SUMMARY_SCHEMA, "community summary")
+        comm = check_columns(communities, _COMMUNITY_SCHEMA, "communities") if communities is not None else None
+        loyal = check_columns(loyalty, _LOYALTY_SCHEMA, "loyalty") if loyalty is not None else None
+        summary = (check_columns(community_summary, COMMUNITY_SUMMARY_SCHEMA, "community summary")
                    if community_summary is not None else None)
-        scored = sorted(set(infl["topic"].to_list()))  # the run's topics, whether or not a row of each is written
+        scored = infl["topic"].unique().sort().to_list()  # the run's topics, whether or not a row of each is written
         infl, written = select_influence_rows(infl, influence_rows)
         infl, topic_rows = _with_communities(infl, comm, written)
-        recorded = dict(parameters or {})
-        if written["keep"] != "all":  # what was left out, for the flagship query's check
-            recorded["influence_rows"] = written
-        if loyal is not None and loyalty_as_of is not None:
-            check_window(loyalty_window_days)
-            recorded["loyalty_as_of"] = resolve_as_of(None, loyalty_as_of).isoformat()
-            recorded["loyalty_window_days"] = loyalty_window_days
-        params_json = json.dumps(recorded, sort_keys=True, default=str)
+        params_json = run_parameters(parameters, written, with_loyalty=loyal is not None, loyalty_as_of=loyalty_as_of,
+                                     loyalty_window_days=loyalty_window_days)
         start = time.perf_counter()
         with self.writing():
             if check_people:
-                self._check_people(*(part["person_id"] for part in infl.values()),
+                self.check_people(*(part["person_id"] for part in infl.values()),
                                    loyal["person_id"] if loyal is not None else None)
             rows = self._write_run(run_id, infl, comm is not None, loyal, summary, topic_rows, params_json,
-                                   keep_runs, batch_size, scored)
+                                   keep_runs, batch_size, scored, writers)
         return WriteReport(run_id=run_id, rows=rows, parameters=json.loads(params_json), version=__version__,
                            seconds=time.perf_counter() - start, batch_size=batch_size or self.batch_size)
 
-    def _check_people(self, *columns: pl.Series | None) -> None:
+    def check_people(self, *columns: pl.Series | None) -> None:
         """Refuse rows of people who are not in the database (one look-up per distinct person)."""
         ids = pl.concat([c.drop_nulls() for c in columns if c is not None]).unique().sort()
         missing: list[str] = []
@@ -821,10 +832,62 @@ class Neo4jStore:
 
     def _write_run(self, run_id: str, infl: dict[str, pl.DataFrame], with_communities: bool, loyal: pl.DataFrame | None,
                    summary: pl.DataFrame | None, topic_rows: pl.DataFrame, params_json: str, keep_runs: int,
-                   batch_size: int | None, scored: list[str]) -> dict[str, int]:
+                   batch_size: int | None, scored: list[str], writers: int = 1) -> dict[str, int]:
         """The run protocol, under the lock: clean up, refuse a complete run id, write, switch (fenced), prune."""
+        self.open_run(run_id, params_json)
+        scored = sorted(set(scored) | set(topic_rows["topic"].to_list()))
+        writer = _RunWriter(self, run_id, batch_size or self.batch_size, writers)
+        self._write_rows(Q_TOPICS, [{"name": t} for t in scored], "topics")
+        writer.write("TopicSummary", TOPIC_SUMMARY_PROPERTIES, topic_rows, "topic summaries", "topic_summary")
+        rows = {"influence": 0}
+        for topic, part in infl.items():
+            properties = INFLUENCE_ROW_PROPERTIES + tuple(c for c in UNCERTAINTY_PROPERTIES if c in part.columns)
+            rows["influence"] += writer.write("InfluenceRow", properties, part, f"influence {topic}",
+                                              f"influence/{topic}", per_batch={"topic": topic})
+        if with_communities:
+            rows["communities"] = int(topic_rows["members_written"].sum())
+        if loyal is not None:
+            rows["loyalty"] = writer.write("LoyaltyRow", LOYALTY_ROW_PROPERTIES, loyal, "loyalty", "loyalty")
+        if summary is not None:
+            rows["community_summary"] = writer.write("CommunitySummary", COMMUNITY_SUMMARY_PROPERTIES, summary,
+                                                     "community summaries", "community_summary")
+        rows["topic_summary"] = topic_rows.height
+        self.publish_run(run_id, rows, scored, keep_runs=keep_runs)
+        return rows
+
+    @property
+    def lock_owner(self) -> str | None:
+        """This store's token while it holds the writer lock (batches of its runs carry it), else None."""
+        return self._lock_owner
+
+    def write_run_rows(self, run_id: str, label: str, properties: Sequence[str], table: pl.DataFrame, *,
+                       stream: str, per_batch: Mapping[str, Any] | None = None, batch_size: int | None = None) -> int:
+        """Rows of ``table`` as ``label`` nodes of run ``run_id`` (opened by :meth:`open_run`), in guarded batches
+        keyed by ``stream`` and number; returns the rows written."""
+        writer = _RunWriter(self, run_id, batch_size or self.batch_size)
+        return writer.write(label, properties, table, label, stream, per_batch=per_batch)
+
+    def merge_topics(self, topics: Sequence[str]) -> None:
+        """The ``(:Topic)`` nodes of ``topics`` (merged: there once)."""
+        self._write_rows(Q_TOPICS, [{"name": t} for t in topics], "topics")
+
+    def discard_run(self, run_id: str) -> None:
+        """Delete a run that was not published (its rows, then its node), under the lock; a complete run is
+        refused (old runs go by ``keep_runs``)."""
+        with self.writing():
+            runs = {r.run_id: r for r in self.runs()}
+            if run_id in runs and runs[run_id].status == "complete":
+                raise GraphkitError(f"score run {run_id!r} is complete: it is deleted when keep_runs newer runs exist")
+            if run_id in runs:
+                self._purge_run(run_id)
+
+    def open_run(self, run_id: str, params_json: str) -> None:
+        """Start writing run ``run_id`` (status ``writing``, owned by this store's lock), under the lock: runs
+        left incomplete by killed writers are deleted first; a complete ``run_id`` is refused."""
         from graphkit.version import __version__
 
+        if not self._lock_owner:
+            raise GraphkitError("open_run needs the writer lock: call it inside Neo4jStore.writing()")
         runs = {r.run_id: r for r in self.runs()}
         if run_id in runs and runs[run_id].status == "complete":
             which = "the current run" if run_id == self.current_run_id() else "a complete run"
@@ -832,53 +895,31 @@ class Neo4jStore:
                                 f"write: choose another --run-id, or leave it out for a fresh one")
         for r in runs.values():  # runs killed before they completed (no writer holds them: we hold the lock)
             if r.status != "complete":
-                self._purge_run(r.run_id, batch_size=batch_size)
+                self._purge_run(r.run_id)
         self._write(Q_RUN_START, {"run_id": run_id, "owner": self._lock_owner, "parameters": params_json,
                                   "version": __version__, "started": dt.datetime.now(dt.timezone.utc)})
-        scored = sorted(set(scored) | set(topic_rows["topic"].to_list()))
-        writer = _RunWriter(self, run_id, batch_size or self.batch_size)
-        try:
-            self._write_rows(Q_TOPICS, [{"name": t} for t in scored], "topics")
-            writer.write("TopicSummary", TOPIC_SUMMARY_PROPERTIES, topic_rows, "topic summaries")
-            rows = {"influence": 0}
-            for topic, part in infl.items():
-                properties = INFLUENCE_ROW_PROPERTIES + tuple(c for c in UNCERTAINTY_PROPERTIES if c in part.columns)
-                rows["influence"] += writer.write("InfluenceRow", properties, part, f"influence {topic}",
-                                                  per_batch={"topic": topic})
-            if with_communities:
-                rows["communities"] = int(topic_rows["members_written"].sum())
-            if loyal is not None:
-                rows["loyalty"] = writer.write("LoyaltyRow", LOYALTY_ROW_PROPERTIES, loyal, "loyalty")
-            if summary is not None:
-                rows["community_summary"] = writer.write("CommunitySummary", COMMUNITY_SUMMARY_PROPERTIES, summary,
-                                                         "community summaries")
-            rows["topic_summary"] = topic_rows.height
-        except StoreError:
-            # a batch that wrote nothing because this writer no longer owns the run: say so
-            state = self._read(R_RUN_OWNER, {"run_id": run_id})
-            if self._lock_lost.is_set() or not state or state[0]["owner"] != self._lock_owner \
-                    or state[0]["status"] != "writing":
-                raise self._lost_lock_error(f"run {run_id!r} was not published") from None
-            raise
+
+    def publish_run(self, run_id: str, rows: Mapping[str, int], topics: Sequence[str], *, keep_runs: int = 2) -> None:
+        """Mark run ``run_id`` complete and point readers at it, in one transaction fenced by the lock (raises
+        if another job took the lock over), then delete all but the ``keep_runs`` latest complete runs."""
         switched = self._write(Q_SWITCH, {"run_id": run_id, "state": STATE_NAME, "lock": LOCK_NAME,
                                           "owner": self._lock_owner, "finished": dt.datetime.now(dt.timezone.utc),
-                                          "rows": json.dumps(rows, sort_keys=True),
-                                          "topics": scored})
+                                          "rows": json.dumps(dict(rows), sort_keys=True),
+                                          "topics": sorted(topics)})
         if not switched:
             raise self._lost_lock_error(f"run {run_id!r} was not published; the next writer deletes its rows")
-        self._prune(keep_runs, batch_size=batch_size)
-        return rows
+        self._prune(keep_runs)
 
-    def _purge_run(self, run_id: str, *, batch_size: int | None = None) -> None:
+    def _purge_run(self, run_id: str) -> None:
         """Un-publish a run (status ``deleting``), then delete its rows in batches, then its node."""
         self._write(Q_RUN_UNPUBLISH, {"run_id": run_id, "state": STATE_NAME})
         for query in (*map(purge_rows, RUN_ROW_LABELS), *Q_PURGE_LEGACY):  # in batches until none is left
             deleted = True
             while deleted:
-                deleted = self._write(query, {"run_id": run_id, "limit": batch_size or self.batch_size})
+                deleted = self._write(query, {"run_id": run_id, "limit": PURGE_BATCHES * self.batch_size})
         self._write(Q_DELETE_RUN, {"run_id": run_id})
 
-    def _prune(self, keep_runs: int, *, batch_size: int | None = None) -> None:
+    def _prune(self, keep_runs: int) -> None:
         """Delete all but the ``keep_runs`` latest complete runs (never the current one), and every incomplete run."""
         current = self.current_run_id()
         runs = self.runs()
@@ -887,7 +928,7 @@ class Neo4jStore:
         keep = {current} | {r.run_id for r in complete[len(complete) - (keep_runs - 1):]} if keep_runs > 1 else {current}
         for r in runs:
             if r.run_id not in keep:
-                self._purge_run(r.run_id, batch_size=batch_size)
+                self._purge_run(r.run_id)
 
     def current_run_id(self) -> str | None:
         """The run readers see now (None before the first complete write)."""
@@ -949,14 +990,14 @@ class Neo4jStore:
         """Per topic of a run (default: the current run): people scored, nonzero, rows written, the highest
         percentile left out, the top score, community members and those written, communities."""
         recs = self._read(R_TOPIC_SUMMARY, {"run_id": self._resolve_run(run_id)})
-        return (pl.DataFrame(recs, schema=_TOPIC_SUMMARY_SCHEMA, orient="row") if recs
-                else pl.DataFrame(schema=_TOPIC_SUMMARY_SCHEMA)).sort("topic")
+        return (pl.DataFrame(recs, schema=TOPIC_SUMMARY_SCHEMA, orient="row") if recs
+                else pl.DataFrame(schema=TOPIC_SUMMARY_SCHEMA)).sort("topic")
 
     def read_community_summary(self, *, run_id: str | None = None) -> pl.DataFrame:
         """The communities of a run (default: the current run), like ``topic_communities(...).summary``."""
         recs = self._read(R_COMMUNITY_SUMMARY, {"run_id": self._resolve_run(run_id)})
-        return (pl.DataFrame(recs, schema=_COMMUNITY_SUMMARY_SCHEMA, orient="row") if recs
-                else pl.DataFrame(schema=_COMMUNITY_SUMMARY_SCHEMA)).sort("topic", "community")
+        return (pl.DataFrame(recs, schema=COMMUNITY_SUMMARY_SCHEMA, orient="row") if recs
+                else pl.DataFrame(schema=COMMUNITY_SUMMARY_SCHEMA)).sort("topic", "community")
 
     def read_loyalty(self, *, run_id: str | None = None) -> pl.DataFrame:
         """Loyalty rows of a run (default: the current run), like :func:`graphkit.marketing.loyalty.loyalty`."""
@@ -1058,6 +1099,24 @@ def select_influence_rows(influence: pl.DataFrame, keep: str | float) -> tuple[p
 
 
 
+def run_parameters(parameters: Mapping[str, Any] | None, written: Mapping[str, Any], *, with_loyalty: bool,
+                   loyalty_as_of: dt.datetime | dt.date | str | None, loyalty_window_days: float | None) -> str:
+    """The JSON recorded on a run: ``parameters``, what was left out of its influence rows (``written`` from
+    :func:`select_influence_rows`, for the flagship query's check) and the date of its loyalty.
+
+    >>> run_parameters({"seed": 0}, {"keep": "all"}, with_loyalty=False, loyalty_as_of=None, loyalty_window_days=None)
+    '{"seed": 0}'
+    """
+    recorded = dict(parameters or {})
+    if written["keep"] != "all":
+        recorded["influence_rows"] = dict(written)
+    if with_loyalty and loyalty_as_of is not None:
+        check_window(loyalty_window_days)
+        recorded["loyalty_as_of"] = resolve_as_of(None, loyalty_as_of).isoformat()
+        recorded["loyalty_window_days"] = loyalty_window_days
+    return json.dumps(recorded, sort_keys=True, default=str)
+
+
 def _with_communities(infl: pl.DataFrame, comm: pl.DataFrame | None,
                       written: dict[str, Any]) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
     """The kept influence rows of each topic with each person's ``community`` (null without one), sorted by
@@ -1107,40 +1166,79 @@ def _with_communities(infl: pl.DataFrame, comm: pl.DataFrame | None,
                         "members_written": None if comm is None else int(part["community"].is_not_null().sum()),
                         "communities": None if comm is None else (0 if of_topic is None
                                                                   else of_topic["community"].n_unique())})
-    return parts, pl.DataFrame(summary, schema=_TOPIC_SUMMARY_SCHEMA)
+    return parts, pl.DataFrame(summary, schema=TOPIC_SUMMARY_SCHEMA)
 
 
 class _RunWriter:
-    """Creates a run's row nodes in numbered, guarded batches of columns (see ``cypher.RUN_GUARD``)."""
+    """Creates a run's row nodes in guarded, keyed batches of columns (see ``cypher.RUN_GUARD``), from
+    ``writers`` sessions at once."""
 
-    def __init__(self, store: Neo4jStore, run_id: str, size: int) -> None:
-        self.store, self.run_id, self.size, self.batch = store, run_id, size, 0
+    def __init__(self, store: Neo4jStore, run_id: str, size: int, writers: int = 1) -> None:
+        self.store, self.run_id, self.size, self.writers = store, run_id, size, writers
 
-    def write(self, label: str, properties: Sequence[str], table: pl.DataFrame, what: str,
+    def write(self, label: str, properties: Sequence[str], table: pl.DataFrame, what: str, stream: str,
               per_batch: Mapping[str, Any] | None = None) -> int:
-        """Every row of ``table`` as a ``label`` node; returns the rows written."""
+        """Every row of ``table`` as a ``label`` node, in batches keyed by ``stream`` and number; returns the
+        rows written."""
         store = self.store
         query = create_rows(label, properties, per_batch=tuple(per_batch or ()))
         table = table.select(properties)
         params = {"run_id": self.run_id, "owner": store._lock_owner, **(per_batch or {})}
         starts = range(0, table.height, self.size)
-        written = 0
-        with store._errors(), store._session() as s:
-            for offset in track(starts, what, total=len(starts), enabled=store.progress and len(starts) > 1):
-                part = table.slice(offset, self.size)
-                columns = {c: part[c].to_list() for c in properties}
-                n = s.execute_write(_count_rows, query, {**params, "c": columns, "batch": self.batch})
-                if n == 0:  # not written now: written before (a retry after a lost commit reply), or not ours
-                    state = s.execute_read(_fetch, R_RUN_OWNER, {"run_id": self.run_id})
-                    if not state or state[0]["owner"] != store._lock_owner or state[0]["status"] != "writing" \
-                            or state[0]["batches"] != self.batch + 1:
-                        raise store._lost_lock_error(f"run {self.run_id!r} was not published")
-                    n = part.height
-                elif n != part.height:
-                    raise StoreError(f"{what}: {n} of {part.height} rows of a batch were written")
-                self.batch += 1
-                written += n
-        return written
+
+        def one(number: int) -> int:
+            part = table.slice(starts[number], self.size)
+            columns = {c: part[c].to_list() for c in properties}
+            with store._session() as s:
+                return write_batch(s, query, {**params, "c": columns}, part.height,
+                                   batch_key(self.run_id, stream, number), what)
+
+        shown = store.progress and len(starts) > 1
+        with store._errors():
+            try:
+                if self.writers == 1 or len(starts) == 1:
+                    return sum(track(map(one, range(len(starts))), what, total=len(starts), enabled=shown))
+                with ThreadPoolExecutor(self.writers, thread_name_prefix="graphkit-neo4j-writer") as pool:
+                    return sum(track(pool.map(one, range(len(starts))), what, total=len(starts), enabled=shown))
+            except RunNotWritingError:
+                raise store._lost_lock_error(f"run {self.run_id!r} was not published") from None
+
+
+class RunNotWritingError(StoreError):
+    """A batch found its run no longer being written by its writer (another job took the lock over)."""
+
+
+def write_batch(session: "neo4j.Session", query: str, params: dict, rows: int, key: str, what: str) -> int:
+    """One guarded batch of a run's rows (``query`` from :func:`~graphkit.io.neo4j.cypher.create_rows`) in one
+    managed transaction, keyed ``key``; returns ``rows`` once they are in the database.
+
+    A batch whose key is already there was written before (a retry after a lost commit reply, or a Spark
+    task run again) and writes nothing; a lost commit reply is followed by the batch sent again, which the
+    key makes safe. ``params`` holds ``run_id`` and ``owner``: a batch of a run that is not being written
+    by ``owner`` raises :class:`RunNotWritingError`.
+    """
+    nj = _driver_module()
+    params = {**params, "batch_key": key}
+    n = 0
+    for attempt in range(3):
+        try:
+            n = session.execute_write(_count_rows, query, params)
+            break
+        except nj.exceptions.IncompleteCommit:  # written or not: unknown; sent again, the key tells
+            if attempt == 2:
+                raise
+        except nj.exceptions.Neo4jError as exc:
+            if "ConstraintValidationFailed" not in str(getattr(exc, "code", "")) + str(exc):
+                raise
+            break  # the key is there: written before
+    if n == rows:
+        return n
+    state = session.execute_read(_fetch, R_RUN_OWNER, {"run_id": params["run_id"], "batch_key": key})
+    if not state or state[0]["owner"] != params["owner"] or state[0]["status"] != "writing":
+        raise RunNotWritingError(f"{what}: run {params['run_id']!r} is not being written by this job")
+    if n == 0 and state[0]["written"]:
+        return rows
+    raise StoreError(f"{what}: {n} of {rows} rows of batch {key!r} were written")
 
 
 def new_run_id() -> str:
@@ -1266,7 +1364,7 @@ def _frame(records: list[dict], table: str, extra: Mapping[str, pl.DataType] | N
     return pl.DataFrame(cols)
 
 
-def _check_columns(df: pl.DataFrame, schema: Mapping[str, pl.DataType], what: str) -> pl.DataFrame:
+def check_columns(df: pl.DataFrame, schema: Mapping[str, pl.DataType], what: str) -> pl.DataFrame:
     if not isinstance(df, pl.DataFrame):
         raise GraphkitError(f"{what} must be a polars DataFrame, got {type(df).__name__}")
     missing = [c for c in schema if c not in df.columns]
