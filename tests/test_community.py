@@ -126,6 +126,27 @@ def test_same_seed_same_partition_and_state_does_not_leak():
     assert np.array_equal(first, again)
 
 
+def test_another_seed_gives_another_partition_of_equal_quality():
+    rng = np.random.default_rng(5)
+    groups = np.repeat(np.arange(10), 60)  # 600 nodes: ten blocks of visits, drawn from the seed
+    src, dst = planted_pairs(groups, 0.05, 0.01, rng)
+    runs = [leiden(groups.size, src, dst, np.ones(src.size), seed=s) for s in (1, 2, 3)]
+    g = ig.Graph(n=groups.size, edges=np.column_stack([src, dst]).tolist())
+    assert not np.array_equal(runs[0], runs[1]) or not np.array_equal(runs[0], runs[2])
+    q = [g.modularity(r.tolist()) for r in runs]
+    assert max(q) - min(q) < 0.02 and min(q) > g.modularity(groups.tolist()) - 0.02
+
+
+def test_zero_weight_edges_change_nothing():
+    rng = np.random.default_rng(8)
+    groups = np.repeat(np.arange(4), 30)
+    src, dst = planted_pairs(groups, 0.3, 0.02, rng)
+    w = rng.random(src.size) + 0.5
+    zeros = rng.integers(0, groups.size, size=(2, 500))  # many zero-weight (and parallel) edges
+    with_zeros = leiden(groups.size, np.r_[src, zeros[0]], np.r_[dst, zeros[1]], np.r_[w, np.zeros(500)], seed=4)
+    assert np.array_equal(with_zeros, leiden(groups.size, src, dst, w, seed=4))
+
+
 def test_sequential_and_parallel_runs_give_the_same_result():
     graph = generate(n_people=3_000, n_topics=4, seed=3)
     one = topic_communities(graph, seed=9, n_jobs=1)
@@ -198,6 +219,16 @@ def test_native_leiden_matches_igraph_modularity_and_keeps_communities_connected
         idx = ciao.index_of(rows["person_id"])
         for _, members in pl.DataFrame({"i": idx, "c": rows["community"]}).group_by("c"):
             assert g.subgraph(members["i"].to_list()).is_connected(), (topic, members.height)
+
+
+def test_native_leiden_matches_igraph_modularity_on_a_synthetic_graph():
+    graph = generate(n_people=20_000, n_topics=4, seed=3)
+    native = topic_communities(graph, seed=0, n_jobs=1)
+    reference = topic_communities(graph, seed=0, n_jobs=1, engine="igraph")
+    gaps = [native.modularity[t] - reference.modularity[t] for t in graph.topics]
+    assert np.mean(gaps) > -0.002, gaps
+    assert max(abs(g) for g in gaps) < 0.01, gaps
+    assert min(native.modularity.values()) > 0.3
 
 
 def test_unknown_engine_is_refused(hand_built):
@@ -278,6 +309,18 @@ def test_top_influencers_come_from_topic_influence_by_default(hand_built):
         best = (scores.join(members, on=["person_id", "topic"])
                 .sort(["score", "person_id"], descending=[True, False])["person_id"].head(3).to_list())
         assert row["top_influencers"] == best
+
+
+def test_influence_in_any_row_order_gives_the_same_summary(ciao):
+    from graphkit.scoring.influence import topic_influence
+
+    topics = ["Books", "Games"]
+    scores = topic_influence(ciao, topics=topics).table  # blocks of every person in graph order: read by slicing
+    shuffled = scores.sample(fraction=1.0, shuffle=True, seed=3)  # read by joining on person_id
+    mixed = pl.concat([scores.filter(pl.col("topic") == "Books"),  # one block sliced, one joined
+                       scores.filter(pl.col("topic") == "Games").sample(fraction=1.0, shuffle=True, seed=4)])
+    results = [topic_communities(ciao, topics=topics, seed=1, influence=t).summary for t in (scores, shuffled, mixed)]
+    assert results[0].equals(results[1]) and results[0].equals(results[2])
 
 
 def test_equal_sized_communities_are_numbered_by_smallest_member():

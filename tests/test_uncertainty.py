@@ -10,7 +10,7 @@ from graphkit import GraphkitError, TopicGraph
 from graphkit.io.synthetic import generate
 from graphkit.model.topics import topic_activity, topic_structure
 from graphkit.scoring.influence import topic_influence
-from graphkit.scoring.linalg import ResampleSystem, solve_ppr_resamples
+from graphkit.scoring.linalg import ResampleSystem, row_summary, solve_ppr_resamples
 from graphkit.scoring.registry import rank_uncertainty, score_table
 from graphkit.scoring.uncertainty import bootstrap, resample_graph, uncertainty_columns
 
@@ -112,7 +112,12 @@ def test_chunks_and_threads_do_not_change_the_draws():
                                   s.topical_weight), activity_t=s.activity_t, out_t=s.out_weight_t,
                                   topic_idx=idx, all_activity_t=s.activity_t)
     kw = {"seed": 9, "damping_factor": 0.85, "max_iter": 200, "tol": 1e-7}
-    whole = solve_ppr_resamples(system, np.arange(10), chunk=10, **kw).scores
+    sol = solve_ppr_resamples(system, np.arange(10), chunk=10, **kw)
+    whole = sol.scores
+    # resamples converge after different numbers of sweeps, so the solver packs the ones left mid-way;
+    # one resample at a time never packs: the same numbers to the last bit
+    assert (sol.sweeps.min(axis=1) < sol.sweeps.max(axis=1)).any()
+    np.testing.assert_array_equal(whole, solve_ppr_resamples(system, np.arange(10), chunk=1, **kw).scores)
     parts = solve_ppr_resamples(system, np.arange(10), chunk=3, **kw).scores
     np.testing.assert_array_equal(whole, parts)
     later = solve_ppr_resamples(system, np.arange(5, 10), chunk=10, **kw).scores
@@ -222,3 +227,26 @@ def test_row_counts_are_poisson_one_and_depend_on_the_resample_only():
     b = poisson1_counts(3, STREAM_EDGES, 8, 400_000).astype(np.float64)
     assert abs(np.corrcoef(a, b)[0, 1]) < 0.01
     np.testing.assert_array_equal(poisson1_counts(3, STREAM_EDGES, 7, 1000), a[:1000])
+
+
+@pytest.mark.parametrize("resamples", [2, 7, 100, 401])
+def test_interval_ends_are_numpy_quantiles_at_every_level(resamples):
+    # the ends come from small buffers near the extremes, or from selection when the level is low
+    rng = np.random.default_rng(resamples)
+    m = 600
+    s = np.round(rng.random((m, resamples)), 2)
+    s[rng.random((m, resamples)) < 0.3] = 0.0
+    s[rng.random((m, resamples)) < 0.05] = np.nan
+    ranks = rng.integers(1, 40, size=(m, resamples)).astype(np.int32)
+    ks = np.array([1, 10])
+    for level in (0.5, 0.8, 0.9, 0.98):
+        lo_q, hi_q = (1 - level) / 2, (1 + level) / 2
+        out_s, out_r = np.empty((m, 2)), np.empty((m, 2), dtype=np.int64)
+        counts = np.empty((m, 2), dtype=np.int64)
+        row_summary(s, ranks, lo_q, hi_q, ks, out_s, out_r, counts)
+        s0 = np.nan_to_num(s)
+        np.testing.assert_array_equal(out_s[:, 0], np.quantile(s0, lo_q, axis=1, method="lower"))
+        np.testing.assert_array_equal(out_s[:, 1], np.quantile(s0, hi_q, axis=1, method="higher"))
+        np.testing.assert_array_equal(out_r[:, 0], np.quantile(ranks, lo_q, axis=1, method="lower"))
+        np.testing.assert_array_equal(out_r[:, 1], np.quantile(ranks, hi_q, axis=1, method="higher"))
+        np.testing.assert_array_equal(counts[:, 1], ((s0 > 0) & (ranks <= 10)).sum(axis=1))

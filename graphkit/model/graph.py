@@ -234,10 +234,9 @@ class TopicGraph:
             .join(self.items.select("item_id", "topic").filter(pl.col("topic").is_not_null()), on="item_id",
                   how="inner")
         )
-        reviewed = self.edges.filter(pl.col("kind") == "reviews").select(
-            pl.col("src").alias("person_id"), pl.col("dst").alias("item_id"), "ts").unique()
-        reviewed = reviewed.join(self.person_index, on="person_id", how="inner").select(
-            pl.col("idx").alias("src_idx"), "item_id", "ts")
+        # reviews by their author's row (the edge index: no id looked up again), as the purchases are
+        reviewed = self.edges.select("kind", pl.col("dst").alias("item_id"), "ts").hstack(
+            self.edge_index.select("src_idx")).filter(pl.col("kind") == "reviews").drop("kind")
         bought = bought.join(reviewed, on=["src_idx", "item_id", "ts"], how="anti", nulls_equal=True)
         return bought.select(
             "src_idx",

@@ -2,13 +2,12 @@
 
 The Leiden algorithm (Traag, Waltman & van Eck, 2019) on an undirected
 weighted graph held as a symmetric CSR adjacency (each undirected edge in both
-rows; parallel entries are summed implicitly; self-loops allowed on aggregated
-levels). Each level:
+rows; parallel entries are summed implicitly; weights > 0). Each level:
 
 1. **fast local moving**: nodes are visited from a queue, first in a seeded
-   random order; a node moves to the neighbouring community with the largest
-   modularity gain (``w(v, C) - resolution * k_v * K_C / 2m``, strictly
-   larger than staying), and its neighbours outside the new community are
+   random order of blocks of :data:`BLOCK` consecutive nodes; a node moves
+   to the neighbouring community with the largest modularity gain
+   (``w(v, C) - resolution * k_v * K_C / 2m``, strictly larger than staying), and its neighbours outside the new community are
    queued again;
 2. **refinement**: inside each community, nodes that are still alone and
    well connected to it merge greedily into the well-connected sub-community
@@ -17,13 +16,20 @@ levels). Each level:
 3. **aggregation**: one node per refined community, starting from the
    communities of step 1 (when refinement merged nothing, the communities of
    step 1 are aggregated, as in Louvain, and any community this leaves
-   disconnected is split into its connected parts at the end).
+   disconnected is split into its connected parts at the end). Edges inside
+   a group are dropped: moves and refinement never read self-loops, and the
+   node's degree is kept apart.
 
 Levels repeat until local moving changes nothing. Randomness is a
 splitmix64 stream seeded per call: the same seed gives the same partition on
 any machine and any number of threads (a topic is never split across threads).
-Node numbers are int32 (half the memory traffic of int64 on the random
-accesses that dominate: about 14% less time on 1M-people layers).
+The random memory accesses dominate the time, so: node numbers are int32 (half
+the memory traffic of int64: about 14% less time on 1M-people layers); a
+community's neighbour weight and total degree share one cache line and are
+summed without a branch (the cache misses of consecutive edges overlap); and
+nodes are visited block by block (rows read in order). Measured on the 16
+layers of a 1M-people graph against the version before those last two: 32
+instead of 43 CPU seconds, mean modularity 0.65060 (igraph's Leiden: 0.65058).
 
 >>> import numpy as np
 >>> src, dst = np.array([0, 1, 2, 3, 4, 5, 0]), np.array([1, 2, 0, 4, 5, 3, 3])
@@ -38,6 +44,8 @@ import numpy as np
 from numba import njit
 
 _MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
+#: Nodes are visited in blocks of this many consecutive node numbers (see ``_shuffled``).
+BLOCK = 64
 
 
 @njit(cache=True, nogil=True)
@@ -51,16 +59,28 @@ def _splitmix(state):  # pragma: no cover - numba
 
 @njit(cache=True, nogil=True)
 def _shuffled(n, state):  # pragma: no cover - numba
-    order = np.arange(n, dtype=np.int32)
-    for i in range(n - 1, 0, -1):
+    # Blocks of BLOCK consecutive nodes in a seeded random order, each block in node order: the
+    # rows of a block are read one after the other (measured on 1M-people layers: local moving
+    # ~20% and refinement ~40% less time than with every node drawn at random).
+    n_blocks = (n + BLOCK - 1) // BLOCK
+    blocks = np.arange(n_blocks, dtype=np.int32)
+    for i in range(n_blocks - 1, 0, -1):
         state, r = _splitmix(state)
         j = np.int32(r % np.uint64(i + 1))
-        order[i], order[j] = order[j], order[i]
+        blocks[i], blocks[j] = blocks[j], blocks[i]
+    order = np.empty(n, dtype=np.int32)
+    c = 0
+    for b in blocks:
+        for v in range(b * BLOCK, min(b * BLOCK + BLOCK, n)):
+            order[c] = v
+            c += 1
     return order, state
 
 
 @njit(cache=True, nogil=True)
-def _move_nodes(indptr, indices, weight, k, comm, tot, g2m, order, nbr_w, nbr_seen, nbr_list, queue, in_queue):  # pragma: no cover
+def _move_nodes(indptr, indices, weight, k, comm, cw, g2m, order, nbr_list, queue, in_queue):  # pragma: no cover
+    # cw[c, 0]: weight from the current node to community c (0.0 = not a neighbour yet: weights are > 0);
+    # cw[c, 1]: total degree of c. One cache line per community instead of three arrays.
     n = k.size
     for i in range(n):
         queue[i] = order[i]
@@ -78,24 +98,21 @@ def _move_nodes(indptr, indices, weight, k, comm, tot, g2m, order, nbr_w, nbr_se
             if u == v:
                 continue
             c = comm[u]
-            if not nbr_seen[c]:
-                nbr_seen[c] = True
-                nbr_list[cnt] = c
-                cnt += 1
-            nbr_w[c] += weight[p]
+            x = cw[c, 0]
+            nbr_list[cnt] = c  # kept only when c is new (branch-free: the misses overlap)
+            cnt += x == 0.0
+            cw[c, 0] = x + weight[p]
         kv = k[v]
-        tot[a] -= kv
-        best, best_gain = a, nbr_w[a] - kv * tot[a] * g2m
+        cw[a, 1] -= kv
+        best, best_gain = a, cw[a, 0] - kv * cw[a, 1] * g2m
         for q in range(cnt):
             c = nbr_list[q]
-            gain = nbr_w[c] - kv * tot[c] * g2m
+            gain = cw[c, 0] - kv * cw[c, 1] * g2m
             if gain > best_gain:
                 best, best_gain = c, gain
-        tot[best] += kv
+        cw[best, 1] += kv
         for q in range(cnt):
-            c = nbr_list[q]
-            nbr_w[c] = 0.0
-            nbr_seen[c] = False
+            cw[nbr_list[q], 0] = 0.0
         if best != a:
             comm[v] = best
             moves += 1
@@ -110,17 +127,21 @@ def _move_nodes(indptr, indices, weight, k, comm, tot, g2m, order, nbr_w, nbr_se
 
 
 @njit(cache=True, nogil=True)
-def _refine(indptr, indices, weight, k, comm, tot, g2m, order, nbr_w, nbr_seen, nbr_list):  # pragma: no cover
+def _refine(indptr, indices, weight, k, comm, tot, g2m, order, nbr_w, nbr_list):  # pragma: no cover
+    # nbr_w[c] == 0.0: c is not a neighbouring sub-community yet (weights are > 0), as in _move_nodes.
     n = k.size
     ref = np.arange(n, dtype=np.int32)
     r_tot = k.copy()
     r_size = np.ones(n, dtype=np.int64)
     r_ext = np.zeros(n)  # weight from the sub-community to the rest of its community
     for v in range(n):
+        cv = comm[v]
+        x = 0.0
         for p in range(indptr[v], indptr[v + 1]):
             u = indices[p]
-            if u != v and comm[u] == comm[v]:
-                r_ext[v] += weight[p]
+            if u != v and comm[u] == cv:
+                x += weight[p]
+        r_ext[v] = x
     merged = 0
     for i in range(n):
         v = order[i]
@@ -136,11 +157,10 @@ def _refine(indptr, indices, weight, k, comm, tot, g2m, order, nbr_w, nbr_seen, 
             if u == v or comm[u] != s:
                 continue
             c = ref[u]
-            if not nbr_seen[c]:
-                nbr_seen[c] = True
-                nbr_list[cnt] = c
-                cnt += 1
-            nbr_w[c] += weight[p]
+            x = nbr_w[c]
+            nbr_list[cnt] = c
+            cnt += x == 0.0
+            nbr_w[c] = x + weight[p]
         best, best_gain = -1, 0.0
         for q in range(cnt):
             c = nbr_list[q]
@@ -156,9 +176,7 @@ def _refine(indptr, indices, weight, k, comm, tot, g2m, order, nbr_w, nbr_seen, 
             ref[v] = best
             merged += 1
         for q in range(cnt):
-            c = nbr_list[q]
-            nbr_w[c] = 0.0
-            nbr_seen[c] = False
+            nbr_w[nbr_list[q]] = 0.0
     return ref, merged
 
 
@@ -208,6 +226,8 @@ def _aggregate(indptr, indices, weight, k, group, n_groups):  # pragma: no cover
             a_k[g] += k[v]
             for p in range(indptr[v], indptr[v + 1]):
                 h = group[indices[p]]
+                if h == g:
+                    continue  # self-loops: never read (moves and refinement skip them; a_k holds degrees)
                 s = slot[h]
                 if s < start:
                     slot[h] = c
@@ -274,18 +294,17 @@ def leiden_csr(indptr, indices, weight, initial, resolution, seed, n_iterations)
         node_of = np.arange(n0, dtype=np.int32)  # original node -> node of the current level
         comm = membership.copy()
         changed = 0
+        split = False  # a level aggregated a disconnected community: split them at the end
         while True:
             n = k.size
-            tot = np.zeros(n)
+            cw = np.zeros((n, 2))
             for v in range(n):
-                tot[comm[v]] += k[v]
-            nbr_w = np.zeros(n)
-            nbr_seen = np.zeros(n, dtype=np.bool_)
+                cw[comm[v], 1] += k[v]
             nbr_list = np.empty(n, dtype=np.int32)
             order, state = _shuffled(n, state)
             queue = np.empty(n, dtype=np.int32)
             in_queue = np.zeros(n, dtype=np.bool_)
-            moves = _move_nodes(ptr, idx, w, k, comm, tot, g2m, order, nbr_w, nbr_seen, nbr_list, queue, in_queue)
+            moves = _move_nodes(ptr, idx, w, k, comm, cw, g2m, order, nbr_list, queue, in_queue)
             changed += moves
             comm, n_comm = _renumber(comm, n)
             if n_comm == n:
@@ -294,9 +313,11 @@ def leiden_csr(indptr, indices, weight, initial, resolution, seed, n_iterations)
             for v in range(n):
                 tot[comm[v]] += k[v]
             order, state = _shuffled(n, state)
-            ref, merged = _refine(ptr, idx, w, k, comm, tot, g2m, order, nbr_w, nbr_seen, nbr_list)
+            ref, merged = _refine(ptr, idx, w, k, comm, tot, g2m, order, np.zeros(n), nbr_list)
             if merged == 0:
                 ref = comm  # refinement merged nothing: aggregate the communities themselves
+                if not split:  # (checked on this level's graph: its nodes are connected sets)
+                    split = _connected_parts(ptr, idx, comm).max() + 1 != n_comm
             group, n_groups = _renumber(ref, n)
             start = np.empty(n_groups, dtype=np.int32)
             for v in range(n):
@@ -308,7 +329,8 @@ def leiden_csr(indptr, indices, weight, initial, resolution, seed, n_iterations)
         new = np.empty(n0, dtype=np.int32)
         for v in range(n0):
             new[v] = comm[node_of[v]]
-        membership = _connected_parts(indptr, indices, new)
+        # Refined communities are connected: only a level aggregated by its communities can leave one split.
+        membership = _connected_parts(indptr, indices, new) if split else _renumber(new, n0)[0]
         if changed == 0:
             break
     return membership
@@ -357,11 +379,15 @@ def leiden_membership(
 ) -> np.ndarray:
     """Leiden membership (int64, 0..K-1) of an undirected graph given as edge arrays (each edge once).
 
+    Edges of weight 0 are left out (they change no modularity).
+
     >>> leiden_membership(4, np.array([0, 2]), np.array([1, 3]), np.ones(2)).tolist()
     [0, 0, 1, 1]
     """
-    ptr, idx, w = symmetric_csr(int(n_nodes), np.asarray(src, dtype=np.int64), np.asarray(dst, dtype=np.int64),
-                                np.asarray(weight, dtype=np.float64))
+    weight = np.asarray(weight, dtype=np.float64)
+    keep = weight > 0  # the kernels take 0.0 for "no neighbour weight yet"
+    ptr, idx, w = symmetric_csr(int(n_nodes), np.asarray(src, dtype=np.int64)[keep],
+                                np.asarray(dst, dtype=np.int64)[keep], weight[keep])
     return leiden_csr(ptr, idx, w, np.arange(int(n_nodes), dtype=np.int32), float(resolution),
                       np.uint64(seed), int(n_iterations)).astype(np.int64)
 

@@ -631,7 +631,7 @@ def _resample_rows(gt_indptr, gt_indices, gt_data, scale_t, rank_t, offsets, ord
 
 @njit(parallel=True, cache=True)
 def _resampled_ppr(indptr, indices, edge, weight, offsets, order, person, cred, share, act, active, cnt_g, cnt_t,
-                   x0, x, d, tol, max_iter, iterations, totals):  # pragma: no cover
+                   x0, x, d, tol, max_iter, iterations, totals, sweeps, normalise):  # pragma: no cover
     # One topic per thread; its resamples are the columns of x (states x resamples), swept together
     # so that every matrix entry is read once per sweep for all of them. Per resample c:
     # teleport v = act / sum(act); an untopical entry (a follow) weighs its raw weight x its draw x
@@ -640,7 +640,8 @@ def _resampled_ppr(indptr, indices, edge, weight, offsets, order, person, cred, 
     # out-weights; a giver with no contribution left in the resample passes nothing (inactive).
     # Sweeps start from x0 (the data's unnormalised solution: a resample's is close to it); the
     # per-resample weights and the walk's state are float32 (half the memory traffic), sums float64.
-    # totals[k, c] gets the sum of the topic's unnormalised scores, 0 when nobody is left active.
+    # totals[k, c] gets the sum of the topic's unnormalised scores, 0 when nobody is left active; x gets
+    # the scores divided by it when normalise (NaN when nobody is left active), else unnormalised.
     n_res = x.shape[1]
     for bb in prange(len(order)):
         k = order[bb]
@@ -685,61 +686,97 @@ def _resampled_ppr(indptr, indices, edge, weight, offsets, order, person, cred, 
             for c in range(n_res):
                 xw[i, c] = x0[lo + i] if tot[c] > 0 else 0.0
                 y[i, c] = xw[i, c] * inv[i, c]
-        done = np.zeros(n_res, dtype=np.bool_)
+        # Slot a of the arrays below holds resample col[a]. A resample that converges is written out
+        # at once; its slot keeps sweeping (harmless) until half the slots are done, when the ones
+        # left are packed into narrower arrays (one pass over the entries), so that later sweeps move
+        # and multiply only what is left. A column's arithmetic is the same in whichever slot it is:
+        # the results do not depend on which other resamples converge when.
+        col = np.arange(n_res)
+        live = np.ones(n_res, dtype=np.bool_)
+        width = n_res
+        left = n_res
         acc = np.zeros(n_res, dtype=np.float32)
         r = np.zeros(n_res)
         total = np.zeros(n_res)
         for it in range(1, max_iter + 1):
-            r[:] = 0.0
-            total[:] = 0.0
+            r[:width] = 0.0
+            total[:width] = 0.0
             for j in range(lo, hi):
-                acc[:] = 0.0
+                acc[:width] = 0.0
                 for p in range(indptr[j] - p0, indptr[j + 1] - p0):
                     yi = y[indices[p + p0] - lo]
                     wp = wc[p]
-                    for c in range(n_res):
-                        acc[c] += wp[c] * yi[c]
+                    for a in range(width):
+                        acc[a] += wp[a] * yi[a]
                 jl = j - lo
-                for c in range(n_res):
-                    val = d * acc[c] + v[jl, c]
-                    r[c] += abs(val - xw[jl, c])
-                    total[c] += val
-                    xw[jl, c] = val
-                    y[jl, c] = val * inv[jl, c]
+                for a in range(width):
+                    val = d * acc[a] + v[jl, a]
+                    r[a] += abs(val - xw[jl, a])
+                    total[a] += val
+                    xw[jl, a] = val
+                    y[jl, a] = val * inv[jl, a]
             iterations[k] = it
-            left = 0
-            for c in range(n_res):
-                if done[c]:
-                    continue
-                if tot[c] <= 0 or r[c] < tol * total[c] or it == max_iter:
+            for a in range(width):
+                c = col[a]
+                if live[a] and (tot[c] <= 0 or r[a] < tol * total[a] or it == max_iter):
                     # each resample stops on its own test: its result does not depend on the others
-                    done[c] = True
-                    totals[k, c] = total[c] if tot[c] > 0 else 0.0
+                    live[a] = False
+                    left -= 1
+                    sweeps[k, c] = it
+                    totals[k, c] = total[a] if tot[c] > 0 else 0.0
+                    t = totals[k, c]
                     for i in range(m):
-                        x[lo + i, c] = xw[i, c]
-                else:
-                    left += 1
+                        if not normalise:
+                            x[lo + i, c] = xw[i, a]
+                        elif t > 0:
+                            x[lo + i, c] = xw[i, a] / t
+                        else:
+                            x[lo + i, c] = np.nan
             if left == 0:
                 break
+            if left <= width // 2:
+                keep = np.flatnonzero(live[:width])
+                v2 = np.empty((m, left), dtype=np.float32)
+                inv2 = np.empty((m, left), dtype=np.float32)
+                y2 = np.empty((m, left), dtype=np.float32)
+                xw2 = np.empty((m, left))
+                for i in range(m):
+                    for a in range(left):
+                        v2[i, a] = v[i, keep[a]]
+                        inv2[i, a] = inv[i, keep[a]]
+                        y2[i, a] = y[i, keep[a]]
+                        xw2[i, a] = xw[i, keep[a]]
+                wc2 = np.empty((wc.shape[0], left), dtype=np.float32)
+                for q in range(wc.shape[0]):
+                    for a in range(left):
+                        wc2[q, a] = wc[q, keep[a]]
+                v, inv, y, xw, wc = v2, inv2, y2, xw2, wc2
+                col = col[keep]
+                live = np.ones(left, dtype=np.bool_)
+                width = left
 
 
 @njit(parallel=True, cache=True)
-def rank_columns(s, seed, topic, tie_rel, ranks_t, n_pos):  # pragma: no cover
-    # (Summaries of graphkit.scoring.uncertainty.) Per resample c (a column of s, people x resamples;
-    # NaN counts as 0): positive scores ranked from 1 into ranks_t[c], ties (within tie_rel) shuffled
-    # with a counter-based draw of (seed, topic, resample, position); zeros at the rank after the last
-    # positive one. The order: a stable radix sort on the float32 image of the score (three 11-bit
-    # passes over keys that carry the position), then runs equal in float32 ordered by the float64
-    # score -- the exact descending order, equal scores by position, in linear time.
-    m, b = s.shape
+def rank_columns(st, seed, topic, tie_rel, ranks_t, n_pos):  # pragma: no cover
+    # (Summaries of graphkit.scoring.uncertainty.) Per resample c (a row of st, resamples x people,
+    # so that a resample's scores are contiguous; NaN counts as 0): positive scores ranked from 1 into
+    # ranks_t[c], ties (within tie_rel) shuffled with a counter-based draw of (seed, topic, resample,
+    # position); zeros at the rank after the last positive one. The order: a stable radix sort on the
+    # float32 image of the score (three 11-bit passes over keys that carry the position), then runs
+    # equal in float32 ordered by the float64 score -- the exact descending order, equal scores by
+    # position, in linear time.
+    b, m = st.shape
     for c in prange(b):
+        s_c = st[c]
+        f32 = np.empty(m, dtype=np.float32)
+        for i in range(m):
+            f32[i] = s_c[i]
+        u32 = f32.view(np.uint32)
         keys = np.empty(m, dtype=np.uint64)
         k = 0
         for i in range(m):
-            x = s[i, c]
-            if x > 0:
-                bits = np.uint64(np.array([np.float32(x)]).view(np.uint32)[0])
-                keys[k] = ((np.uint64(0xFFFFFFFF) - bits) << np.uint64(32)) | np.uint64(i)
+            if s_c[i] > 0:
+                keys[k] = ((np.uint64(0xFFFFFFFF) - np.uint64(u32[i])) << np.uint64(32)) | np.uint64(i)
                 k += 1
         n_pos[c] = k
         src = keys
@@ -768,7 +805,7 @@ def rank_columns(s, seed, topic, tie_rel, ranks_t, n_pos):  # pragma: no cover
                 run = order[q:e].copy()
                 vals = np.empty(e - q)
                 for a in range(e - q):
-                    vals[a] = -s[run[a], c]
+                    vals[a] = -s_c[run[a]]
                 o = np.argsort(vals, kind="mergesort")
                 for a in range(e - q):
                     order[q + a] = run[o[a]]
@@ -776,7 +813,7 @@ def rank_columns(s, seed, topic, tie_rel, ranks_t, n_pos):  # pragma: no cover
         start = 0
         while start < k:
             end = start + 1
-            while end < k and s[order[end - 1], c] - s[order[end], c] <= tie_rel * s[order[end - 1], c]:
+            while end < k and s_c[order[end - 1]] - s_c[order[end]] <= tie_rel * s_c[order[end - 1]]:
                 end += 1
             for q in range(end - 1, start, -1):  # Fisher-Yates on the tie group
                 u = _uniform(np.uint64(seed), np.int64(topic), np.int64(c), np.int64(q), 7)
@@ -822,31 +859,66 @@ def _select(a, n, kth):  # pragma: no cover
     return a[kth]
 
 
+@njit(cache=True)
+def _ends(a, n, i_lo, i_hi, low, high):  # pragma: no cover
+    # The i_lo-th and i_hi-th smallest of a[:n] (0-based, i_lo <= i_hi): the i_lo + 1 smallest and the
+    # n - i_hi largest are kept in two small sorted buffers in one pass (an interval's ends are near
+    # the extremes: 5 and 5 of 100 at 90 %), else by selection. a may be reordered.
+    nl, nh = i_lo + 1, n - i_hi
+    if nl > len(low) or nh > len(high):
+        hi_v = _select(a, n, i_hi)
+        return _select(a, i_hi + 1, i_lo), hi_v
+    cl = 0
+    ch = 0
+    for q in range(n):
+        x = a[q]
+        if cl < nl or x < low[nl - 1]:  # insert into the ascending buffer of the smallest
+            pos = cl if cl < nl else nl - 1
+            while pos > 0 and low[pos - 1] > x:
+                low[pos] = low[pos - 1]
+                pos -= 1
+            low[pos] = x
+            if cl < nl:
+                cl += 1
+        if ch < nh or x > high[nh - 1]:  # and into the descending buffer of the largest
+            pos = ch if ch < nh else nh - 1
+            while pos > 0 and high[pos - 1] < x:
+                high[pos] = high[pos - 1]
+                pos -= 1
+            high[pos] = x
+            if ch < nh:
+                ch += 1
+    return low[nl - 1], high[nh - 1]
+
+
 @njit(parallel=True, cache=True)
-def row_summary(s, ranks_t, lo_q, hi_q, ks, out_s, out_r, counts):  # pragma: no cover
-    # Per person (a row of s; NaN counts as 0): order statistics of score and rank (numpy's "lower" /
-    # "higher" quantiles, by selection) and how many resamples put them in each top k (a score of 0
-    # is never in a top).
+def row_summary(s, ranks, lo_q, hi_q, ks, out_s, out_r, counts):  # pragma: no cover
+    # Per person (a row of s and of ranks, people x resamples; NaN counts as 0): order statistics of
+    # score and rank (numpy's "lower" / "higher" quantiles) and how many resamples put them in each
+    # top k (a score of 0 is never in a top). Rows are done in blocks, each with its own buffers.
     m, b = s.shape
     i_lo = int(np.floor(lo_q * (b - 1)))
     i_hi = int(np.ceil(hi_q * (b - 1) - 1e-12))
-    for i in prange(m):
+    block = 512
+    for blk in prange((m + block - 1) // block):
         row = np.empty(b)
-        for c in range(b):
-            row[c] = 0.0 if np.isnan(s[i, c]) else s[i, c]
         rr = np.empty(b, dtype=np.int32)
-        for c in range(b):
-            rr[c] = ranks_t[c, i]
-        for j in range(len(ks)):
-            n = 0
+        low_s = np.empty(16)
+        high_s = np.empty(16)
+        low_r = np.empty(16, dtype=np.int32)
+        high_r = np.empty(16, dtype=np.int32)
+        for i in range(blk * block, min(m, (blk + 1) * block)):
             for c in range(b):
-                if row[c] > 0 and rr[c] <= ks[j]:
-                    n += 1
-            counts[i, j] = n
-        out_s[i, 1] = _select(row, b, i_hi)
-        out_s[i, 0] = _select(row, i_hi + 1, i_lo)
-        out_r[i, 1] = _select(rr, b, i_hi)
-        out_r[i, 0] = _select(rr, i_hi + 1, i_lo)
+                row[c] = 0.0 if np.isnan(s[i, c]) else s[i, c]
+                rr[c] = ranks[i, c]
+            for j in range(len(ks)):
+                n = 0
+                for c in range(b):
+                    if row[c] > 0 and rr[c] <= ks[j]:
+                        n += 1
+                counts[i, j] = n
+            out_s[i, 0], out_s[i, 1] = _ends(row, b, i_lo, i_hi, low_s, high_s)
+            out_r[i, 0], out_r[i, 1] = _ends(rr, b, i_lo, i_hi, low_r, high_r)
 
 
 @dataclass(frozen=True, eq=False)
@@ -1026,7 +1098,7 @@ def solve_ppr_resamples(
     order = np.argsort(-np.diff(system.indptr[system.offsets]), kind="stable").astype(np.int64)
     topic = np.repeat(np.arange(k), np.diff(system.offsets))
 
-    def solve(bs: np.ndarray, x0: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def solve(bs: np.ndarray, x0: np.ndarray, x: np.ndarray, normalise: bool) -> tuple[np.ndarray, np.ndarray]:
         m = len(bs)
         cnt_g = np.empty((system.n_general, m), dtype=np.uint8)
         cnt_t = np.empty((system.n_topical, m), dtype=np.uint8)
@@ -1036,35 +1108,41 @@ def solve_ppr_resamples(
         active = np.zeros((system.n_people, m), dtype=np.bool_)
         _draw_activity(np.uint64(seed), bs, system.cell_topic, system.cell_person, system.cell_count,
                        system.n_people, system.cell, _POISSON1_TABLE, act, active)
-        x = np.empty((n_states, m))
         iterations = np.zeros(k, dtype=np.int64)
         totals = np.zeros((k, m))
+        sweeps = np.zeros((k, m), dtype=np.int64)
         with numba.parallel_chunksize(1):
             _resampled_ppr(system.indptr, system.indices, system.edge, system.weight, system.offsets, order,
                            system.person, system.cred, system.share, act, active, cnt_g, cnt_t, x0, x,
-                           float(damping_factor), float(tol), int(max_iter), iterations, totals)
-        return x, totals, iterations
+                           float(damping_factor), float(tol), int(max_iter), iterations, totals, sweeps,
+                           bool(normalise))
+        return totals, sweeps
 
-    data, data_totals, _ = solve(np.array([-1]), np.zeros(n_states))
-    x0 = data[:, 0].copy()
-    scores = np.empty((n_states, n_res))
+    x0 = np.empty((n_states, 1))
+    data_totals, _ = solve(np.array([-1]), np.zeros(n_states), x0, False)  # the data: where resamples start
+    x0 = x0[:, 0].copy()
+    scores = np.empty((n_states, n_res))  # each chunk's kernel writes its columns, normalised
     valid = np.zeros((k, n_res), dtype=bool)
-    iterations = np.zeros(k, dtype=np.int64)
+    sweeps = np.zeros((k, n_res), dtype=np.int64)
     for lo in range(0, n_res, chunk):
         bs = resamples[lo:lo + chunk]
-        x, totals, it = (data, data_totals, np.zeros(k, np.int64)) if (bs < 0).all() and len(bs) == 1 else solve(bs, x0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            scores[:, lo:lo + len(bs)] = np.where(totals[topic] > 0, x / totals[topic], np.nan)
+        if (bs < 0).all() and len(bs) == 1:  # the data alone: its solution as solved above
+            totals = data_totals
+            with np.errstate(divide="ignore", invalid="ignore"):
+                scores[:, lo] = np.where(totals[topic, 0] > 0, x0 / totals[topic, 0], np.nan)
+        else:
+            totals, sweeps[:, lo:lo + len(bs)] = solve(bs, x0, scores[:, lo:lo + len(bs)], True)
         valid[:, lo:lo + len(bs)] = totals > 0
-        iterations = np.maximum(iterations, it)
-    return ResampleSolution(scores=scores, valid=valid, iterations=iterations)
+    return ResampleSolution(scores=scores, valid=valid, iterations=sweeps.max(axis=1, initial=0), sweeps=sweeps)
 
 
 @dataclass(frozen=True)
 class ResampleSolution:
     """Scores (states x resamples; NaN where a resample left nobody active on the topic), which
-    (topic, resample) pairs have scores, and the most sweeps any resample of a topic took."""
+    (topic, resample) pairs have scores, the most sweeps any resample of a topic took, and the sweeps
+    each (topic, resample) took to converge."""
 
     scores: np.ndarray
     valid: np.ndarray
     iterations: np.ndarray
+    sweeps: np.ndarray

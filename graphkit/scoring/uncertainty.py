@@ -582,7 +582,7 @@ def summarise(
         n_pos = np.zeros(b, dtype=np.int64)
         s = np.asarray(s, dtype=np.float64)
         if m:
-            rank_columns(s, int(seed), ti, float(tie_rel), ranks_t, n_pos)
+            rank_columns(np.ascontiguousarray(s.T), int(seed), ti, float(tie_rel), ranks_t, n_pos)
         zero_rank = n_pos + 1  # everyone not listed scores 0
         others = np.setdiff1d(all_rows, rows, assume_unique=True)
         ks = np.asarray(top_k, dtype=np.int64)
@@ -590,7 +590,7 @@ def summarise(
         out_r = np.empty((m, 2), dtype=np.int64)
         counts = np.empty((m, len(ks)), dtype=np.int64)
         if m:
-            row_summary(s, ranks_t, lo_q, hi_q, ks, out_s, out_r, counts)
+            row_summary(s, np.ascontiguousarray(ranks_t.T), lo_q, hi_q, ks, out_s, out_r, counts)
         score_low[rows], score_high[rows] = out_s[:, 0], out_s[:, 1]
         rank_low[rows], rank_high[rows] = out_r[:, 0], out_r[:, 1]
         rank_low[others] = np.quantile(zero_rank, lo_q, method="lower")
@@ -634,7 +634,7 @@ def resample_ranks(draws: np.ndarray, *, seed: int = 0, topic: int = 0, tie_rel:
     ranks_t = np.empty((b, m), dtype=np.int32)
     n_pos = np.zeros(b, dtype=np.int64)
     if m:
-        rank_columns(d, int(seed), int(topic), float(tie_rel), ranks_t, n_pos)
+        rank_columns(np.ascontiguousarray(d.T), int(seed), int(topic), float(tie_rel), ranks_t, n_pos)
     return ranks_t.T.astype(np.int64)
 
 
