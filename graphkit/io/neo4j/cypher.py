@@ -250,10 +250,13 @@ ORDER BY r.started, r.run_id
 # creates its (:RunBatch {key}) -- the run id, the stream (a table and topic, or a Spark partition) and
 # the batch's number -- in the same transaction as its rows. The key is unique: a batch sent again
 # (a retry after a lost commit reply, a Spark task run twice) fails on it and writes nothing, so every
-# batch is written once, whichever writer sends it and in whatever order. Batches of different writers
-# touch different nodes, so several can be written at once.
+# batch is written once, whichever writer sends it and in whatever order. The batch also sets a property
+# of its run node: the next writer un-publishes a run (a write to that node) before deleting its rows, so a
+# batch of a writer paused past its lease either commits before that (its rows are then deleted with the
+# run) or conflicts with it and writes nothing -- never rows left behind under a deleted run.
 RUN_GUARD = """
 MATCH (run:ScoreRun) WHERE run.run_id = $run_id AND run.owner = $owner AND run.status = 'writing'
+SET run.last_batch = $batch_key
 CREATE (:RunBatch {key: $batch_key, run_id: $run_id})
 WITH run
 """
