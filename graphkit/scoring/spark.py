@@ -30,6 +30,7 @@ Two strategies (``topic_influence(..., engine="spark", strategy=...)``):
 
 from __future__ import annotations
 
+import gc
 import operator
 from dataclasses import dataclass
 from datetime import datetime
@@ -458,6 +459,9 @@ def _dataframe_iterations(spark: SparkSession, graph: TopicGraph, structure: Top
     finally:
         for table in tables:
             table.unpersist()
+        # The checkpoints of past iterations are freed by Spark once the JVM no longer sees them referenced;
+        # Python holds some of them in reference cycles until its collector runs, so run it now.
+        gc.collect()
     scores = np.zeros((structure.n_people, k))
     people = found["i"].to_numpy()
     for t in range(k):

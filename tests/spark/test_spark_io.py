@@ -72,3 +72,12 @@ def test_results_written_as_parquet_from_spark_read_back_equal(spark, graph, tmp
         write_tables({"influence": result}, tmp_path / "out", spark=spark)
     write_tables({"influence": result.head(3)}, tmp_path / "out", spark=spark, overwrite=True)
     assert pl.read_parquet(f"{where['influence']}/*.parquet").height == 3
+
+
+def test_the_local_session_has_the_heap_graphkit_asks_for(spark):
+    # Spark's default 1 GB heap filled up in the DataFrame iterations and the JVM collected garbage for ever.
+    from graphkit.io.spark.session import DRIVER_MEMORY
+
+    asked = int(DRIVER_MEMORY.rstrip("g")) * 2**30
+    heap = spark.sparkContext._jvm.java.lang.Runtime.getRuntime().maxMemory()
+    assert 0.85 * asked <= heap <= asked

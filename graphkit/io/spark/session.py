@@ -7,6 +7,8 @@ in CI graphkit starts ``local[2]`` bound to 127.0.0.1.
 
 >>> local_conf(3)["spark.sql.shuffle.partitions"]
 '3'
+>>> local_conf(2, driver_memory="6g")["spark.driver.memory"]
+'6g'
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: Master of the session graphkit starts when none is active.
 DEFAULT_MASTER = "local[2]"
+#: Heap of the JVM of a local session graphkit starts (driver and executor in one). Spark's own default, 1 GB,
+#: fills up with the intermediate tables of the DataFrame iterations on a graph of Ciao's size, and a full heap
+#: makes the JVM collect garbage for ever instead of failing.
+DRIVER_MEMORY = "3g"
 #: How to get pyspark, in every error that needs it.
 INSTALL_HINT = "install it with: pip install 'graphkit[spark]'"
 
@@ -36,9 +42,17 @@ def import_pyspark() -> Any:
     return pyspark.sql
 
 
-def local_conf(partitions: int) -> dict[str, str]:
-    """Settings of the local session graphkit starts: quiet, on 127.0.0.1, ``partitions`` shuffle partitions."""
+def local_conf(partitions: int, *, driver_memory: str = DRIVER_MEMORY) -> dict[str, str]:
+    """Settings of the local session graphkit starts: quiet, on 127.0.0.1, ``partitions`` shuffle partitions.
+
+    ``driver_memory`` is the JVM's heap. The JVM collects its garbage every
+    minute (Spark's default: every 30), so that the blocks of tables nobody
+    holds any more (checkpoints of finished iterations) are freed while the
+    session lives on, as it does in a notebook.
+    """
     return {
+        "spark.driver.memory": driver_memory,
+        "spark.cleaner.periodicGC.interval": "1min",
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
         "spark.driver.host": "127.0.0.1",
@@ -51,11 +65,13 @@ def local_conf(partitions: int) -> dict[str, str]:
     }
 
 
-def spark_session(master: str | None = None, *, partitions: int = 2) -> SparkSession:
+def spark_session(master: str | None = None, *, partitions: int = 2,
+                  driver_memory: str = DRIVER_MEMORY) -> SparkSession:
     """The active Spark session, or a new one on ``master`` (default ``local[2]``).
 
     A new local session listens on 127.0.0.1 only, has no web UI, uses
-    ``partitions`` shuffle partitions and runs its Python workers with this
+    ``partitions`` shuffle partitions, a JVM heap of ``driver_memory`` and
+    runs its Python workers with this
     interpreter and this copy of graphkit. Pass ``master`` to refuse an active
     session on another master (a clear error, not a silent switch).
     """
@@ -74,7 +90,7 @@ def spark_session(master: str | None = None, *, partitions: int = 2) -> SparkSes
     if here not in paths:  # workers import graphkit as the driver does, installed or not
         os.environ["PYTHONPATH"] = os.pathsep.join([here, *[p for p in paths if p]])
     builder = sql.SparkSession.builder.master(master or DEFAULT_MASTER).appName("graphkit")
-    for key, value in local_conf(partitions).items():
+    for key, value in local_conf(partitions, driver_memory=driver_memory).items():
         builder = builder.config(key, value)
     try:
         session = builder.getOrCreate()
