@@ -337,6 +337,28 @@ def leiden_csr(indptr, indices, weight, initial, resolution, seed, n_iterations)
 
 
 @njit(cache=True, nogil=True)
+def grouped_order(labels, n_labels):  # pragma: no cover
+    """Positions of ``labels`` (0..n_labels-1) sorted by label, keeping the given order within a label.
+
+    A stable counting sort: on 1M-people layers about 20x faster than ``np.lexsort``.
+
+    >>> grouped_order(np.array([2, 0, 2, 1, 0]), 3).tolist()
+    [1, 4, 3, 0, 2]
+    """
+    start = np.zeros(n_labels + 1, dtype=np.int64)
+    for i in range(labels.size):
+        start[labels[i] + 1] += 1
+    for c in range(n_labels):
+        start[c + 1] += start[c]
+    out = np.empty(labels.size, dtype=np.int64)
+    for i in range(labels.size):
+        c = labels[i]
+        out[start[c]] = i
+        start[c] += 1
+    return out
+
+
+@njit(cache=True, nogil=True)
 def symmetric_csr(n, src, dst, weight):  # pragma: no cover
     """Symmetric CSR (each edge in both rows) of ``n`` nodes from undirected edge arrays."""
     deg = np.zeros(n + 1, dtype=np.int64)
