@@ -218,6 +218,26 @@ def test_the_default_score_in_closed_form_is_exactly_the_rescoring():
     assert via_registry.table.equals(fast.table) and via_registry.parameters["method"] == "closed form"
 
 
+
+def test_the_default_score_in_closed_form_is_exactly_the_rescoring_on_a_synthetic_graph():
+    # more people, follows and topics than the example market; 18 resamples: a call of 16 (four groups of
+    # four drawn from one hash per row) and one of 2 (a partial group)
+    from datetime import datetime
+
+    from graphkit.scoring.baselines import RECENT, posts_x_active_new_followers
+    from graphkit.scoring.registry import ranking
+    from graphkit.scoring.uncertainty import new_follower_bootstrap
+
+    g = generate(n_people=1200, seed=3)
+    r = ranking(g, score="posts_x_active_new_followers")
+    now = datetime.fromisoformat(r.parameters["now"])
+    chosen = list(dict.fromkeys(r.table["topic"].to_list()))
+    fast = new_follower_bootstrap(g, r.table, now=now, recent=RECENT, resamples=18, seed=2)
+    slow = bootstrap(g, lambda h: posts_x_active_new_followers(h, topics=chosen, now=now), point=r.table,
+                     resamples=18, seed=2)
+    assert len(chosen) > 5 and (fast.table["p_top_10"] > 0).sum() > 50
+    assert fast.table.equals(slow.table) and fast.stability.equals(slow.stability)
+
 def test_row_counts_are_poisson_one_and_depend_on_the_resample_only():
     from graphkit.scoring.linalg import STREAM_EDGES, poisson1_counts
 

@@ -551,6 +551,114 @@ def poisson1_counts(seed: int, stream: int, resample: int, n: int) -> np.ndarray
 
 
 @njit(parallel=True, cache=True)
+def new_follower_counts(seed, first, n_res, n_cols, col_of, rv_rows, rv_key, n_keys, ar_rows, ar_person, ar_topic,
+                        br_rows, br_person, br_topic, br_key, ab_rows, ab_person, ab_topic, bb_rows, bb_person,
+                        bb_topic, f_rows, f_pair, n_pairs, slot, sub_indptr, pair_sel, follower, at_slot, at_col,
+                        acts_out, new_out, positive):  # pragma: no cover
+    # (Closed-form resamples of graphkit.scoring.uncertainty.new_follower_draws.) Resamples first ..
+    # first + n_res - 1 (first a multiple of 4), four at a time from one hash per row: the Poisson(1)
+    # counts _draw_counts gives the rows (edge rows on STREAM_EDGES, purchase rows on
+    # STREAM_TRANSACTIONS). A row is an act in the recent year (ar: contributions, br: purchases, which
+    # count unless a review of theirs, rv, keyed by br_key, is left in the resample), an act before now
+    # (ab, bb), or a follow (f, of follower pair f_pair). For listed cell i (leader slot at_slot[i] < 0:
+    # none; chosen topic at_col[i]): acts_out[c, i] = its recent acts in resample first + c,
+    # new_out[c, i] = its alive followers active lately with no act on the topic before now;
+    # positive[c]: some leader cell has both. Counts are whole numbers: the same in any order of summing.
+    table = _POISSON1_TABLE
+    n = len(slot)
+    n_lead = len(sub_indptr) - 1
+    w = max(n_cols, 1)
+    for gi in prange((n_res + 3) // 4):
+        width = min(4, n_res - 4 * gi)
+        eb = _base(seed, STREAM_EDGES, first // 4 + gi)
+        tb = _base(seed, STREAM_TRANSACTIONS, first // 4 + gi)
+        # bit r of a mask: resample first + 4 gi + r
+        reviewed = np.zeros(n_keys, dtype=np.uint8)
+        for q in range(len(rv_rows)):
+            h = _mix(eb ^ (np.uint64(rv_rows[q]) * np.uint64(0xAEF17502108EF2D9)))
+            for r in range(width):
+                if table[(h >> np.uint64(16 * r)) & np.uint64(0xFFFF)] > 0:
+                    reviewed[rv_key[q]] |= np.uint8(1 << r)
+        active = np.zeros(n, dtype=np.uint8)
+        acts = np.zeros((n_lead, w, 4), dtype=np.int32)
+        for q in range(len(ar_rows)):
+            h = _mix(eb ^ (np.uint64(ar_rows[q]) * np.uint64(0xAEF17502108EF2D9)))
+            p = ar_person[q]
+            j = col_of[ar_topic[q]]
+            s = slot[p]
+            for r in range(width):
+                k = table[(h >> np.uint64(16 * r)) & np.uint64(0xFFFF)]
+                if k > 0:
+                    active[p] |= np.uint8(1 << r)
+                    if j >= 0 and s >= 0:
+                        acts[s, j, r] += k
+        for q in range(len(br_rows)):
+            h = _mix(tb ^ (np.uint64(br_rows[q]) * np.uint64(0xAEF17502108EF2D9)))
+            p = br_person[q]
+            j = col_of[br_topic[q]]
+            s = slot[p]
+            gone = reviewed[br_key[q]] if br_key[q] >= 0 else np.uint8(0)
+            for r in range(width):
+                k = table[(h >> np.uint64(16 * r)) & np.uint64(0xFFFF)]
+                if k > 0 and not (gone >> r) & 1:
+                    active[p] |= np.uint8(1 << r)
+                    if j >= 0 and s >= 0:
+                        acts[s, j, r] += k
+        adopted = np.zeros((n, w), dtype=np.uint8)
+        for q in range(len(ab_rows)):
+            h = _mix(eb ^ (np.uint64(ab_rows[q]) * np.uint64(0xAEF17502108EF2D9)))
+            j = col_of[ab_topic[q]]
+            for r in range(width):
+                if table[(h >> np.uint64(16 * r)) & np.uint64(0xFFFF)] > 0:
+                    adopted[ab_person[q], j] |= np.uint8(1 << r)
+        for q in range(len(bb_rows)):
+            h = _mix(tb ^ (np.uint64(bb_rows[q]) * np.uint64(0xAEF17502108EF2D9)))
+            j = col_of[bb_topic[q]]
+            for r in range(width):
+                if table[(h >> np.uint64(16 * r)) & np.uint64(0xFFFF)] > 0:
+                    adopted[bb_person[q], j] |= np.uint8(1 << r)
+        alive = np.zeros(n_pairs, dtype=np.uint8)
+        for q in range(len(f_rows)):
+            h = _mix(eb ^ (np.uint64(f_rows[q]) * np.uint64(0xAEF17502108EF2D9)))
+            for r in range(width):
+                if table[(h >> np.uint64(16 * r)) & np.uint64(0xFFFF)] > 0:
+                    alive[f_pair[q]] |= np.uint8(1 << r)
+        new = np.zeros((n_lead, w, 4), dtype=np.int32)
+        tot = np.zeros(4, dtype=np.int32)
+        pos = np.zeros(4, dtype=np.bool_)
+        for s in range(n_lead):
+            tot[:] = 0
+            for p in range(sub_indptr[s], sub_indptr[s + 1]):
+                fw = follower[pair_sel[p]]
+                m = alive[pair_sel[p]] & active[fw]
+                if m == 0:
+                    continue
+                for r in range(width):
+                    tot[r] += (m >> r) & 1
+                for j in range(n_cols):
+                    a = adopted[fw, j] & m
+                    if a:
+                        for r in range(width):
+                            new[s, j, r] -= (a >> r) & 1
+            for j in range(n_cols):
+                for r in range(width):
+                    new[s, j, r] += tot[r]
+                    if new[s, j, r] > 0 and acts[s, j, r] > 0:
+                        pos[r] = True
+        for r in range(width):
+            c = 4 * gi + r
+            positive[c] = pos[r]
+            for i in range(len(at_slot)):
+                s = at_slot[i]
+                if s >= 0:
+                    acts_out[c, i] = acts[s, at_col[i], r]
+                    new_out[c, i] = new[s, at_col[i], r]
+                else:
+                    acts_out[c, i] = 0.0
+                    new_out[c, i] = 0.0
+
+
+@njit(parallel=True, cache=True)
 def _draw_activity(seed, bs, cell_topic, cell_person, cell_count, n_people, state_cell, table, act, active):  # pragma: no cover
     # Every (person, topic) cell of activity is redrawn Poisson(count): the sum of one Poisson(1)
     # draw per contribution (so drawn, by table, for whole counts up to 16; by inversion above). act[s, c] is the draw of state s's cell; active[p, c] says whether
