@@ -10,6 +10,7 @@
     python benchmarks/bench_neo4j.py --writeback DATASET RUNS --repeat 3 --no-people
                                                      # the steady state: the third write also deletes
                                                      # the oldest run (2 runs kept)
+    python benchmarks/bench_neo4j.py --row-shapes RUNS  # server CPU per row written, by statement shape
 
 Against the server in NEO4J_URI / NEO4J_USERNAME / NEO4J_PASSWORD / NEO4J_DATABASE
 when set (ITS graphkit DATA IS DELETED: use a throw-away database), else against
@@ -160,7 +161,7 @@ def full_ciao(store: Neo4jStore, out: list[dict], backend: str) -> None:
                     method="", batch_size=None, rows=None, seconds=seconds, rows_per_s=None))
 
 
-def flagship_ciao(store: Neo4jStore, out: list[dict], backend: str, repeats: int = 3) -> None:
+def flagship_ciao(store: Neo4jStore, out: list[dict], backend: str, repeats: int = 3, purchased: bool = True) -> None:
     """The flagship query on all of Ciao: over the run's loyalty rows, over PURCHASED, and embedded.
 
     Loads Ciao's people, items and 284k purchases (edges are not read by the query: one is loaded),
@@ -183,12 +184,15 @@ def flagship_ciao(store: Neo4jStore, out: list[dict], backend: str, repeats: int
     influence = topic_influence(g, topics=topics).table
     as_of = g.transactions["ts"].max()
     store.write_scores(influence=influence, loyalty=loyalty(g), run_id="with-loyalty", loyalty_as_of=as_of)
-    store.write_scores(influence=influence, run_id="without-loyalty")
+    if purchased:
+        store.write_scores(influence=influence, run_id="without-loyalty")
     for opts in (dict(top_percentile=10, min_loyalty=0.5), dict(top_percentile=50, min_loyalty=0.25, limit=20),
                  dict(top_percentile=100, min_loyalty=0.0)):
         b = influential_loyal_customers(g, topics=topics, influence=influence, **opts)
         times = {}
         for name, run in (("run's loyalty", "with-loyalty"), ("PURCHASED", "without-loyalty"), ("embedded", None)):
+            if run == "without-loyalty" and not purchased:
+                continue
             seconds = []
             for _ in range(repeats):
                 t0 = time.perf_counter()
@@ -197,7 +201,7 @@ def flagship_ciao(store: Neo4jStore, out: list[dict], backend: str, repeats: int
                 seconds.append(time.perf_counter() - t0)
                 assert a.equals(b), (name, opts)
             times[name] = sorted(seconds)[len(seconds) // 2]
-        print(f"flagship {opts}: {b.height} rows, equal in all three; median of {repeats}: "
+        print(f"flagship {opts}: {b.height} rows, equal in all {len(times)}; median of {repeats}: "
               + ", ".join(f"{k} {v:.2f} s" for k, v in times.items()), flush=True)
         for name, seconds in times.items():
             out.append(dict(dataset="ciao (all)", backend=backend if name != "embedded" else "polars",
@@ -310,6 +314,75 @@ def writeback_child(args) -> int:
     return 0
 
 
+def row_shapes(args) -> None:
+    """Server and client CPU per row written, for several shapes of the same batch of rows, side by side on
+    one fresh ArcadeDB (4 GB heap): the layout's columns statement, a list per row, a map per row, fewer
+    properties, and loyalty rows with and without an index on ``person_id``. Each shape writes
+    ``--shape-rows`` rows in transactions of 20,000, twice (the first pass warms the server up)."""
+    from graphkit.io.score_folder import current_run
+    from arcadedb import USER, ArcadeDBServer
+
+    import neo4j
+
+    run = current_run(Path(args.row_shapes))
+    n = args.shape_rows
+    infl = pl.read_parquet(run / "influence.parquet").filter(pl.col("score") > 0).head(n)
+    infl = infl.with_columns(community=pl.lit(3, pl.Int64))
+    loyal = pl.read_parquet(run / "loyalty.parquet").head(n)
+    iprops = list(gstore.INFLUENCE_ROW_PROPERTIES)
+    lprops = list(gstore.LOYALTY_ROW_PROPERTIES)
+    fixed = ["run_id: $run_id", "topic: $topic"]
+
+    def columns(label: str, props: list[str]) -> str:
+        fields = fixed + [f"{x}: $c.{x}[i]" for x in props]
+        return (f"UNWIND range(0, size($c.{props[0]}) - 1) AS i CREATE (:{label} {{{', '.join(fields)}}}) "
+                f"RETURN count(*) AS n")
+
+    def lists(label: str, props: list[str]) -> str:
+        fields = fixed + [f"{x}: r[{k}]" for k, x in enumerate(props)]
+        return f"UNWIND $rows AS r CREATE (:{label} {{{', '.join(fields)}}}) RETURN count(*) AS n"
+
+    def maps(label: str, props: list[str]) -> str:
+        return f"UNWIND $rows AS r CREATE (x:{label}) SET x = r, x.run_id = $run_id, x.topic = $topic RETURN count(*) AS n"
+
+    server = ArcadeDBServer(heap=args.heap)
+    try:
+        server.wait_ready()
+        with neo4j.GraphDatabase.driver(server.uri, auth=(USER, server.password)) as driver, \
+                driver.session(database="graphkit") as session:
+            session.run("CREATE INDEX bench_loyalty_person IF NOT EXISTS FOR (n:LoyaltyIndexed) ON (n.person_id)").consume()
+
+            def write(name: str, label: str, props: list[str], table: pl.DataFrame, shape) -> None:
+                query = shape(label, props)
+                cpu0, scpu0, t0 = time.process_time(), _cpu_s(server.pid), time.perf_counter()
+                for start in range(0, table.height, 20_000):
+                    part = table.slice(start, 20_000).select(props)
+                    if shape is columns:
+                        params = {"c": {c: part[c].to_list() for c in props}}
+                    else:
+                        params = {"rows": part.rows() if shape is lists else part.to_dicts()}
+                    params.update(run_id="20240101T000000Z-0123abcd", topic="books")
+                    done = session.execute_write(lambda tx: tx.run(query, params).single()["n"])
+                    assert done == part.height, (name, done, part.height)
+                server_s = _cpu_s(server.pid) - scpu0
+                print(f"{name:<40} {table.height:>8,} {time.perf_counter() - t0:>7.2f} {time.process_time() - cpu0:>7.2f} "
+                      f"{server_s:>7.2f} {server_s / table.height * 1e6:>8.1f}  (load {os.getloadavg()[0]:.1f})",
+                      flush=True)
+
+            print(f"{'shape':<40} {'rows':>8} {'wall s':>7} {'client':>7} {'server':>7} {'server us/row':>8}")
+            for attempt in (1, 2):
+                print(f"-- pass {attempt}" + (" (the server warms up)" if attempt == 1 else ""))
+                write("influence: columns (graphkit's)", f"Influence{attempt}", iprops, infl, columns)
+                write("influence: a list per row", f"InfluenceList{attempt}", iprops, infl, lists)
+                write("influence: a map per row", f"InfluenceMap{attempt}", iprops, infl, maps)
+                write("influence: columns, 5 of 8 properties", f"InfluenceFew{attempt}", iprops[:4] + iprops[-1:],
+                      infl, columns)
+                write("loyalty: columns, no index (graphkit's)", f"Loyalty{attempt}", lprops, loyal, columns)
+                write("loyalty: columns, index on person_id", "LoyaltyIndexed", lprops, loyal, columns)
+    finally:
+        server.stop()
+
+
 def _tree_of(rev: str) -> str:
     """A folder holding graphkit as it was at git revision ``rev`` (extracted once)."""
     import subprocess
@@ -413,6 +486,8 @@ def main() -> int:
     p.add_argument("--full-ciao", action="store_true", help="also load all of Ciao and check the flagship query")
     p.add_argument("--flagship", action="store_true",
                    help="only time the flagship query on all of Ciao (run's loyalty, PURCHASED, embedded)")
+    p.add_argument("--no-purchased", action="store_true",
+                   help="with --flagship: time the query over the run's loyalty only (not the one over PURCHASED)")
     p.add_argument("--plot-only", action="store_true", help="redraw neo4j.png from neo4j.csv and stop")
     p.add_argument("--writeback", nargs="+", metavar="DATASET RUNS",
                    help="write back the current run of each score folder RUNS made from DATASET (pairs)")
@@ -430,10 +505,16 @@ def main() -> int:
     p.add_argument("--writers", type=int, default=1, help="with --writeback: sessions writing batches at once")
     p.add_argument("--repeat", type=int, default=1,
                    help="with --writeback: write the run N times (2 runs kept: from the third on, each write also "
-                        "deletes the oldest run)")
+                        "deletes the oldest run); with --flagship: times each query N times (median; default 3)")
     p.add_argument("--no-people", action="store_true",
                    help="with --writeback: load 2 people, not all (the run's rows are not linked to Person nodes)")
+    p.add_argument("--row-shapes", metavar="RUNS",
+                   help="server CPU per row for several statement shapes, on rows of the score folder RUNS")
+    p.add_argument("--shape-rows", type=int, default=200_000, help="with --row-shapes: rows written per shape")
     args = p.parse_args()
+    if args.row_shapes:
+        row_shapes(args)
+        return 0
     if args.writeback_child:
         return writeback_child(args)
     if args.writeback:
@@ -455,7 +536,8 @@ def main() -> int:
     try:
         if args.flagship:
             with Neo4jStore(settings, batch_size=args.load_batch) as store:
-                flagship_ciao(store, out, backend)
+                flagship_ciao(store, out, backend, repeats=args.repeat if args.repeat > 1 else 3,
+                              purchased=not args.no_purchased)
             save(out, RESULTS / "neo4j_flagship.csv")
             return 0
         with Neo4jStore(settings, batch_size=args.load_batch) as store:

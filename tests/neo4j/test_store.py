@@ -44,6 +44,18 @@ def test_schema_is_idempotent_and_enforced(sample_store):
         sample_store._write("CREATE (p:Person {person_id: '50'}) RETURN 1 AS n")  # '50' is in the sample
 
 
+def _loyalty_indexes(store: Neo4jStore) -> list[str]:
+    return [r["name"] for r in store._read("SHOW INDEXES") if "LoyaltyRow" in (r.get("labelsOrTypes") or [])]
+
+
+def test_schema_drops_the_loyalty_row_index_of_earlier_versions(sample_store):
+    with sample_store.batch_session() as s:  # what an earlier graphkit created
+        s.run("CREATE INDEX graphkit_loyalty_person IF NOT EXISTS FOR (n:LoyaltyRow) ON (n.person_id)").consume()
+    assert _loyalty_indexes(sample_store) == ["graphkit_loyalty_person"]
+    sample_store.setup_schema()
+    assert _loyalty_indexes(sample_store) == []
+
+
 def _shop() -> TopicGraph:
     """30 customers with amounts (exact in binary), shared and missing order ids, ties, hours, 3 topics."""
     rnd = random.Random(4)

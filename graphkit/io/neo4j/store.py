@@ -526,7 +526,8 @@ class Neo4jStore:
 
     # ---------------------------------------------------------------- schema
     def setup_schema(self) -> None:
-        """Create graphkit's uniqueness constraints and indexes if they are not there (idempotent)."""
+        """Create graphkit's uniqueness constraints and indexes if they are not there, and drop the index of
+        earlier versions that no query uses (idempotent)."""
         for statement in SCHEMA_STATEMENTS:
             with self._errors(), self._session() as s:
                 s.run(statement).consume()
