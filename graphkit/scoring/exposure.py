@@ -288,6 +288,47 @@ def fit_model(graph: TopicGraph, now: datetime, *, horizon: timedelta = RECENT,
 
 
 @dataclass(frozen=True)
+class Conversions:
+    """The fitted model and its probability for every row at ``now``: what a score and its terms are read from.
+
+    ``keys``: (follower, person, topic) row indices of the rows at ``now``
+    (:func:`rows`); ``probability``: the model's prediction for each. Made
+    once per graph and settings by :func:`fitted_conversions`.
+    """
+
+    model: ConversionModel
+    keys: np.ndarray = field(repr=False)
+    probability: np.ndarray = field(repr=False)
+
+
+def fitted_conversions(graph: TopicGraph, now: datetime, *, horizon: timedelta = RECENT,
+                       exposure_window: timedelta | None = EXPOSURE_WINDOW, seed: int = 0) -> Conversions:
+    """The model fitted before ``now`` (:func:`fit_model`) and its probabilities at ``now``, fitted once per graph.
+
+    Kept in the graph's view cache under ``now`` and the settings (a graph
+    is immutable, so the entry cannot go stale; a new graph fits anew): a
+    score, its ranking and its explanation on the same graph share one fit.
+    Which topics are reported does not enter: the model is fitted on all of
+    them. ``graph.drop_views()`` forgets it.
+
+    >>> from graphkit.io.synthetic import generate
+    >>> g = generate(n_people=2_000, n_topics=4, seed=1)
+    >>> c = fitted_conversions(g, data_end(g))
+    >>> c is fitted_conversions(g, data_end(g)), len(c.keys) == len(c.probability) > 0
+    (True, True)
+    """
+    key = ("expected_conversions", now, horizon, exposure_window, seed)
+    if key not in graph._views:
+        model = fit_model(graph, now, horizon=horizon, exposure_window=exposure_window, seed=seed)
+        x, keys = rows(snapshot(graph, now, exposure_window=exposure_window))
+        probability = model.predict(x)
+        for shared in (keys, probability):  # every result of this graph reads them: nobody may write them
+            shared.setflags(write=False)
+        graph._views[key] = Conversions(model=model, keys=keys, probability=probability)
+    return graph._views[key]
+
+
+@dataclass(frozen=True)
 class ExpectedConversionsResult:
     """Expected conversions per (person, topic), the fitted model, and how it was called.
 
@@ -296,12 +337,19 @@ class ExpectedConversionsResult:
     ``credibility``); ``score`` is the expected number of followers new to
     the topic who take it up within the horizon after the person's activity
     on it (0 for a person with no act on the topic before ``now``).
+    ``conversions``: the model and its probability for every row at ``now``
+    (what :func:`conversion_terms` reads).
     """
 
     table: pl.DataFrame
-    model: ConversionModel
+    conversions: Conversions = field(repr=False)
     parameters: dict[str, Any]
     version: str = __version__
+
+    @property
+    def model(self) -> ConversionModel:
+        """The fitted classifier and how well it fit where it was trained."""
+        return self.conversions.model
 
     def top(self, topic: str, k: int = 10) -> pl.DataFrame:
         """The ``k`` best-ranked people on ``topic``."""
@@ -352,22 +400,24 @@ def expected_conversions(
     chosen = list(graph.topics) if topics is None else list(topics)
     topic_idx = [graph.topic_of(t) for t in chosen]
     start, now = _now(graph, window)
-    model = fit_model(graph, now, horizon=horizon, exposure_window=exposure_window, seed=seed)
-    x, keys = rows(snapshot(graph, now, exposure_window=exposure_window))
+    fitted = fitted_conversions(graph, now, horizon=horizon, exposure_window=exposure_window, seed=seed)
     score = np.zeros((graph.n_people, len(graph.topics)))
-    np.add.at(score, (keys[:, 1], keys[:, 2]), model.predict(x))
+    np.add.at(score, (fitted.keys[:, 1], fitted.keys[:, 2]), fitted.probability)
     structure = topic_structure(graph, window=(start, now))
     table = influence_table(graph, structure, topic_idx, score[:, topic_idx], tie_rel=1e-9)
     params = dict(topics=chosen, window=(start, normalize_window(window)[1]), now=now,
                   horizon_days=horizon.total_seconds() / 86400,
                   exposure_window_days=None if exposure_window is None else exposure_window.total_seconds() / 86400,
                   seed=seed)
-    return ExpectedConversionsResult(table=table, model=model, parameters=params)
+    return ExpectedConversionsResult(table=table, conversions=fitted, parameters=params)
 
 
 def conversion_terms(graph: TopicGraph, result: ExpectedConversionsResult, person_id: str,
                      topic: str) -> pl.DataFrame:
     """One row per follower of ``person_id`` new to ``topic``: ``follower``, ``probability``; they add up to the score.
+
+    The probabilities are those ``result`` was summed from (nothing is
+    fitted or predicted again); ``graph`` is the graph it was computed on.
 
     >>> from graphkit.io.synthetic import generate
     >>> g = generate(n_people=2_000, n_topics=4, seed=1)
@@ -377,14 +427,12 @@ def conversion_terms(graph: TopicGraph, result: ExpectedConversionsResult, perso
     >>> abs(terms["probability"].sum() - best["score"]) < 1e-9 * best["score"]
     True
     """
-    p = result.parameters
-    if topic not in p["topics"]:
+    if topic not in result.parameters["topics"]:
         raise GraphkitError(f"the expected conversions result has no topic {topic!r}; compute it with "
                             f"topics=[{topic!r}]")
-    window = None if p["exposure_window_days"] is None else timedelta(days=p["exposure_window_days"])
-    x, keys = rows(snapshot(graph, p["now"], exposure_window=window))
+    keys, probability = result.conversions.keys, result.conversions.probability
     keep = (keys[:, 1] == graph.index_of([person_id])[0]) & (keys[:, 2] == graph.topic_of(topic))
     ids = graph.people["person_id"]
-    return (pl.DataFrame({"follower": ids.gather(keys[keep, 0]), "probability": result.model.predict(x[keep])},
+    return (pl.DataFrame({"follower": ids.gather(keys[keep, 0]), "probability": probability[keep]},
                          schema={"follower": pl.String, "probability": pl.Float64})
             .sort("probability", "follower", descending=[True, False]))
