@@ -207,6 +207,15 @@ def test_undated_data_falls_back_to_a_stated_score(tmp_path, capsys):
     assert "no dates" in params["score_fallback"]
 
 
+def test_a_score_asked_for_by_name_says_why_it_cannot_be_computed_here():
+    undated = market(dated=False)
+    for score in ("potential_reach", "adoption_influence", "adopter_pagerank", "expected_conversions"):
+        with pytest.raises(Exception, match="needs dated contributions or purchases.*; rank by --score "
+                                            "topic_influence$") as caught:
+            ranking(undated, score=score)
+        assert type(caught.value).__name__ == "GraphkitError" and caught.value.__cause__ is None, score
+
+
 def test_score_write_records_the_default_and_writes_it(g, table, tmp_path, capsys):
     folder = tmp_path / "m"
     write_dataset(g, folder)
