@@ -145,10 +145,24 @@ class Ranking:
     @property
     def note(self) -> str | None:
         """One line saying which score ranks people instead of the one asked for (None without a fallback)."""
-        if self.fallback is None:
-            return None
-        return (f"note: {self.requested} cannot be computed here ({self.fallback}); ranked by {self.score} instead "
-                f"(--score {self.score} to ask for it)")
+        return fallback_note(self.requested, self.score, self.fallback)
+
+
+def fallback_note(requested: str, score: str, fallback: str | None) -> str | None:
+    """The one line a ranking prints when ``score`` ranks people instead of ``requested`` (``fallback``: why).
+
+    None without a fallback. :attr:`Ranking.note` and the Spark ranking's
+    ``note`` both say it.
+
+    >>> fallback_note("posts_x_active_new_followers", "topic_influence", "the data has no dates")
+    'note: posts_x_active_new_followers cannot be computed here (the data has no dates); ranked by topic_influence instead (--score topic_influence to ask for it)'
+    >>> fallback_note("topic_influence", "topic_influence", None) is None
+    True
+    """
+    if fallback is None:
+        return None
+    return (f"note: {requested} cannot be computed here ({fallback}); ranked by {score} instead "
+            f"(--score {score} to ask for it)")
 
 
 class _CannotCompute(GraphkitError):
