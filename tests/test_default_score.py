@@ -207,6 +207,28 @@ def test_undated_data_falls_back_to_a_stated_score(tmp_path, capsys):
     assert "no dates" in params["score_fallback"]
 
 
+def test_a_score_asked_for_by_name_says_why_it_cannot_be_computed_here():
+    undated = market(dated=False)
+    for score in ("potential_reach", "adoption_influence", "adopter_pagerank", "expected_conversions"):
+        with pytest.raises(Exception, match="needs dated contributions or purchases.*; rank by --score "
+                                            "topic_influence$") as caught:
+            ranking(undated, score=score)
+        assert type(caught.value).__name__ == "GraphkitError" and caught.value.__cause__ is None, score
+
+
+def test_the_spark_ranking_notes_a_fallback_as_the_registry_does():
+    from graphkit.scoring.registry import Ranking, fallback_note
+    from graphkit.scoring.spark_ranking import SparkRanking
+
+    made = {"score": FALLBACK_SCORE, "requested": DEFAULT_SCORE, "fallback": "the data has no dates"}
+    note = fallback_note(DEFAULT_SCORE, FALLBACK_SCORE, "the data has no dates")
+    assert SparkRanking(table=None, **made).note == Ranking(table=pl.DataFrame(), **made).note == note
+    assert note.startswith(f"note: {DEFAULT_SCORE} cannot be computed here (the data has no dates)")
+    assert note.endswith(f"(--score {FALLBACK_SCORE} to ask for it)") and "\n" not in note
+    plain = {"score": DEFAULT_SCORE, "requested": DEFAULT_SCORE}
+    assert SparkRanking(table=None, **plain).note is Ranking(table=pl.DataFrame(), **plain).note is None
+
+
 def test_score_write_records_the_default_and_writes_it(g, table, tmp_path, capsys):
     folder = tmp_path / "m"
     write_dataset(g, folder)

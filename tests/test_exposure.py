@@ -231,3 +231,56 @@ def test_explain_from_the_command_line(world, scored, tmp_path, capsys):
     assert main(["explain", str(tmp_path / "w"), "celeb", "frogs", "--score", "expected_conversions", "--quiet"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("Error:") and "never acted on that topic" in err and "Traceback" not in err
+
+
+def test_one_fit_per_graph_and_settings(world, scored, monkeypatch):
+    from graphkit.marketing.explain import explain
+    from graphkit.scoring import exposure
+    from graphkit.scoring.registry import ranking
+
+    assert expected_conversions(world, topics=["frogs"]).conversions is scored.conversions  # topics do not refit
+    reseeded = expected_conversions(world, seed=1)
+    assert reseeded.conversions is not scored.conversions and reseeded.parameters["seed"] == 1
+
+    def refit(*args, **kwargs):
+        raise AssertionError("fitted again")
+
+    monkeypatch.setattr(exposure, "fit_model", refit)
+    ex = explain(world, "frogx", "frogs", score="expected_conversions", top=3)  # reads the fit the score made
+    assert ex["contribution"].sum() == pytest.approx(_score(scored.table, "frogx", "frogs"), rel=1e-9)
+    assert ranking(world, score="expected_conversions", topics=["cooking"]).table.equals(
+        scored.table.filter(topic="cooking"))
+    with pytest.raises(AssertionError, match="fitted again"):  # other settings are another fit
+        expected_conversions(world, horizon=timedelta(days=180))
+    with pytest.raises(AssertionError, match="fitted again"):  # so is another graph, even with the same tables
+        expected_conversions(TopicGraph.from_tables(world.people, world.edges, items=world.items))
+
+
+def test_a_fit_belongs_to_its_graph(world, scored):
+    same = TopicGraph.from_tables(world.people, world.edges, items=world.items)
+    again = expected_conversions(same)
+    assert again.conversions is not scored.conversions and again.table.equals(scored.table)  # deterministic
+    # a new follower of frogx, new to frogs and active on hats: in the new graph's terms, not in the old one's
+    newbie = pl.DataFrame({"src": ["newbie", "newbie"], "dst": ["frogx", "hat"], "kind": ["follows", "reviews"],
+                           "topic": [None, "hats"], "ts": [None, datetime(2021, 3, 10, tzinfo=timezone.utc)]})
+    people = pl.concat([world.people.select("person_id"), pl.DataFrame({"person_id": ["newbie"]})])
+    grown = TopicGraph.from_tables(people,
+                                   pl.concat([world.edges.select(newbie.columns), newbie], how="vertical_relaxed"),
+                                   items=world.items)
+    r = expected_conversions(grown)
+    assert "newbie" in conversion_terms(grown, r, "frogx", "frogs")["follower"].to_list()
+    assert "newbie" not in conversion_terms(world, scored, "frogx", "frogs")["follower"].to_list()
+    assert _score(r.table, "frogx", "frogs") > _score(scored.table, "frogx", "frogs")
+
+
+def test_terms_are_the_models_predictions_of_the_rows_at_now(world, scored):
+    x, keys = rows(snapshot(world, scored.parameters["now"]))
+    ids = world.people["person_id"].to_list()
+    for person, topic in (("frogx", "frogs"), ("cook", "cooking")):
+        keep = (keys[:, 1] == ids.index(person)) & (keys[:, 2] == world.topic_of(topic))
+        expected = sorted(zip(scored.model.predict(x[keep]).tolist(), [ids[f] for f in keys[keep, 0]]),
+                          key=lambda pf: (-pf[0], pf[1]))
+        terms = conversion_terms(world, scored, person, topic)
+        assert list(zip(terms["probability"], terms["follower"])) == expected and len(expected) >= 6
+    with pytest.raises(ValueError, match="read-only"):  # the fit is shared by every result of the graph
+        scored.conversions.probability[0] = 1.0

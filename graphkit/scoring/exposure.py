@@ -55,7 +55,8 @@ from threadpoolctl import threadpool_limits
 from graphkit.errors import GraphkitError
 from graphkit.model.adoption import EXPOSURE_WINDOW, attributed_adoptions, follow_pairs
 from graphkit.model.graph import TopicGraph
-from graphkit.model.topics import Window, activity_events, first_adoptions, normalize_window, topic_structure
+from graphkit.model.topics import Window, activity_events, first_adoptions, topic_structure
+from graphkit.scoring.learned import score_request, topic_matrix
 from graphkit.scoring.reach import data_end
 from graphkit.scoring.results import top_rows
 from graphkit.version import __version__
@@ -97,17 +98,6 @@ MODEL_PARAMS: dict[str, Any] = dict(learning_rate=0.05, max_iter=200, max_leaf_n
                                     l2_regularization=1.0, early_stopping=False)
 
 
-def _matrix(graph: TopicGraph, frame: pl.DataFrame, value: str | None = None) -> np.ndarray:
-    """n x T dense array from rows with ``person_id``, ``topic`` (and ``value``, else counts)."""
-    n, n_topics = graph.n_people, len(graph.topics)
-    if frame.is_empty():
-        return np.zeros((n, n_topics))
-    rows = graph.index_of(frame["person_id"])
-    cols = frame["topic"].cast(pl.Enum(list(graph.topics))).to_physical().to_numpy()
-    vals = np.ones(frame.height) if value is None else frame[value].to_numpy().astype(np.float64)
-    return sp.coo_array((vals, (rows, cols)), shape=(n, n_topics)).toarray()
-
-
 @dataclass(frozen=True)
 class Snapshot:
     """Everything a row reads at one time ``now``, from events before ``now`` only.
@@ -142,17 +132,17 @@ def snapshot(graph: TopicGraph, now: datetime, *, exposure_window: timedelta | N
     ev = activity_events(graph).filter(pl.col("ts") < now)
 
     def acts(days: int | None) -> np.ndarray:
-        return _matrix(graph, ev if days is None else ev.filter(pl.col("ts") >= now - timedelta(days=days)))
+        return topic_matrix(graph, ev if days is None else ev.filter(pl.col("ts") >= now - timedelta(days=days)))
 
     a90, a180, a_year, a_ever = acts(90), acts(180), acts(365), acts(None)
     last = ev.group_by("person_id", "topic").agg(days=(pl.lit(now) - pl.col("ts").max()).dt.total_seconds() / 86400.0)
-    days = _matrix(graph, last, "days")
+    days = topic_matrix(graph, last, "days")
     pairs = follow_pairs(graph, before=now)
     src, dst = graph.index_of(pairs["follower"]), graph.index_of(pairs["person_id"])
     follows = sp.csr_array((np.ones(pairs.height), (src, dst)), shape=(n, n))
     first = first_adoptions(graph)["adopted_at"].min()
-    converted = (_matrix(graph, attributed_adoptions(graph, start=first, end=now, window=exposure_window,
-                                                     follows=pairs))
+    converted = (topic_matrix(graph, attributed_adoptions(graph, start=first, end=now, window=exposure_window,
+                                                         follows=pairs))
                  if first is not None and first < now else np.zeros((n, n_topics)))
     audience = np.asarray(follows.sum(axis=0)).ravel()
     all_year = a_year.sum(axis=1)
@@ -163,13 +153,13 @@ def snapshot(graph: TopicGraph, now: datetime, *, exposure_window: timedelta | N
                      np.log1p(a180), (a180 > 0) * np.log1p(converted)], axis=2).astype(np.float64)
     exposure = np.stack([np.asarray(follows @ part[:, :, k]) for k in range(part.shape[2])], axis=2)
     adopted = first_adoptions(graph).filter(pl.col("adopted_at") < now)
-    spread = _matrix(graph, adopted.filter(pl.col("adopted_at") >= now - RECENT)).sum(axis=0)
+    spread = topic_matrix(graph, adopted.filter(pl.col("adopted_at") >= now - RECENT)).sum(axis=0)
     active180 = (a180.sum(axis=1) > 0).astype(np.float64)
     per_person = np.stack([all_year, (a_year > 0).sum(axis=1), a_ever.sum(axis=1),
                            np.asarray(follows.sum(axis=1)).ravel(), follows @ active180], axis=1)
     own = np.concatenate([np.broadcast_to(per_person[:, None, :], (n, n_topics, per_person.shape[1])),
                           np.broadcast_to(spread[None, :, None], (n, n_topics, 1))], axis=2)
-    new = 1.0 - np.minimum(_matrix(graph, adopted), 1.0)
+    new = 1.0 - np.minimum(topic_matrix(graph, adopted), 1.0)
     return Snapshot(now=now, follows=follows, person=person, part=part, exposure=exposure, own=own, new=new)
 
 
@@ -288,6 +278,47 @@ def fit_model(graph: TopicGraph, now: datetime, *, horizon: timedelta = RECENT,
 
 
 @dataclass(frozen=True)
+class Conversions:
+    """The fitted model and its probability for every row at ``now``: what a score and its terms are read from.
+
+    ``keys``: (follower, person, topic) row indices of the rows at ``now``
+    (:func:`rows`); ``probability``: the model's prediction for each. Made
+    once per graph and settings by :func:`fitted_conversions`.
+    """
+
+    model: ConversionModel
+    keys: np.ndarray = field(repr=False)
+    probability: np.ndarray = field(repr=False)
+
+
+def fitted_conversions(graph: TopicGraph, now: datetime, *, horizon: timedelta = RECENT,
+                       exposure_window: timedelta | None = EXPOSURE_WINDOW, seed: int = 0) -> Conversions:
+    """The model fitted before ``now`` (:func:`fit_model`) and its probabilities at ``now``, fitted once per graph.
+
+    Kept in the graph's view cache under ``now`` and the settings (a graph
+    is immutable, so the entry cannot go stale; a new graph fits anew): a
+    score, its ranking and its explanation on the same graph share one fit.
+    Which topics are reported does not enter: the model is fitted on all of
+    them. ``graph.drop_views()`` forgets it.
+
+    >>> from graphkit.io.synthetic import generate
+    >>> g = generate(n_people=2_000, n_topics=4, seed=1)
+    >>> c = fitted_conversions(g, data_end(g))
+    >>> c is fitted_conversions(g, data_end(g)), len(c.keys) == len(c.probability) > 0
+    (True, True)
+    """
+    key = ("expected_conversions", now, horizon, exposure_window, seed)
+    if key not in graph._views:
+        model = fit_model(graph, now, horizon=horizon, exposure_window=exposure_window, seed=seed)
+        x, keys = rows(snapshot(graph, now, exposure_window=exposure_window))
+        probability = model.predict(x)
+        for shared in (keys, probability):  # every result of this graph reads them: nobody may write them
+            shared.setflags(write=False)
+        graph._views[key] = Conversions(model=model, keys=keys, probability=probability)
+    return graph._views[key]
+
+
+@dataclass(frozen=True)
 class ExpectedConversionsResult:
     """Expected conversions per (person, topic), the fitted model, and how it was called.
 
@@ -296,25 +327,23 @@ class ExpectedConversionsResult:
     ``credibility``); ``score`` is the expected number of followers new to
     the topic who take it up within the horizon after the person's activity
     on it (0 for a person with no act on the topic before ``now``).
+    ``conversions``: the model and its probability for every row at ``now``
+    (what :func:`conversion_terms` reads).
     """
 
     table: pl.DataFrame
-    model: ConversionModel
+    conversions: Conversions = field(repr=False)
     parameters: dict[str, Any]
     version: str = __version__
+
+    @property
+    def model(self) -> ConversionModel:
+        """The fitted classifier and how well it fit where it was trained."""
+        return self.conversions.model
 
     def top(self, topic: str, k: int = 10) -> pl.DataFrame:
         """The ``k`` best-ranked people on ``topic``."""
         return top_rows(self.table, topic, k)
-
-
-def _now(graph: TopicGraph, window: Window | None) -> tuple[datetime | None, datetime]:
-    start, end = normalize_window(window)
-    now = data_end(graph) if end is None else end
-    if now is None:
-        raise GraphkitError("expected conversions needs dated contributions or purchases; this graph has no "
-                            "timestamps")
-    return start, now
 
 
 def expected_conversions(
@@ -345,29 +374,22 @@ def expected_conversions(
     """
     from graphkit.scoring.influence import influence_table
 
-    if isinstance(topics, str):
-        raise GraphkitError(f"topics must be a list of topic names, not a single string; use topics=[{topics!r}]")
-    if horizon <= timedelta(0):
-        raise GraphkitError(f"horizon must be a positive duration; got {horizon}")
-    chosen = list(graph.topics) if topics is None else list(topics)
-    topic_idx = [graph.topic_of(t) for t in chosen]
-    start, now = _now(graph, window)
-    model = fit_model(graph, now, horizon=horizon, exposure_window=exposure_window, seed=seed)
-    x, keys = rows(snapshot(graph, now, exposure_window=exposure_window))
+    req = score_request(graph, topics=topics, window=window, horizon=horizon, score="expected conversions")
+    fitted = fitted_conversions(graph, req.now, horizon=horizon, exposure_window=exposure_window, seed=seed)
     score = np.zeros((graph.n_people, len(graph.topics)))
-    np.add.at(score, (keys[:, 1], keys[:, 2]), model.predict(x))
-    structure = topic_structure(graph, window=(start, now))
-    table = influence_table(graph, structure, topic_idx, score[:, topic_idx], tie_rel=1e-9)
-    params = dict(topics=chosen, window=(start, normalize_window(window)[1]), now=now,
-                  horizon_days=horizon.total_seconds() / 86400,
-                  exposure_window_days=None if exposure_window is None else exposure_window.total_seconds() / 86400,
-                  seed=seed)
-    return ExpectedConversionsResult(table=table, model=model, parameters=params)
+    np.add.at(score, (fitted.keys[:, 1], fitted.keys[:, 2]), fitted.probability)
+    structure = topic_structure(graph, window=(req.start, req.now))
+    table = influence_table(graph, structure, req.topic_idx, score[:, req.topic_idx], tie_rel=1e-9)
+    params = req.parameters(exposure_window=exposure_window, seed=seed)
+    return ExpectedConversionsResult(table=table, conversions=fitted, parameters=params)
 
 
 def conversion_terms(graph: TopicGraph, result: ExpectedConversionsResult, person_id: str,
                      topic: str) -> pl.DataFrame:
     """One row per follower of ``person_id`` new to ``topic``: ``follower``, ``probability``; they add up to the score.
+
+    The probabilities are those ``result`` was summed from (nothing is
+    fitted or predicted again); ``graph`` is the graph it was computed on.
 
     >>> from graphkit.io.synthetic import generate
     >>> g = generate(n_people=2_000, n_topics=4, seed=1)
@@ -377,14 +399,12 @@ def conversion_terms(graph: TopicGraph, result: ExpectedConversionsResult, perso
     >>> abs(terms["probability"].sum() - best["score"]) < 1e-9 * best["score"]
     True
     """
-    p = result.parameters
-    if topic not in p["topics"]:
+    if topic not in result.parameters["topics"]:
         raise GraphkitError(f"the expected conversions result has no topic {topic!r}; compute it with "
                             f"topics=[{topic!r}]")
-    window = None if p["exposure_window_days"] is None else timedelta(days=p["exposure_window_days"])
-    x, keys = rows(snapshot(graph, p["now"], exposure_window=window))
+    keys, probability = result.conversions.keys, result.conversions.probability
     keep = (keys[:, 1] == graph.index_of([person_id])[0]) & (keys[:, 2] == graph.topic_of(topic))
     ids = graph.people["person_id"]
-    return (pl.DataFrame({"follower": ids.gather(keys[keep, 0]), "probability": result.model.predict(x[keep])},
+    return (pl.DataFrame({"follower": ids.gather(keys[keep, 0]), "probability": probability[keep]},
                          schema={"follower": pl.String, "probability": pl.Float64})
             .sort("probability", "follower", descending=[True, False]))

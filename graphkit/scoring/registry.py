@@ -45,8 +45,9 @@ value x influence matrix, advocate segments, engagement KPIs, ``explain``,
 
 A new score is added here: its name in :data:`SCORES`, its words in
 :data:`LABELS`, its computation in ``_COMPUTE`` (raising ``_CannotCompute``
-where the data cannot support it) and, to explain it, its terms in
-:func:`graphkit.marketing.explain.explain`. Making it the default is then
+where the data cannot support it, or wrapped in ``_data_bound`` when every
+error it can raise once the topics are checked is the data's) and, to
+explain it, its terms in :func:`graphkit.marketing.explain.explain`. Making it the default is then
 the one line :data:`DEFAULT_SCORE`.
 
 Where the default cannot be computed (no dates to tell what "lately"
@@ -64,6 +65,7 @@ records it for the run.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
@@ -143,10 +145,24 @@ class Ranking:
     @property
     def note(self) -> str | None:
         """One line saying which score ranks people instead of the one asked for (None without a fallback)."""
-        if self.fallback is None:
-            return None
-        return (f"note: {self.requested} cannot be computed here ({self.fallback}); ranked by {self.score} instead "
-                f"(--score {self.score} to ask for it)")
+        return fallback_note(self.requested, self.score, self.fallback)
+
+
+def fallback_note(requested: str, score: str, fallback: str | None) -> str | None:
+    """The one line a ranking prints when ``score`` ranks people instead of ``requested`` (``fallback``: why).
+
+    None without a fallback. :attr:`Ranking.note` and the Spark ranking's
+    ``note`` both say it.
+
+    >>> fallback_note("posts_x_active_new_followers", "topic_influence", "the data has no dates")
+    'note: posts_x_active_new_followers cannot be computed here (the data has no dates); ranked by topic_influence instead (--score topic_influence to ask for it)'
+    >>> fallback_note("topic_influence", "topic_influence", None) is None
+    True
+    """
+    if fallback is None:
+        return None
+    return (f"note: {requested} cannot be computed here ({fallback}); ranked by {score} instead "
+            f"(--score {score} to ask for it)")
 
 
 class _CannotCompute(GraphkitError):
@@ -210,14 +226,40 @@ def _topic_influence(graph: TopicGraph, topics: list[str] | None,
                        "converged": res.converged}
 
 
+#: (graph, topics, window) -> (table, parameters): how each score of :data:`SCORES` is computed.
+Compute = Callable[[TopicGraph, list[str] | None, Window | None], tuple[pl.DataFrame, dict[str, Any]]]
+
+
+def _data_bound(compute: Compute) -> Compute:
+    """``compute`` with its errors as :class:`_CannotCompute`: called with checked topics, what is left is the data.
+
+    For the scores that learn from or look at dated history (undated data or
+    too little history is why they cannot be computed).
+    """
+
+    @functools.wraps(compute)
+    def adapted(graph: TopicGraph, topics: list[str] | None,
+                window: Window | None) -> tuple[pl.DataFrame, dict[str, Any]]:
+        try:
+            return compute(graph, topics, window)
+        except GraphkitError as exc:
+            raise _CannotCompute(str(exc)) from None
+
+    return adapted
+
+
+def _learned_parameters(p: dict[str, Any]) -> dict[str, Any]:
+    """The run record of a learned score (adoption influence, expected conversions) from its result's parameters."""
+    return {"now": p["now"].isoformat(), "horizon_days": p["horizon_days"],
+            "exposure_window_days": p["exposure_window_days"]}
+
+
+@_data_bound
 def _potential_reach(graph: TopicGraph, topics: list[str] | None,
                      window: Window | None) -> tuple[pl.DataFrame, dict[str, Any]]:
     from graphkit.scoring.reach import potential_reach
 
-    try:
-        r = potential_reach(graph, topics=topics, window=window)
-    except GraphkitError as exc:  # topics were checked: what is left is the data (undated, too little history)
-        raise _CannotCompute(str(exc)) from None
+    r = potential_reach(graph, topics=topics, window=window)
     return r.table, {"now": r.parameters["now"].isoformat(), "horizon_days": r.parameters["horizon_days"]}
 
 
@@ -246,26 +288,21 @@ def _posts_x_active_new_followers(graph: TopicGraph, topics: list[str] | None,
         "now": now.isoformat(), "recent_days": RECENT.days}
 
 
+@_data_bound
 def _adoption_influence(graph: TopicGraph, topics: list[str] | None,
                         window: Window | None) -> tuple[pl.DataFrame, dict[str, Any]]:
     from graphkit.scoring.topical import adoption_influence
 
-    try:
-        r = adoption_influence(graph, topics=topics, window=window)
-    except GraphkitError as exc:  # topics were checked: what is left is the data (undated, too little history)
-        raise _CannotCompute(str(exc)) from None
-    return r.table, {"now": r.parameters["now"].isoformat(), "horizon_days": r.parameters["horizon_days"],
-                     "exposure_window_days": r.parameters["exposure_window_days"]}
+    r = adoption_influence(graph, topics=topics, window=window)
+    return r.table, _learned_parameters(r.parameters)
 
 
+@_data_bound
 def _adopter_pagerank(graph: TopicGraph, topics: list[str] | None,
                       window: Window | None) -> tuple[pl.DataFrame, dict[str, Any]]:
     from graphkit.scoring.adopters import adopter_pagerank
 
-    try:
-        r = adopter_pagerank(graph, topics=topics, window=window)
-    except GraphkitError as exc:  # topics were checked: what is left is the data (undated, too little history)
-        raise _CannotCompute(str(exc)) from None
+    r = adopter_pagerank(graph, topics=topics, window=window)
     p = r.parameters
     return r.table, {"now": p["now"].isoformat(), "damping_factor": p["damping_factor"],
                      "half_life_days": p["half_life_days"], "half_life": p["half_life"].source,
@@ -273,20 +310,17 @@ def _adopter_pagerank(graph: TopicGraph, topics: list[str] | None,
                      "propensity": p["propensity"], "iterations": r.iterations, "converged": r.converged}
 
 
+@_data_bound
 def _expected_conversions(graph: TopicGraph, topics: list[str] | None,
                           window: Window | None) -> tuple[pl.DataFrame, dict[str, Any]]:
     from graphkit.scoring.exposure import expected_conversions
 
-    try:
-        r = expected_conversions(graph, topics=topics, window=window)
-    except GraphkitError as exc:  # topics were checked: what is left is the data (undated, too little history)
-        raise _CannotCompute(str(exc)) from None
-    return r.table, {"now": r.parameters["now"].isoformat(), "horizon_days": r.parameters["horizon_days"],
-                     "exposure_window_days": r.parameters["exposure_window_days"]}
+    r = expected_conversions(graph, topics=topics, window=window)
+    return r.table, _learned_parameters(r.parameters)
 
 
-#: How each score of :data:`SCORES` is computed: (graph, topics, window) -> (table, parameters).
-_COMPUTE = {
+#: How each score of :data:`SCORES` is computed.
+_COMPUTE: dict[str, Compute] = {
     "posts_x_active_new_followers": _posts_x_active_new_followers,
     "topic_influence": _topic_influence,
     "potential_reach": _potential_reach,

@@ -38,7 +38,7 @@ from graphkit.errors import GraphkitError
 from graphkit.io.spark import graph_frames, spark_session, to_polars, to_spark
 from graphkit.model.graph import ACTIVITY_KINDS, PERSON_KINDS, TopicGraph
 from graphkit.model.topics import Window, normalize_window, topic_list
-from graphkit.scoring.registry import DEFAULT_SCORE, FALLBACK_SCORE, Ranking, check_score
+from graphkit.scoring.registry import DEFAULT_SCORE, FALLBACK_SCORE, Ranking, check_score, fallback_note
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -77,8 +77,7 @@ class SparkRanking:
     @property
     def note(self) -> str | None:
         """One line saying which score ranks people instead of the one asked for (None without a fallback)."""
-        return Ranking(table=pl.DataFrame(), score=self.score, requested=self.requested,
-                       fallback=self.fallback).note
+        return fallback_note(self.requested, self.score, self.fallback)
 
     def collect(self) -> Ranking:
         """The table on the driver with the embedded types, in the embedded order (topic, then person)."""

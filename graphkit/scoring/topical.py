@@ -68,9 +68,9 @@ from graphkit.model.topics import (
     Window,
     activity_events,
     first_adoptions,
-    normalize_window,
     topic_structure,
 )
+from graphkit.scoring.learned import score_request, topic_matrix
 from graphkit.scoring.reach import data_end
 from graphkit.scoring.results import top_rows
 from graphkit.version import __version__
@@ -159,22 +159,11 @@ class AdoptionInfluenceResult:
         return top_rows(self.table, topic, k)
 
 
-def _matrix(graph: TopicGraph, frame: pl.DataFrame, value: str | None = None) -> np.ndarray:
-    """n x T dense array from rows with ``person_id``, ``topic`` (and ``value``, else counts)."""
-    n, n_topics = graph.n_people, len(graph.topics)
-    if frame.is_empty():
-        return np.zeros((n, n_topics))
-    rows = graph.index_of(frame["person_id"])
-    cols = frame["topic"].cast(pl.Enum(list(graph.topics))).to_physical().to_numpy()
-    vals = np.ones(frame.height) if value is None else frame[value].to_numpy().astype(np.float64)
-    return sp.coo_array((vals, (rows, cols)), shape=(n, n_topics)).toarray()
-
-
 def _acts(graph: TopicGraph, start: datetime | None, end: datetime) -> np.ndarray:
     ev = activity_events(graph).filter(pl.col("ts") < end)
     if start is not None:
         ev = ev.filter(pl.col("ts") >= start)
-    return _matrix(graph, ev)
+    return topic_matrix(graph, ev)
 
 
 def features(graph: TopicGraph, now: datetime, *, exposure_window: timedelta | None = EXPOSURE_WINDOW) -> np.ndarray:
@@ -191,7 +180,7 @@ def features(graph: TopicGraph, now: datetime, *, exposure_window: timedelta | N
     acts_year, acts_ever = _acts(graph, year, now), _acts(graph, None, now)
     last = (activity_events(graph).filter(pl.col("ts") < now).group_by("person_id", "topic")
             .agg(days=(pl.lit(now) - pl.col("ts").max()).dt.total_seconds() / 86400.0))
-    days = np.where(acts_ever > 0, _matrix(graph, last, "days"), 10 * 365.0)
+    days = np.where(acts_ever > 0, topic_matrix(graph, last, "days"), 10 * 365.0)
     all_year = acts_year.sum(axis=1, keepdims=True)
     topics_year = (acts_year > 0).sum(axis=1, keepdims=True)
     # followers at `now`, and who of them had adopted each topic
@@ -199,7 +188,7 @@ def features(graph: TopicGraph, now: datetime, *, exposure_window: timedelta | N
     src, dst = graph.index_of(pairs["follower"]), graph.index_of(pairs["person_id"])
     follows = sp.csr_array((np.ones(pairs.height), (src, dst)), shape=(n, n))
     adopted = first_adoptions(graph).filter(pl.col("adopted_at") < now)
-    new = 1.0 - np.minimum(_matrix(graph, adopted), 1.0)
+    new = 1.0 - np.minimum(topic_matrix(graph, adopted), 1.0)
     active = (all_year > 0).astype(np.float64)
     new_followers = np.asarray(follows.T @ new)
     active_new = np.asarray(follows.T @ (new * active))
@@ -215,7 +204,7 @@ def features(graph: TopicGraph, now: datetime, *, exposure_window: timedelta | N
     # p's share of its followers' exposure on t: each active new follower split among their followees active lately
     exposers = np.asarray(follows @ (acts[180] > 0).astype(np.float64))
     share = np.asarray(follows.T @ np.where(exposers > 0, new * active / np.maximum(exposers, 1.0), 0.0))
-    converted = _matrix(graph, conv_year)
+    converted = topic_matrix(graph, conv_year)
     gated = acts_year > 0
     pooled = converted[gated].sum() / max(active_new[gated].sum(), 1.0) if gated.any() else 0.0
     topic_conv = (converted * gated).sum(axis=0)
@@ -224,7 +213,7 @@ def features(graph: TopicGraph, now: datetime, *, exposure_window: timedelta | N
     rate = (converted + SHRINKAGE * topic_rate) / (active_new + SHRINKAGE)
     cols = [acts[90], acts[180], acts_year, acts_ever, days, np.broadcast_to(all_year, (n, n_topics)),
             np.broadcast_to(topics_year, (n, n_topics)), new_followers, active_new,
-            np.broadcast_to(audience, (n, n_topics)), converted, _matrix(graph, conv_ever),
+            np.broadcast_to(audience, (n, n_topics)), converted, topic_matrix(graph, conv_ever),
             np.broadcast_to(spread_t, (n, n_topics)), share]
     return np.concatenate([np.log1p(np.stack(cols, axis=2)), rate[:, :, None]], axis=2)
 
@@ -269,7 +258,7 @@ def fit_model(graph: TopicGraph, now: datetime, *, horizon: timedelta = RECENT,
         won = attributed_adoptions(graph, start=then, end=then + horizon, window=exposure_window,
                                    follows=follow_pairs(graph, before=then))
         xs.append(x[gate])
-        ys.append(_matrix(graph, won)[gate])
+        ys.append(topic_matrix(graph, won)[gate])
     x, y = np.concatenate(xs), np.concatenate(ys)
     trained_at = now - horizon
     if not len(y) or y.sum() == 0:
@@ -317,26 +306,15 @@ def adoption_influence(
     """
     from graphkit.scoring.influence import influence_table
 
-    if isinstance(topics, str):
-        raise GraphkitError(f"topics must be a list of topic names, not a single string; use topics=[{topics!r}]")
-    if horizon <= timedelta(0):
-        raise GraphkitError(f"horizon must be a positive duration; got {horizon}")
-    chosen = list(graph.topics) if topics is None else list(topics)
-    topic_idx = [graph.topic_of(t) for t in chosen]
-    start, end = normalize_window(window)
-    now = data_end(graph) if end is None else end
-    if now is None:
-        raise GraphkitError("adoption influence needs dated contributions or purchases; this graph has no timestamps")
-    model = fit_model(graph, now, horizon=horizon, exposure_window=exposure_window, seed=seed)
-    x = features(graph, now, exposure_window=exposure_window)
+    req = score_request(graph, topics=topics, window=window, horizon=horizon, score="adoption influence")
+    model = fit_model(graph, req.now, horizon=horizon, exposure_window=exposure_window, seed=seed)
+    x = features(graph, req.now, exposure_window=exposure_window)
     gate = _gate(x)
     score = np.zeros(gate.shape)
     score[gate] = model.predict(x[gate])
-    structure = topic_structure(graph, window=(start, now))
-    table = influence_table(graph, structure, topic_idx, score[:, topic_idx], tie_rel=1e-9)
-    params = dict(topics=chosen, window=(start, end), now=now, horizon_days=horizon.total_seconds() / 86400,
-                  exposure_window_days=None if exposure_window is None else exposure_window.total_seconds() / 86400,
-                  seed=seed)
+    structure = topic_structure(graph, window=(req.start, req.now))
+    table = influence_table(graph, structure, req.topic_idx, score[:, req.topic_idx], tie_rel=1e-9)
+    params = req.parameters(exposure_window=exposure_window, seed=seed)
     return AdoptionInfluenceResult(table=table, model=model, parameters=params)
 
 
